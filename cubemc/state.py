@@ -1,0 +1,157 @@
+"""Configurations of cubes in a periodic orthorhombic box, and the ways to make them."""
+
+import math
+import os
+
+import numpy as np
+
+from . import validate
+from .errors import InputError, OverlapError
+from .geometry import CIRCUMSPHERE_DIAMETER, cell_grid, random_quaternions
+
+
+class State:
+    """Positions (N, 3), unit quaternions (N, 4) as (w, x, y, z) and box edges (3,), all float64.
+
+    Constructing a State checks shapes and values, wraps positions into [-L/2, L/2), normalises
+    the quaternions and (unless check=False) refuses overlapping cubes with an OverlapError.
+    """
+
+    def __init__(self, positions, orientations, box, check=True):
+        box = np.array(box, np.float64).reshape(-1)
+        if box.shape != (3,) or not np.all(np.isfinite(box)) or np.any(box <= 0):
+            raise InputError(f"box must be three positive finite edge lengths, got {box.tolist()}")
+        pos = np.array(positions, np.float64)
+        quat = np.array(orientations, np.float64)
+        if pos.ndim != 2 or pos.shape[1] != 3 or pos.shape[0] < 1:
+            raise InputError(f"positions must have shape (N, 3) with N >= 1, got {pos.shape}")
+        if quat.shape != (pos.shape[0], 4):
+            raise InputError(f"orientations must have shape ({pos.shape[0]}, 4), got {quat.shape}")
+        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
+            raise InputError("positions and orientations must be finite numbers")
+        norm = np.linalg.norm(quat, axis=1)
+        if np.any(norm < 1e-6):
+            raise InputError("orientation quaternions must be non-zero")
+        self.positions = pos - box * np.floor(pos / box + 0.5)
+        self.orientations = quat / norm[:, None]
+        self.box = box
+        if check:
+            self.check_overlaps()
+
+    @property
+    def N(self):
+        return self.positions.shape[0]
+
+    @property
+    def volume(self):
+        return float(np.prod(self.box))
+
+    @property
+    def packing_fraction(self):
+        return self.N / self.volume
+
+    def copy(self):
+        return State(self.positions.copy(), self.orientations.copy(), self.box.copy(), check=False)
+
+    def count_pairs(self, well_range=0.0):
+        """(bonds inside `well_range`, overlapping pairs), counted from scratch."""
+        from . import cpu
+
+        try:
+            grid, cap = cell_grid(self.box, well_range)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+        bonds, overlaps = cpu.count_pairs(self.positions, self.orientations, self.box, grid, cap,
+                                          float(well_range) ** 2)
+        if bonds < 0:  # a cell held more cubes than non-overlapping cubes can
+            overlaps = max(overlaps, 1)
+        return int(bonds), int(overlaps)
+
+    def check_overlaps(self):
+        """Raise OverlapError naming one overlapping pair if any cubes overlap or touch."""
+        _, overlaps = self.count_pairs()
+        if overlaps:
+            from . import cpu
+
+            i, j = cpu.first_overlap(self.positions, self.orientations, self.box)
+            raise OverlapError(
+                f"the configuration has overlapping cubes ({overlaps} overlapping pair(s), e.g. "
+                f"cubes {i} and {j} at {np.round(self.positions[i], 4).tolist()} and "
+                f"{np.round(self.positions[j], 4).tolist()})")
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def simple_cubic(cls, n, packing_fraction, vacancies=0, vacancy_sites=None, seed=0):
+        """n x n x n simple-cubic crystal of aligned cubes, lattice constant phi**(-1/3).
+
+        `packing_fraction` is that of the full lattice; removing `vacancies` random sites (or the
+        flat site indices in `vacancy_sites`, k = (ix*n + iy)*n + iz) lowers N but not the box.
+        """
+        n = validate.positive_int("n", n)
+        phi = validate.fraction("packing_fraction", packing_fraction)
+        a = phi ** (-1.0 / 3.0)
+        box = n * a
+        if box < 2 * CIRCUMSPHERE_DIAMETER:
+            n_min = math.ceil(2 * CIRCUMSPHERE_DIAMETER / a)
+            raise InputError(f"a {n}x{n}x{n} lattice at packing fraction {phi} gives a box of "
+                             f"{box:.3f}, smaller than the minimum {2 * CIRCUMSPHERE_DIAMETER:.3f}; "
+                             f"use n >= {n_min}")
+        sites = n ** 3
+        if vacancy_sites is not None:
+            removed = np.unique(np.asarray(vacancy_sites, np.int64).reshape(-1))
+            if removed.size != len(np.asarray(vacancy_sites).reshape(-1)):
+                raise InputError("vacancy_sites contains repeated sites")
+            if removed.size and (removed.min() < 0 or removed.max() >= sites):
+                raise InputError(f"vacancy_sites must lie in [0, {sites - 1}]")
+        else:
+            k = validate.nonnegative_int("vacancies", vacancies)
+            if k >= sites:
+                raise InputError(f"cannot remove {k} cubes from a lattice of {sites} sites")
+            rng = np.random.default_rng(validate.seed(seed))
+            removed = np.sort(rng.choice(sites, size=k, replace=False))
+        if removed.size >= sites:
+            raise InputError("at least one cube must remain")
+        g = (np.arange(n) + 0.5) * a - box / 2
+        pos = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+        pos = np.delete(pos, removed, axis=0)
+        quat = np.zeros((pos.shape[0], 4))
+        quat[:, 0] = 1.0
+        return cls(pos, quat, [box, box, box])
+
+    @classmethod
+    def fluid(cls, n_particles, packing_fraction, seed=0, max_sweeps=20000, device="cpu"):
+        """Hard-cube fluid at `packing_fraction`: random cubes on a sparse lattice, then compressed.
+
+        Compression alternates hard-cube Monte Carlo with the largest uniform box shrink that
+        creates no overlap.  Raises InputError if the target is not reached within `max_sweeps`.
+        """
+        from .compress import compress_fluid
+
+        n = validate.positive_int("n_particles", n_particles)
+        phi = validate.fraction("packing_fraction", packing_fraction)
+        box_target = (n / phi) ** (1.0 / 3.0)
+        if box_target < 2 * CIRCUMSPHERE_DIAMETER:
+            raise InputError(f"{n} cubes at packing fraction {phi} give a box of {box_target:.3f}, "
+                             f"smaller than the minimum {2 * CIRCUMSPHERE_DIAMETER:.3f}; use more cubes")
+        rng = np.random.default_rng(validate.seed(seed))
+        m = math.ceil(n ** (1.0 / 3.0) - 1e-9)
+        spacing = max(box_target / m, 1.001 * CIRCUMSPHERE_DIAMETER)  # random cubes cannot touch
+        box = m * spacing
+        g = (np.arange(m) + 0.5) * spacing - box / 2
+        sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
+        pos = sites[np.sort(rng.choice(len(sites), size=n, replace=False))]
+        state = cls(pos, random_quaternions(rng, n), [box, box, box])
+        if box > box_target:
+            state = compress_fluid(state, box_target, seed=validate.seed(seed),
+                                   max_sweeps=max_sweeps, device=device)
+        return state
+
+    @classmethod
+    def from_gsd(cls, path, frame=-1):
+        """Load one frame of a GSD file (HOOMD's or ours); refuses overlaps and non-cube shapes."""
+        from .trajectory import read_frame
+
+        if not os.path.isfile(path):
+            raise InputError(f"no such GSD file: {path}")
+        pos, quat, box = read_frame(path, frame)
+        return cls(pos, quat, box)

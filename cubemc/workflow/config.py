@@ -1,0 +1,113 @@
+"""Workflow settings that are not state points: device, engine, checkpointing, bundling.
+
+Precedence: environment variable > ``cubemc-workflow.json`` in the project root > default.
+
+==========================  ===========================  ====================================
+environment variable        config-file key              meaning
+==========================  ===========================  ====================================
+``CUBEMC_DEVICE``           ``device``                   ``cpu`` (default) | ``gpu`` | ``auto``
+``CUBEMC_ENGINE``           ``engine``                   ``native`` (default) | ``hoomd``
+``CUBEMC_GPU_GROUP_SIZE``   ``gpu_group_size``           jobs per GPU submission (default 1)
+``CUBEMC_CHECKPOINTS``      ``checkpoints_per_stage``    checkpoints per run stage (default 20)
+``CUBEMC_DEADLINE``         --                           Unix time by which a run stage stops
+                                                         at a checkpoint (set by the SLURM
+                                                         template from the walltime)
+==========================  ===========================  ====================================
+
+``device`` selects which operation variants are eligible: with ``gpu`` the ``*_gpu``
+operations run (``python project.py submit -o '.*_gpu'``), otherwise the CPU ones; ``auto``
+runs the CPU-named operations but lets the engine use a GPU when it finds one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+CONFIG_FILENAME = "cubemc-workflow.json"
+DEVICES = ("cpu", "gpu", "auto")
+DEFAULTS = {
+    "device": "cpu",
+    "engine": "native",
+    "gpu_group_size": 1,
+    "checkpoints_per_stage": 20,
+}
+ENV_NAMES = {
+    "device": "CUBEMC_DEVICE",
+    "engine": "CUBEMC_ENGINE",
+    "gpu_group_size": "CUBEMC_GPU_GROUP_SIZE",
+    "checkpoints_per_stage": "CUBEMC_CHECKPOINTS",
+}
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    device: str
+    engine: str
+    gpu_group_size: int
+    checkpoints_per_stage: int
+    deadline: float | None
+
+    @property
+    def gpu_enabled(self) -> bool:
+        return self.device == "gpu"
+
+
+def _read_file(project_path: str | None) -> dict:
+    if not project_path:
+        return {}
+    path = os.path.join(project_path, CONFIG_FILENAME)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    unknown = set(data) - set(DEFAULTS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+    return data
+
+
+def _positive_int(name, value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not an integer") from None
+    if number < 1:
+        raise ConfigError(f"{name}={value!r} must be >= 1")
+    return number
+
+
+def load_config(project_path: str | None = None, environ=None) -> WorkflowConfig:
+    """Return the effective configuration for the project at ``project_path``."""
+    environ = os.environ if environ is None else environ
+    merged = dict(DEFAULTS)
+    merged.update(_read_file(project_path))
+    for key, env_name in ENV_NAMES.items():
+        value = environ.get(env_name, "").strip()
+        if value:
+            merged[key] = value
+
+    device = str(merged["device"]).lower()
+    if device not in DEVICES:
+        raise ConfigError(f"device {merged['device']!r} (CUBEMC_DEVICE) must be one of {', '.join(DEVICES)}")
+    engine = str(merged["engine"]).lower()
+    deadline = environ.get("CUBEMC_DEADLINE", "").strip()
+    try:
+        deadline_value = float(deadline) if deadline else None
+    except ValueError:
+        raise ConfigError(f"CUBEMC_DEADLINE={deadline!r} is not a Unix time") from None
+    return WorkflowConfig(
+        device=device,
+        engine=engine,
+        gpu_group_size=_positive_int("gpu_group_size", merged["gpu_group_size"]),
+        checkpoints_per_stage=_positive_int("checkpoints_per_stage", merged["checkpoints_per_stage"]),
+        deadline=deadline_value,
+    )

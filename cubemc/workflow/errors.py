@@ -1,0 +1,21 @@
+"""Exceptions raised by the workflow layer (each carries a one-line message)."""
+
+
+class WorkflowError(RuntimeError):
+    """Base class for workflow errors."""
+
+
+class StatePointError(WorkflowError, ValueError):
+    """A requested state point or study is invalid; nothing was written."""
+
+
+class JobBusyError(WorkflowError):
+    """Another process holds the lock of a job."""
+
+
+class EngineSelectionError(WorkflowError):
+    """The requested simulation engine is unknown or cannot be used here."""
+
+
+class ConfigError(WorkflowError, ValueError):
+    """The workflow configuration (environment variables or config file) is invalid."""

@@ -1,0 +1,322 @@
+"""The simulation stages of one job, restartable at any moment.
+
+Files in a job directory (each stage's product is written atomically, last):
+
+=============================  =============================================================
+``initial.npz``                checkpoint of the initial state (product of *create*)
+``initial.gsd``                the initial state as one GSD frame (for viewers)
+``tuned.npz``                  checkpoint after move-size tuning
+``equilibration.gsd``          burn-in trajectory (kept for the energy trace, not analysed)
+``equilibration.restart.npz``  rolling checkpoint while burning in
+``equilibrated.npz``           checkpoint at the end of the burn-in (product of *equilibrate*)
+``trajectory.gsd``             production trajectory, one frame every ``sample_period`` sweeps
+``sample.restart.npz``         rolling checkpoint while sampling
+``final.npz``                  checkpoint at the end of production (product of *sample*)
+=============================  =============================================================
+
+A stage always (re)starts from the newest checkpoint on disk; the engine continues bit for bit
+from a checkpoint and drops trajectory frames newer than it, so an interrupted and resumed
+stage produces the same files as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import numpy as np
+
+from . import provenance
+from .config import WorkflowConfig
+from .engine import get_engine
+from .locking import job_lock
+from .progress import StageProgress
+
+INITIAL = "initial.npz"
+INITIAL_GSD = "initial.gsd"
+TUNED = "tuned.npz"
+EQUILIBRATION_TRAJECTORY = "equilibration.gsd"
+EQUILIBRATION_RESTART = "equilibration.restart.npz"
+EQUILIBRATED = "equilibrated.npz"
+TRAJECTORY = "trajectory.gsd"
+SAMPLE_RESTART = "sample.restart.npz"
+FINAL = "final.npz"
+
+STAGES = ("create", "equilibrate", "sample")
+
+
+def job_seed(job) -> int:
+    """Seed derived from the job id (a hash of the state point), so replicas differ."""
+    return int(job.id[:8], 16)
+
+
+def checkpoint_sweep(path: str) -> int:
+    """Sweep count stored in a checkpoint file."""
+    with np.load(path, allow_pickle=False) as data:
+        return int(data["sweep"])
+
+
+def checkpoint_interval(sweeps: int, period: int, checkpoints: int) -> int:
+    """Sweeps between checkpoints: about ``sweeps / checkpoints``, a multiple of ``period``."""
+    if sweeps <= 0:
+        return max(1, period)
+    raw = max(1, math.ceil(sweeps / max(1, checkpoints)))
+    return max(period, math.ceil(raw / period) * period)
+
+
+def is_created(job) -> bool:
+    return job.isfile(INITIAL)
+
+
+def is_equilibrated(job) -> bool:
+    return job.isfile(EQUILIBRATED)
+
+
+def is_sampled(job) -> bool:
+    return job.isfile(FINAL)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _segment(engine, sim, stage, t0, sweep0, extra=None) -> dict:
+    wall = time.time() - t0
+    done = int(sim.sweep) - sweep0
+    seg = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
+        "finished": provenance.now(),
+        "wall_seconds": round(wall, 3),
+        "sweeps": done,
+        "sweeps_per_second": round(done / wall, 3) if wall > 0 and done else None,
+        "from_sweep": sweep0,
+        "to_sweep": int(sim.sweep),
+        "device": getattr(sim, "device", None),
+        "engine": engine.name,
+        "engine_version": engine.version,
+        "host": provenance.environment_info()["host"],
+    }
+    if os.environ.get("SLURM_JOB_ID"):
+        seg["slurm_job_id"] = os.environ["SLURM_JOB_ID"]
+    if extra:
+        seg.update(extra)
+    return seg
+
+
+def _set_progress(job, stage, done, total, sweep):
+    job.doc["progress"] = {
+        "stage": stage,
+        "done": int(done),
+        "total": int(total),
+        "sweep": int(sweep),
+        "updated": provenance.now(),
+    }
+
+
+def _record_common(job, engine, sim):
+    job.doc["engine"] = {"name": engine.name, "version": engine.version}
+    job.doc["device"] = getattr(sim, "device", None)
+    job.doc["provenance"] = {
+        "packages": provenance.package_versions(),
+        "environment": provenance.environment_info(),
+        "updated": provenance.now(),
+    }
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def write_snapshot_gsd(path, positions, orientations, box, step=0):
+    """Write one GSD frame with the cube shape, for OVITO/HOOMD/freud (not used to restart)."""
+    import gsd.hoomd
+
+    half = 0.5
+    verts = [[sx * half, sy * half, sz * half] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
+    frame = gsd.hoomd.Frame()
+    frame.configuration.step = int(step)
+    frame.configuration.box = [float(box[0]), float(box[1]), float(box[2]), 0.0, 0.0, 0.0]
+    frame.particles.N = len(positions)
+    frame.particles.position = np.asarray(positions, dtype=np.float32)
+    frame.particles.orientation = np.asarray(orientations, dtype=np.float32)
+    frame.particles.types = ["A"]
+    frame.particles.typeid = np.zeros(len(positions), dtype=np.uint32)
+    frame.particles.type_shapes = [{"type": "ConvexPolyhedron", "rounding_radius": 0.0, "vertices": verts}]
+    tmp = path + ".tmp"
+    with gsd.hoomd.open(tmp, mode="w") as traj:
+        traj.append(frame)
+    os.replace(tmp, path)
+
+
+# --- run loop --------------------------------------------------------------------------------
+
+
+def run_until(job, sim, *, stage, stage_start, target, trajectory, period, restart, interval,
+              config: WorkflowConfig, progress: StageProgress | None = None) -> bool:
+    """Run ``sim`` to sweep ``target`` in chunks of ``interval`` sweeps, checkpointing after each.
+
+    Chunk boundaries sit at ``stage_start + k * interval`` so a resumed stage takes the same
+    path as an uninterrupted one. Stops early (returning False) when the next chunk would end
+    after ``config.deadline`` (the SLURM walltime), leaving the checkpoint for the next run.
+    """
+    total = target - stage_start
+    own_progress = progress is None
+    if own_progress:
+        progress = StageProgress(f"{job.id[:8]} {stage}", int(sim.sweep), target, total=total,
+                                 done_before=int(sim.sweep) - stage_start)
+    chunk_seconds = 0.0
+    try:
+        while sim.sweep < target:
+            if config.deadline is not None and time.time() + 1.5 * chunk_seconds > config.deadline:
+                progress.log(
+                    f"{stage}: stopping at sweep {sim.sweep - stage_start}/{total} before the "
+                    "walltime; the next run continues from the checkpoint"
+                )
+                return False
+            offset = (sim.sweep - stage_start) % interval
+            n = min(interval - offset, target - sim.sweep)
+            t0 = time.perf_counter()
+            sim.run(sweeps=n, trajectory=job.fn(trajectory), period=period, progress=False)
+            sim.save_checkpoint(job.fn(restart))
+            chunk_seconds = time.perf_counter() - t0
+            _set_progress(job, stage, sim.sweep - stage_start, total, sim.sweep)
+            progress.update(int(sim.sweep), extra=f"E/N={sim.energy / max(1, _n(sim)):.4f}")
+        return True
+    finally:
+        if own_progress:
+            progress.close()
+
+
+def _n(sim):
+    n = getattr(sim, "N", None)
+    return int(n) if n is not None else len(sim.positions)
+
+
+# --- stages ----------------------------------------------------------------------------------
+
+
+def create_initial_state(job, config: WorkflowConfig) -> None:
+    """Build the initial configuration and write ``initial.npz`` (and ``initial.gsd``)."""
+    if is_created(job):
+        return
+    sp = job.cached_statepoint
+    engine = get_engine(config.engine)
+    t0 = time.time()
+    seed = job_seed(job)
+    state = engine.initial_state(dict(sp), seed)
+    sim = engine.new_simulation(state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"],
+                                seed=seed, device="cpu")
+    write_snapshot_gsd(job.fn(INITIAL_GSD), sim.positions, sim.orientations, sim.box, int(sim.sweep))
+    job.doc["seed"] = seed
+    job.doc["initial"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "N": _n(sim),
+                          "box": [float(x) for x in sim.box]}
+    _record_common(job, engine, sim)
+    provenance.record_segment(job, "create", _segment(engine, sim, "create", t0, int(sim.sweep)))
+    sim.save_checkpoint(job.fn(INITIAL))  # the product, written last
+
+
+def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
+    """Tune move sizes, then burn in; writes ``equilibrated.npz``. Returns True when done."""
+    if is_equilibrated(job):
+        return True
+    sp = job.cached_statepoint
+    engine = get_engine(config.engine)
+
+    if not job.isfile(TUNED):
+        sim = engine.load_checkpoint(job.fn(INITIAL), device=device)
+        _record_common(job, engine, sim)
+        t0, sweep0 = time.time(), int(sim.sweep)
+        _set_progress(job, "tune", 0, sp["tune_sweeps"], sweep0)
+        if sp["tune_sweeps"] > 0:
+            progress = StageProgress(f"{job.id[:8]} tune", sweep0, sweep0 + sp["tune_sweeps"])
+            sim.tune(sweeps=sp["tune_sweeps"])
+            progress.update(int(sim.sweep), extra=f"moves {sim.move_sizes}")
+            progress.close()
+        job.doc["move_sizes"] = {k: float(v) for k, v in sim.move_sizes.items()}
+        provenance.record_segment(job, "tune", _segment(engine, sim, "tune", t0, sweep0))
+        sim.save_checkpoint(job.fn(TUNED))
+
+    stage_start = checkpoint_sweep(job.fn(TUNED))
+    target = stage_start + sp["equilibration_sweeps"]
+    source = EQUILIBRATION_RESTART if job.isfile(EQUILIBRATION_RESTART) else TUNED
+    sim = engine.load_checkpoint(job.fn(source), device=device)
+    _record_common(job, engine, sim)
+    t0, sweep0 = time.time(), int(sim.sweep)
+    interval = checkpoint_interval(sp["equilibration_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
+    done = run_until(job, sim, stage="equilibrate", stage_start=stage_start, target=target,
+                     trajectory=EQUILIBRATION_TRAJECTORY, period=sp["sample_period"],
+                     restart=EQUILIBRATION_RESTART, interval=interval, config=config)
+    provenance.record_segment(job, "equilibrate", _segment(engine, sim, "equilibrate", t0, sweep0))
+    if done:
+        sim.save_checkpoint(job.fn(EQUILIBRATED))
+        _remove(job.fn(EQUILIBRATION_RESTART))
+    return done
+
+
+def sample(job, config: WorkflowConfig, device: str) -> bool:
+    """Production run with trajectory and checkpoints; writes ``final.npz``. True when done."""
+    if is_sampled(job):
+        return True
+    sp = job.cached_statepoint
+    engine = get_engine(config.engine)
+    stage_start = checkpoint_sweep(job.fn(EQUILIBRATED))
+    target = stage_start + sp["production_sweeps"]
+    source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
+    sim = engine.load_checkpoint(job.fn(source), device=device)
+    _record_common(job, engine, sim)
+    if source == EQUILIBRATED:
+        job.doc["production_start_sweep"] = stage_start
+    t0, sweep0 = time.time(), int(sim.sweep)
+    interval = checkpoint_interval(sp["production_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
+    done = run_until(job, sim, stage="sample", stage_start=stage_start, target=target,
+                     trajectory=TRAJECTORY, period=sp["sample_period"], restart=SAMPLE_RESTART,
+                     interval=interval, config=config)
+    extra = {"acceptance": {k: float(v) for k, v in sim.acceptance.items()}}
+    provenance.record_segment(job, "sample", _segment(engine, sim, "sample", t0, sweep0, extra))
+    if done:
+        job.doc["final"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "sweep": int(sim.sweep),
+                            "acceptance": extra["acceptance"]}
+        sim.save_checkpoint(job.fn(FINAL))
+        _remove(job.fn(SAMPLE_RESTART))
+    return done
+
+
+# --- entry points used by the operations -----------------------------------------------------
+
+
+def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | None = None) -> bool:
+    """Run one stage of one job under the job lock."""
+    with job_lock(job, task or stage):
+        if stage == "create":
+            create_initial_state(job, config)
+            return True
+        if stage == "equilibrate":
+            return equilibrate(job, config, device)
+        if stage == "sample":
+            return sample(job, config, device)
+        raise ValueError(f"unknown stage {stage!r}")
+
+
+def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task: str | None = None) -> bool:
+    """Run a stage for several jobs one after another in this process (GPU bundles).
+
+    Jobs that are done are skipped, as are jobs whose previous stage is not done yet. Stops
+    before the walltime like :func:`run_until`. Returns True when every job finished the stage.
+    """
+    ready = {"equilibrate": is_created, "sample": is_equilibrated}.get(stage, lambda job: True)
+    finished = {"equilibrate": is_equilibrated, "sample": is_sampled}.get(stage, is_created)
+    all_done = True
+    for job in jobs:
+        if finished(job):
+            continue
+        if not ready(job):
+            all_done = False
+            continue
+        if config.deadline is not None and time.time() > config.deadline:
+            all_done = False
+            break
+        all_done &= run_stage(job, stage, config, device, task)
+    return all_done

@@ -1,0 +1,383 @@
+"""Named studies and the state points they generate, with validation.
+
+A state point holds only what changes the physics or the sampled data:
+
+======================  ==============================================================
+``beta_epsilon``        well depth over kT (< 0 attractive, 0 hard cubes, > 0 shoulder)
+``packing_fraction``    N * sigma^3 / V
+``well_range``          square-well range between cube centres (sigma = 1)
+``initial_state``       ``"crystal_vacancy"`` (SC lattice minus vacancies) or ``"fluid"``
+``N``                   number of cubes
+``n_lattice``           lattice sites per edge (``crystal_vacancy`` only)
+``vacancies``           removed lattice sites (``crystal_vacancy`` only)
+``replica``             independent repeat (enters the seed through the job id)
+``tune_sweeps``         move-size tuning sweeps
+``equilibration_sweeps`` burn-in sweeps after tuning (kept, but not analysed)
+``production_sweeps``   sampled sweeps
+``sample_period``       sweeps between trajectory frames
+======================  ==============================================================
+
+Engine, device, seed and provenance live in the job document, never here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+
+from .errors import StatePointError
+
+INITIAL_STATES = ("crystal_vacancy", "fluid")
+
+#: Keys every state point has; crystal state points also have ``n_lattice`` and ``vacancies``.
+COMMON_KEYS = (
+    "beta_epsilon",
+    "packing_fraction",
+    "well_range",
+    "initial_state",
+    "N",
+    "replica",
+    "tune_sweeps",
+    "equilibration_sweeps",
+    "production_sweeps",
+    "sample_period",
+)
+CRYSTAL_KEYS = ("n_lattice", "vacancies")
+SWEEP_KEYS = ("tune_sweeps", "equilibration_sweeps", "production_sweeps", "sample_period")
+
+#: Two cubes further apart than this can neither overlap nor (for well_range <= sqrt 3) bond.
+CUBE_CIRCUMSPHERE_DIAMETER = math.sqrt(3.0)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A named grid of state points.
+
+    Every field that is a tuple is a grid axis; the state points are the Cartesian product.
+    ``n_lattice`` is used for ``crystal_vacancy``, ``n_particles`` for ``fluid``.
+    """
+
+    name: str
+    description: str
+    initial_state: str
+    beta_epsilon: tuple[float, ...]
+    packing_fraction: tuple[float, ...]
+    well_range: tuple[float, ...]
+    replicas: int
+    tune_sweeps: int
+    equilibration_sweeps: int
+    production_sweeps: int
+    sample_period: int
+    n_lattice: tuple[int, ...] = ()
+    vacancies: int = 1
+    n_particles: tuple[int, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def with_overrides(self, **overrides) -> Study:
+        """Return a copy with the given fields replaced (``None`` values are ignored)."""
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles"):
+            if key in clean:
+                clean[key] = tuple(clean[key])
+        return replace(self, **clean)
+
+    def statepoints(self) -> list[dict]:
+        """Return the (unvalidated) state points of this study, in a stable order."""
+        if self.initial_state == "crystal_vacancy":
+            sizes = self.n_lattice
+        else:
+            sizes = self.n_particles
+        points = []
+        for beta_epsilon, phi, well_range, size, replica in itertools.product(
+            self.beta_epsilon, self.packing_fraction, self.well_range, sizes, range(self.replicas)
+        ):
+            points.append(
+                make_statepoint(
+                    initial_state=self.initial_state,
+                    beta_epsilon=beta_epsilon,
+                    packing_fraction=phi,
+                    well_range=well_range,
+                    n_lattice=size if self.initial_state == "crystal_vacancy" else None,
+                    vacancies=self.vacancies,
+                    N=size if self.initial_state == "fluid" else None,
+                    replica=replica,
+                    tune_sweeps=self.tune_sweeps,
+                    equilibration_sweeps=self.equilibration_sweeps,
+                    production_sweeps=self.production_sweeps,
+                    sample_period=self.sample_period,
+                )
+            )
+        return points
+
+
+# --- the named studies -------------------------------------------------------------------
+
+VACANCY = Study(
+    name="vacancy",
+    description="SC crystal at phi=0.80 with one vacancy; localisation of the vacancy vs beta*eps",
+    initial_state="crystal_vacancy",
+    beta_epsilon=(0.0, -0.25, -0.5, -0.75, -1.0, -1.5),
+    packing_fraction=(0.80,),
+    well_range=(1.14,),
+    n_lattice=(10,),
+    vacancies=1,
+    replicas=3,
+    tune_sweeps=2000,
+    equilibration_sweeps=20000,
+    production_sweeps=100000,
+    sample_period=500,
+)
+
+VACANCY_QUICK = replace(
+    VACANCY,
+    name="vacancy-quick",
+    description="laptop demo of the vacancy study (6x6x6 lattice, short runs, 1 replica)",
+    beta_epsilon=(0.0, -0.5, -1.0),
+    n_lattice=(6,),
+    replicas=1,
+    tune_sweeps=200,
+    equilibration_sweeps=500,
+    production_sweeps=2000,
+    sample_period=50,
+)
+
+NUCLEATION = Study(
+    name="nucleation",
+    description="hard-cube fluid quenched to strong attraction; growth of SC clusters",
+    initial_state="fluid",
+    beta_epsilon=(-1.5, -2.0),
+    packing_fraction=(0.40, 0.45, 0.50),
+    well_range=(1.14,),
+    n_particles=(4000,),
+    replicas=2,
+    # Tuning happens at the quench conditions; the trajectory follows the system from there.
+    tune_sweeps=500,
+    equilibration_sweeps=0,
+    production_sweeps=100000,
+    sample_period=500,
+)
+
+NUCLEATION_QUICK = replace(
+    NUCLEATION,
+    name="nucleation-quick",
+    description="laptop demo of the nucleation study (500 cubes, short run)",
+    beta_epsilon=(-2.0,),
+    packing_fraction=(0.45,),
+    n_particles=(500,),
+    replicas=1,
+    tune_sweeps=100,
+    production_sweeps=2000,
+    sample_period=50,
+)
+
+STUDIES = {s.name: s for s in (VACANCY, NUCLEATION)}
+QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK}
+
+
+def get_study(name: str, quick: bool = False) -> Study:
+    """Return the named study (its scaled-down variant if ``quick``)."""
+    table = QUICK_STUDIES if quick else STUDIES
+    if name not in table:
+        known = ", ".join(sorted(STUDIES))
+        raise StatePointError(f"unknown study {name!r}; known studies: {known}")
+    return table[name]
+
+
+# --- state points ---------------------------------------------------------------------------
+
+
+def _clean_float(value):
+    """Return a canonical float (so 0, -0.0 and 0.0 give the same job id); pass junk through."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return value
+    if not math.isfinite(x):
+        return x
+    # Round away binary noise such as 0.1 + 0.2 and turn -0.0 into 0.0.
+    return float(f"{x:.12g}") + 0.0
+
+
+def _clean_int(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def make_statepoint(
+    *,
+    initial_state,
+    beta_epsilon,
+    packing_fraction,
+    well_range,
+    replica=0,
+    tune_sweeps,
+    equilibration_sweeps,
+    production_sweeps,
+    sample_period,
+    n_lattice=None,
+    vacancies=1,
+    N=None,
+) -> dict:
+    """Build a state point dict with canonical types (validate it with :func:`validate`)."""
+    sp = {
+        "initial_state": initial_state,
+        "beta_epsilon": _clean_float(beta_epsilon),
+        "packing_fraction": _clean_float(packing_fraction),
+        "well_range": _clean_float(well_range),
+        "replica": _clean_int(replica),
+        "tune_sweeps": _clean_int(tune_sweeps),
+        "equilibration_sweeps": _clean_int(equilibration_sweeps),
+        "production_sweeps": _clean_int(production_sweeps),
+        "sample_period": _clean_int(sample_period),
+    }
+    if initial_state == "crystal_vacancy":
+        n_lattice = _clean_int(n_lattice)
+        vacancies = _clean_int(vacancies)
+        sp["n_lattice"] = n_lattice
+        sp["vacancies"] = vacancies
+        if isinstance(n_lattice, int) and isinstance(vacancies, int):
+            derived = n_lattice**3 - vacancies
+            sp["N"] = derived if N is None else _clean_int(N)
+        else:
+            sp["N"] = N
+    else:
+        sp["N"] = _clean_int(N)
+    return sp
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
+    """Return ``(errors, warnings)`` for one state point; empty lists mean it is fine."""
+    errors: list[str] = []
+    warnings: list[str] = []
+
+    initial_state = sp.get("initial_state")
+    if initial_state not in INITIAL_STATES:
+        errors.append(f"initial_state={initial_state!r} is not one of {', '.join(INITIAL_STATES)}")
+        return errors, warnings
+    expected = set(COMMON_KEYS) | (set(CRYSTAL_KEYS) if initial_state == "crystal_vacancy" else set())
+    missing = sorted(expected - set(sp))
+    unknown = sorted(set(sp) - expected)
+    if missing:
+        errors.append(f"missing key(s) {', '.join(missing)}")
+    if unknown:
+        hint = " (use well_range, not lambda)" if "lambda" in unknown else ""
+        errors.append(f"unknown key(s) {', '.join(unknown)}{hint}")
+    if missing:
+        return errors, warnings
+
+    for key in ("beta_epsilon", "packing_fraction", "well_range"):
+        value = sp[key]
+        if not _is_number(value) or not math.isfinite(value):
+            errors.append(f"{key}={value!r} is not a finite number")
+    if not errors:
+        phi = sp["packing_fraction"]
+        if not 0.0 < phi < 1.0:
+            errors.append(f"packing_fraction={phi!r} is outside (0, 1)")
+        if sp["well_range"] <= 0.0:
+            errors.append(f"well_range={sp['well_range']!r} must be positive")
+        elif sp["well_range"] <= 1.0 and sp["beta_epsilon"] != 0.0:
+            warnings.append(
+                f"well_range={sp['well_range']!r} <= 1: non-overlapping cubes are never closer "
+                "than 1, so no pair can be inside the well (the model is hard cubes)"
+            )
+
+    for key in ("replica", "tune_sweeps", "equilibration_sweeps"):
+        if not _is_int(sp[key]) or sp[key] < 0:
+            errors.append(f"{key}={sp[key]!r} must be a non-negative integer")
+    for key in ("production_sweeps", "sample_period"):
+        if not _is_int(sp[key]) or sp[key] < 1:
+            errors.append(f"{key}={sp[key]!r} must be a positive integer")
+    if (
+        _is_int(sp["production_sweeps"])
+        and _is_int(sp["sample_period"])
+        and sp["sample_period"] > sp["production_sweeps"] >= 1
+    ):
+        errors.append(
+            f"sample_period={sp['sample_period']} is longer than "
+            f"production_sweeps={sp['production_sweeps']}: the trajectory would be empty"
+        )
+
+    if not _is_int(sp["N"]) or sp["N"] < 2:
+        errors.append(f"N={sp['N']!r} must be an integer >= 2")
+
+    if initial_state == "crystal_vacancy":
+        n, vac = sp["n_lattice"], sp["vacancies"]
+        if not _is_int(n) or n < 1:
+            errors.append(f"n_lattice={n!r} must be a positive integer")
+        elif not _is_int(vac) or vac < 0:
+            errors.append(f"vacancies={vac!r} must be a non-negative integer")
+        elif vac >= n**3 - 1:
+            errors.append(f"vacancies={vac} leaves fewer than 2 of the {n**3} lattice sites")
+        elif _is_int(sp["N"]) and sp["N"] != n**3 - vac:
+            errors.append(f"N={sp['N']} does not match n_lattice**3 - vacancies = {n**3 - vac}")
+
+    if not errors:
+        # The periodic box must be wider than twice the interaction range in every direction,
+        # otherwise a cube would interact with two images of the same neighbour.
+        box = (sp["N"] / sp["packing_fraction"]) ** (1.0 / 3.0)
+        if initial_state == "crystal_vacancy":
+            box = sp["n_lattice"] * sp["packing_fraction"] ** (-1.0 / 3.0)
+        reach = max(CUBE_CIRCUMSPHERE_DIAMETER, sp["well_range"])
+        if box <= 2.0 * reach:
+            errors.append(
+                f"N={sp['N']} does not fit: box edge {box:.3f} must exceed twice the interaction "
+                f"range 2*{reach:.3f} (use more cubes or a lower packing fraction)"
+            )
+        if initial_state == "fluid" and sp["packing_fraction"] > 0.55:
+            warnings.append(
+                f"packing_fraction={sp['packing_fraction']} is high for a fluid start; "
+                "compressing a random configuration there may be slow or fail"
+            )
+    return errors, warnings
+
+
+def describe(sp: dict) -> str:
+    """Short human-readable label of a state point (for messages and dashboard titles)."""
+    parts = [
+        f"{sp.get('initial_state')}",
+        f"beta_eps={sp.get('beta_epsilon')}",
+        f"phi={sp.get('packing_fraction')}",
+        f"well_range={sp.get('well_range')}",
+        f"N={sp.get('N')}",
+        f"replica={sp.get('replica')}",
+    ]
+    return " ".join(parts)
+
+
+def validate_grid(statepoints: list[dict]) -> list[str]:
+    """Validate every state point; raise one :class:`StatePointError` listing all problems.
+
+    Returns the (deduplicated) warnings. Nothing is written by this function, so callers
+    validate the whole grid before creating any job.
+    """
+    problems = []
+    warnings = []
+    for sp in statepoints:
+        errors, warns = check_statepoint(sp)
+        for message in errors:
+            problems.append(f"{message} [{describe(sp)}]")
+        for message in warns:
+            if message not in warnings:
+                warnings.append(message)
+    if not statepoints:
+        problems.append("the grid is empty")
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        shown = unique[:8]
+        more = f"; ... and {len(unique) - len(shown)} more" if len(unique) > len(shown) else ""
+        raise StatePointError(
+            f"invalid state point(s), nothing written: {'; '.join(shown)}{more}"
+        )
+    return warnings

@@ -40,6 +40,20 @@ def build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
     return True
 
 
+#: below this many active cells per set the cells are updated on one thread
+PARALLEL_MIN_CELLS = 8
+
+
+@numba.njit
+def _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
+                 lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2):
+    c = active_cell(m, parity, nx, ny, nz)
+    r = update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
+                    lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2)
+    for k in range(5):
+        res[m, k] = r[k]
+
+
 @numba.njit(parallel=True)
 def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_move, a_move,
                         beta_eps, well2, bonds, counts, trace):
@@ -63,15 +77,16 @@ def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_mov
         start = first_set(seed, sweep)
         for k in range(8):
             parity = (start + k) % 8
-            for m in prange(n_active):
-                c = active_cell(m, parity, nx, ny, nz)
-                r = update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                                lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2)
-                res[m, 0] = r[0]
-                res[m, 1] = r[1]
-                res[m, 2] = r[2]
-                res[m, 3] = r[3]
-                res[m, 4] = r[4]
+            if n_active >= PARALLEL_MIN_CELLS:
+                for m in prange(n_active):
+                    _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members,
+                                 nx, ny, nz, lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps,
+                                 well2)
+            else:  # a few cells: starting threads would cost more than the work
+                for m in range(n_active):
+                    _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members,
+                                 nx, ny, nz, lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps,
+                                 well2)
             for m in range(n_active):
                 bonds += res[m, 0]
                 counts[0] += res[m, 1]

@@ -84,7 +84,7 @@ def _segment(engine, sim, stage, t0, sweep0, extra=None) -> dict:
     wall = time.time() - t0
     done = int(sim.sweep) - sweep0
     seg = {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0)),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
         "finished": provenance.now(),
         "wall_seconds": round(wall, 3),
         "sweeps": done,

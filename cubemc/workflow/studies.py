@@ -195,8 +195,9 @@ def _clean_float(value):
         return value
     if not math.isfinite(x):
         return x
-    # Round away binary noise such as 0.1 + 0.2 and turn -0.0 into 0.0.
-    return float(f"{x:.12g}") + 0.0
+    # Round away binary noise such as 0.1 + 0.2 - 0.3 (10 decimals is far below any physical
+    # resolution of these parameters) and turn -0.0 into 0.0.
+    return round(x, 10) + 0.0
 
 
 def _clean_int(value):
@@ -362,22 +363,26 @@ def validate_grid(statepoints: list[dict]) -> list[str]:
     Returns the (deduplicated) warnings. Nothing is written by this function, so callers
     validate the whole grid before creating any job.
     """
-    problems = []
-    warnings = []
+    problems: dict[str, list[str]] = {}
+    warnings: list[str] = []
     for sp in statepoints:
         errors, warns = check_statepoint(sp)
         for message in errors:
-            problems.append(f"{message} [{describe(sp)}]")
+            problems.setdefault(message, []).append(describe(sp))
         for message in warns:
             if message not in warnings:
                 warnings.append(message)
     if not statepoints:
-        problems.append("the grid is empty")
+        problems["the grid is empty"] = []
     if problems:
-        unique = list(dict.fromkeys(problems))
-        shown = unique[:8]
-        more = f"; ... and {len(unique) - len(shown)} more" if len(unique) > len(shown) else ""
-        raise StatePointError(
-            f"invalid state point(s), nothing written: {'; '.join(shown)}{more}"
-        )
+        parts = []
+        for message, where in list(problems.items())[:6]:
+            if len(where) == 1:
+                parts.append(f"{message} [{where[0]}]")
+            elif where:
+                parts.append(f"{message} [{len(where)} state points]")
+            else:
+                parts.append(message)
+        more = f"; ... and {len(problems) - 6} more problem(s)" if len(problems) > 6 else ""
+        raise StatePointError(f"invalid state point(s), nothing written: {'; '.join(parts)}{more}")
     return warnings

@@ -1,0 +1,110 @@
+"""signac-dashboard for a cubemc project (see ``dashboard.py`` at the repository root).
+
+Job pages show the state point, the job document (engine, device, provenance, results), the
+flow labels (stage and progress), the energy trace and snapshot written by ``analyse`` and
+the job's files. The project page shows the schema, a stage count, and the figures in
+``report/``.
+
+Access: by default signac-dashboard prints a login URL with a random token. Set
+``CUBEMC_DASHBOARD_TOKEN`` to choose the token, or to ``none`` to switch login off (only on a
+single-user machine, bound to 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from signac_dashboard import Dashboard
+from signac_dashboard.modules import (
+    DocumentList,
+    FileList,
+    FlowStatus,
+    ImageViewer,
+    Navigator,
+    Schema,
+    StatepointList,
+    TextDisplay,
+)
+
+from . import operations
+from .studies import describe
+
+
+class CubemcDashboard(Dashboard):
+    """Dashboard with short, physics-first job titles and a stable job order."""
+
+    def job_title(self, job):
+        sp = job.cached_statepoint
+        text = (
+            f"{sp.get('initial_state')}  beta_eps={sp.get('beta_epsilon')}  "
+            f"phi={sp.get('packing_fraction')}  N={sp.get('N')}  replica={sp.get('replica')}"
+        )
+        if sp.get("well_range") != 1.14:
+            text += f"  well_range={sp.get('well_range')}"
+        return text
+
+    def job_sorter(self, job):
+        sp = job.cached_statepoint
+        return (
+            str(sp.get("initial_state")),
+            float(sp.get("packing_fraction", 0.0)),
+            int(sp.get("N", 0)),
+            float(sp.get("well_range", 0.0)),
+            -float(sp.get("beta_epsilon", 0.0)),
+            int(sp.get("replica", 0)),
+        )
+
+
+def project_progress(project) -> str:
+    """Text for the project page: how many jobs are in each stage."""
+    counts = Counter(operations.stage_label(job).split(" ")[0] for job in project)
+    order = ("new", "tuning", "equilibrating", "sampling", "sampled", "analysed")
+    parts = [f"{name}: {counts[name]}" for name in order if counts.get(name)]
+    report = os.path.join(operations.report_dir(project), operations.REPORT_MANIFEST)
+    status = "report: up to date" if os.path.exists(report) else "report: not written yet"
+    return f"{len(project)} jobs. " + ", ".join(parts) + ". " + status + "."
+
+
+def job_description(job) -> str:
+    return f"{describe(job.cached_statepoint)} | job {job.id} | {operations.stage_label(job)}"
+
+
+def default_modules():
+    return [
+        TextDisplay(name="Job", message=job_description),
+        StatepointList(),
+        FlowStatus(),
+        ImageViewer(name="Energy trace", img_globs=["energy.png"]),
+        ImageViewer(name="Snapshot", img_globs=["snapshot.png"]),
+        ImageViewer(name="Orthoslices", img_globs=["orthoslice.png"]),
+        DocumentList(max_chars=400),
+        FileList(),
+        Navigator(),
+        TextDisplay(name="Progress", context="ProjectContext", message=project_progress),
+        Schema(),
+        ImageViewer(name="Report", context="ProjectContext", img_globs=["report/*.png"]),
+    ]
+
+
+def access_token_from_env(environ=None):
+    """Token from ``CUBEMC_DASHBOARD_TOKEN``: unset -> random (default), 'none' -> no login."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("CUBEMC_DASHBOARD_TOKEN")
+    if value is None or value == "":
+        return ...
+    if value.lower() in ("none", "off", "no", "0"):
+        return None
+    return value
+
+
+def make_dashboard(project_path=None, config=None):
+    """Build the dashboard for the project at (or above) ``project_path``."""
+    from .flowproject import CubemcProject
+
+    project = CubemcProject.get_project(project_path)
+    config = dict(config or {})  # never share signac-dashboard's mutable default
+    token = access_token_from_env()
+    if "ACCESS_TOKEN" not in config and token is not ...:
+        config["ACCESS_TOKEN"] = token
+    return CubemcDashboard(config=config, project=project, modules=default_modules())

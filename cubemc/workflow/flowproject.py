@@ -1,0 +1,205 @@
+"""signac-flow wiring: the FlowProject class, its operations, conditions, labels, directives.
+
+Operation graph per job::
+
+    create_initial_state -> equilibrate | equilibrate_gpu -> sample | sample_gpu -> analyse
+    all jobs analysed -> report   (one aggregate of all jobs; writes <project>/report/)
+
+The ``*_gpu`` variants are eligible only with ``CUBEMC_DEVICE=gpu`` (or ``"device": "gpu"`` in
+``cubemc-workflow.json``), the CPU ones only otherwise, so ``run`` and ``submit`` never start
+both. With ``gpu_group_size`` k > 1 each GPU submission runs k jobs one after another on one
+GPU (``aggregator.groupsof``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flow import FlowProject, aggregator
+
+from . import operations as ops
+from . import slurm  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
+from .config import load_config
+
+CPU_CUBE_SWEEPS_PER_SECOND = 1.0e5  # conservative single-thread rate for walltime estimates
+GPU_CUBE_SWEEPS_PER_SECOND = 2.0e6
+MIN_WALLTIME_HOURS = 0.25
+
+
+def _find_project_path(start=None):
+    path = os.path.abspath(start or os.getcwd())
+    while True:
+        if os.path.isfile(os.path.join(path, ".signac", "config")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _startup_config():
+    try:
+        return load_config(_find_project_path())
+    except Exception:  # a broken config file is reported when an operation runs
+        return load_config(None)
+
+
+GPU_GROUP_SIZE = _startup_config().gpu_group_size
+
+
+def _max_walltime():
+    try:
+        return float(os.environ.get("CUBEMC_MAX_WALLTIME_HOURS", "24"))
+    except ValueError:
+        return 24.0
+
+
+def _hours(jobs, sweep_keys, rate):
+    work = sum(
+        job.cached_statepoint["N"] * sum(job.cached_statepoint[key] for key in sweep_keys) for job in jobs
+    )
+    hours = 0.05 * len(jobs) + 2.0 * work / rate / 3600.0
+    return round(min(_max_walltime(), max(MIN_WALLTIME_HOURS, hours)), 2)
+
+
+def walltime_equilibrate(*jobs):
+    return _hours(jobs, ("tune_sweeps", "equilibration_sweeps"), CPU_CUBE_SWEEPS_PER_SECOND)
+
+
+def walltime_sample(*jobs):
+    return _hours(jobs, ("production_sweeps",), CPU_CUBE_SWEEPS_PER_SECOND)
+
+
+def walltime_equilibrate_gpu(*jobs):
+    return _hours(jobs, ("tune_sweeps", "equilibration_sweeps"), GPU_CUBE_SWEEPS_PER_SECOND)
+
+
+def walltime_sample_gpu(*jobs):
+    return _hours(jobs, ("production_sweeps",), GPU_CUBE_SWEEPS_PER_SECOND)
+
+
+def cpus_per_job(*jobs):
+    """Cores for one CPU simulation (numba threads); ``CUBEMC_CPUS_PER_JOB``, default 1."""
+    try:
+        return max(1, int(os.environ.get("CUBEMC_CPUS_PER_JOB", "1")))
+    except ValueError:
+        return 1
+
+
+class CubemcProject(FlowProject):
+    """The cubemc workflow; see ``docs/workflow.md``."""
+
+
+Project = CubemcProject
+
+
+def _all(condition):
+    def check(*jobs):
+        return all(condition(job) for job in jobs)
+
+    check.__name__ = f"all_{condition.__name__}"
+    return check
+
+
+# --- labels --------------------------------------------------------------------------------
+
+
+@CubemcProject.label
+def stage(job):
+    return ops.stage_label(job)
+
+
+@CubemcProject.label("running")
+def running(job):
+    return ops.running_label(job)
+
+
+# --- per-job CPU operations ------------------------------------------------------------------
+
+
+@CubemcProject.post(ops.is_created)
+@CubemcProject.operation(directives={"np": 1, "walltime": 0.5, "memory": "2g"})
+def create_initial_state(job):
+    """Build the initial crystal or fluid and checkpoint it (initial.npz, initial.gsd)."""
+    ops.create_initial_state(job)
+
+
+@CubemcProject.pre(ops.is_created)
+@CubemcProject.pre(ops.cpu_mode)
+@CubemcProject.post(ops.is_equilibrated)
+@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_equilibrate, "memory": "2g"})
+def equilibrate(job):
+    """Tune move sizes, then burn in (equilibration.gsd, equilibrated.npz)."""
+    ops.equilibrate(job)
+
+
+@CubemcProject.pre(ops.is_equilibrated)
+@CubemcProject.pre(ops.cpu_mode)
+@CubemcProject.post(ops.is_sampled)
+@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_sample, "memory": "2g"})
+def sample(job):
+    """Production run with checkpoints (trajectory.gsd, final.npz)."""
+    ops.sample(job)
+
+
+# --- GPU operations (one job, or groups of jobs sharing one GPU) -----------------------------
+
+_GPU_KWARGS = {} if GPU_GROUP_SIZE <= 1 else {
+    "aggregator": aggregator.groupsof(GPU_GROUP_SIZE, sort_by="N")
+}
+
+
+@CubemcProject.pre(_all(ops.is_created))
+@CubemcProject.pre(ops.gpu_mode)
+@CubemcProject.post(_all(ops.is_equilibrated))
+@CubemcProject.operation(
+    directives={"np": 1, "ngpu": 1, "walltime": walltime_equilibrate_gpu, "memory": "4g"}, **_GPU_KWARGS
+)
+def equilibrate_gpu(*jobs):
+    """equilibrate on a GPU, for one job or a group of jobs run back to back."""
+    ops.equilibrate_gpu(*jobs)
+
+
+@CubemcProject.pre(_all(ops.is_equilibrated))
+@CubemcProject.pre(ops.gpu_mode)
+@CubemcProject.post(_all(ops.is_sampled))
+@CubemcProject.operation(
+    directives={"np": 1, "ngpu": 1, "walltime": walltime_sample_gpu, "memory": "4g"}, **_GPU_KWARGS
+)
+def sample_gpu(*jobs):
+    """sample on a GPU, for one job or a group of jobs run back to back."""
+    ops.sample_gpu(*jobs)
+
+
+# --- analysis --------------------------------------------------------------------------------
+
+
+@CubemcProject.pre(ops.is_sampled)
+@CubemcProject.post(ops.is_analysed)
+@CubemcProject.operation(directives={"np": 1, "walltime": 0.5, "memory": "4g"})
+def analyse(job):
+    """Analyse the production trajectory (analysis.json, energy.png, snapshot.png)."""
+    ops.analyse(job)
+
+
+@CubemcProject.pre(_all(ops.is_analysed))
+@CubemcProject.post(ops.report_is_current)
+@CubemcProject.operation(aggregator=aggregator(), directives={"np": 1, "walltime": 0.5, "memory": "4g"})
+def report(*jobs):
+    """Cross-job figures and tables in <project>/report/."""
+    ops.report(*jobs)
+
+
+def main(project_path=None, entrypoint=None):
+    """Command-line entry point used by ``project.py``.
+
+    ``entrypoint`` is the script that submitted jobs call (``python <entrypoint> exec ...``);
+    without it signac-flow would point them at this module. The SLURM template is found by
+    signac-flow in ``cubemc/workflow/templates/`` (next to the environment class); a
+    ``templates/cubemc-slurm.sh`` in the project directory overrides it.
+    """
+    kwargs = {}
+    if entrypoint:
+        kwargs["entrypoint"] = {"path": os.path.abspath(entrypoint)}
+    project = CubemcProject.get_project(project_path, **kwargs)
+    project.main()

@@ -30,7 +30,7 @@ Conventions: cube edge 1, vertices at (+-1/2)^3 in the body frame; quaternions (
 touching counts as overlapping (separation tests use strict >); the well counts a pair when the
 centre distance r < well_range.  Energy is kept as an integer bond count, so it never drifts.
 
-Random numbers: splitmix64 chained over (seed, sweep, stream, counter); the stream encodes the
+Random numbers: splitmix64 chained over (seed, sweep, stream), then mixed with a counter; the stream encodes the
 purpose (cell trial, serial trial, grid shift) and the cell, so results do not depend on thread
 scheduling and a restart at sweep s reproduces the uninterrupted run bit for bit.
 """
@@ -66,13 +66,14 @@ def make_kernels(jit):
         return z ^ (z >> U64(31))
 
     @jit
-    def uniform(seed, sweep, stream, counter):
-        """Uniform double in (0, 1] from the counters (all uint64)."""
-        h = splitmix64(seed)
-        h = splitmix64(h ^ sweep)
-        h = splitmix64(h ^ stream)
-        h = splitmix64(h ^ counter)
-        return (np.float64(h >> U64(11)) + 1.0) * INV53
+    def stream_key(seed, sweep, stream):
+        """Hash of (seed, sweep, stream) (uint64); combined with a counter by `uniform`."""
+        return splitmix64(splitmix64(splitmix64(seed) ^ sweep) ^ stream)
+
+    @jit
+    def uniform(key, counter):
+        """Uniform double in (0, 1] for draw `counter` of the stream `key` (both uint64)."""
+        return (np.float64(splitmix64(key ^ counter) >> U64(11)) + 1.0) * INV53
 
     @jit
     def gaussian_pair(u1, u2):
@@ -86,7 +87,12 @@ def make_kernels(jit):
 
     @jit
     def min_image(d, length):
-        return d - length * math.floor(d / length + 0.5)
+        """Nearest image of a difference of two wrapped coordinates (|d| < L)."""
+        if d >= 0.5 * length:
+            return d - length
+        if d < -0.5 * length:
+            return d + length
+        return d
 
     @jit
     def cell_coord(x, length, shift, n):
@@ -100,15 +106,12 @@ def make_kernels(jit):
 
     @jit
     def grid_shift(seed, sweep, lx, ly, lz):
-        s = U64(sweep)
-        sx = lx * uniform(seed, s, PURPOSE_GRID, U64(0))
-        sy = ly * uniform(seed, s, PURPOSE_GRID, U64(1))
-        sz = lz * uniform(seed, s, PURPOSE_GRID, U64(2))
-        return sx, sy, sz
+        key = stream_key(seed, U64(sweep), PURPOSE_GRID)
+        return lx * uniform(key, U64(0)), ly * uniform(key, U64(1)), lz * uniform(key, U64(2))
 
     @jit
     def first_set(seed, sweep):
-        k = int(8.0 * uniform(seed, U64(sweep), PURPOSE_GRID, U64(3)))
+        k = int(8.0 * uniform(stream_key(seed, U64(sweep), PURPOSE_GRID), U64(3)))
         return min(k, 7)
 
     @jit
@@ -122,12 +125,16 @@ def make_kernels(jit):
 
     @jit
     def cubes_overlap(dx, dy, dz, aw, ax, ay, az, bw, bx, by, bz):
-        """Exact test for unit cubes A at 0 and B at (dx, dy, dz): 15 separating axes.
+        """Exact test for unit cubes A at 0 and B at (dx, dy, dz) given as quaternions."""
+        return boxes_overlap(dx, dy, dz, quat_to_matrix(aw, ax, ay, az),
+                             quat_to_matrix(bw, bx, by, bz))
+
+    @jit
+    def boxes_overlap(dx, dy, dz, a, b):
+        """Exact test for unit cubes with rotation matrices a, b (9-tuples): 15 separating axes.
 
         Returns True when the cubes overlap or touch.  Uses strict '>' for separation.
         """
-        a = quat_to_matrix(aw, ax, ay, az)
-        b = quat_to_matrix(bw, bx, by, bz)
         h = 0.5
         # t = A^T d : centre offset in A's frame
         t0 = a[0] * dx + a[3] * dy + a[6] * dz
@@ -189,23 +196,27 @@ def make_kernels(jit):
 
     @jit
     def pair_overlap(i, j, xi, yi, zi, qi0, qi1, qi2, qi3, pos, quat, lx, ly, lz):
-        """Overlap of cube i (given state) with cube j (from the arrays), minimum image.
-
-        The pair is always evaluated with the lower index first so that i-j and j-i round alike.
-        """
+        """Overlap of cube i (given state) with cube j (from the arrays), minimum image."""
         dx = min_image(pos[j, 0] - xi, lx)
         dy = min_image(pos[j, 1] - yi, ly)
         dz = min_image(pos[j, 2] - zi, lz)
+        return overlap_at(i, j, dx, dy, dz, quat_to_matrix(qi0, qi1, qi2, qi3), quat)
+
+    @jit
+    def overlap_at(i, j, dx, dy, dz, mi, quat):
+        """Overlap of cube i (matrix mi) with cube j at offset (dx, dy, dz) from i.
+
+        The pair is always evaluated with the lower index first so that i-j and j-i round alike.
+        """
         r2 = dx * dx + dy * dy + dz * dz
         if r2 >= CIRCUM2:
             return False
         if r2 < 1.0:  # inspheres overlap
             return True
+        mj = quat_to_matrix(quat[j, 0], quat[j, 1], quat[j, 2], quat[j, 3])
         if i < j:
-            return cubes_overlap(dx, dy, dz, qi0, qi1, qi2, qi3,
-                                 quat[j, 0], quat[j, 1], quat[j, 2], quat[j, 3])
-        return cubes_overlap(-dx, -dy, -dz, quat[j, 0], quat[j, 1], quat[j, 2], quat[j, 3],
-                             qi0, qi1, qi2, qi3)
+            return boxes_overlap(dx, dy, dz, mi, mj)
+        return boxes_overlap(-dx, -dy, -dz, mj, mi)
 
     @jit
     def in_well(xi, yi, zi, xj, yj, zj, lx, ly, lz, well2):
@@ -215,7 +226,7 @@ def make_kernels(jit):
         return dx * dx + dy * dy + dz * dz < well2
 
     @jit
-    def propose(seed, sweep, stream, base, x, y, z, q0, q1, q2, q3, d_move, a_move, lx, ly, lz):
+    def propose(key, base, x, y, z, q0, q1, q2, q3, d_move, a_move, lx, ly, lz):
         """Symmetric trial move of one cube.
 
         Translation: uniform in a ball of radius d_move (direction from 3 Gaussians, radius d*u^(1/3)).
@@ -223,15 +234,15 @@ def make_kernels(jit):
         Returns (is_translation, x', y', z', q0', q1', q2', q3').
         """
         c = U64(base)
-        g0, g1 = gaussian_pair(uniform(seed, sweep, stream, c + U64(2)),
-                               uniform(seed, sweep, stream, c + U64(3)))
-        g2, g3 = gaussian_pair(uniform(seed, sweep, stream, c + U64(4)),
-                               uniform(seed, sweep, stream, c + U64(5)))
-        if uniform(seed, sweep, stream, c + U64(1)) <= 0.5:
+        g0, g1 = gaussian_pair(uniform(key, c + U64(2)),
+                               uniform(key, c + U64(3)))
+        g2, g3 = gaussian_pair(uniform(key, c + U64(4)),
+                               uniform(key, c + U64(5)))
+        if uniform(key, c + U64(1)) <= 0.5:
             norm = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
             if norm == 0.0:
                 norm = 1.0
-            r = d_move * math.pow(uniform(seed, sweep, stream, c + U64(6)), 1.0 / 3.0) / norm
+            r = d_move * math.pow(uniform(key, c + U64(6)), 1.0 / 3.0) / norm
             return (True, wrap(x + r * g0, lx), wrap(y + r * g1, ly), wrap(z + r * g2, lz),
                     q0, q1, q2, q3)
         norm = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3)
@@ -261,8 +272,7 @@ def make_kernels(jit):
         cy = (c // nz) % ny
         cx = c // (nz * ny)
         n_c = cell_count[c]
-        stream = PURPOSE_CELL | U64(c)
-        sw = U64(sweep)
+        key = stream_key(seed, U64(sweep), PURPOSE_CELL | U64(c))
         dbonds = 0
         acc_t = 0
         n_t = 0
@@ -272,16 +282,20 @@ def make_kernels(jit):
         lo_x = -1 if nx > 2 else 0
         lo_y = -1 if ny > 2 else 0
         lo_z = -1 if nz > 2 else 0
+        # a translation moves a cube by at most d_move, so a neighbour farther than
+        # max(circumsphere, well + d_move) from the new position neither overlaps nor was bonded
+        reach = math.sqrt(well2) + d_move
+        reach2 = max(CIRCUM2, reach * reach)
         for t in range(n_c):
             base = U64(t) * U64(DRAWS)
-            k = int(n_c * uniform(seed, sw, stream, base))
+            k = int(n_c * uniform(key, base))
             if k >= n_c:
                 k = n_c - 1
             i = members[c, k]
             x = pos[i, 0]
             y = pos[i, 1]
             z = pos[i, 2]
-            move = propose(seed, sw, stream, base, x, y, z, quat[i, 0], quat[i, 1],
+            move = propose(key, base, x, y, z, quat[i, 0], quat[i, 1],
                            quat[i, 2], quat[i, 3], d_move, a_move, lx, ly, lz)
             is_t = move[0]
             if is_t:
@@ -291,6 +305,7 @@ def make_kernels(jit):
                     continue  # leaving the cell is rejected (both directions alike)
             else:
                 n_r += 1
+            mi = quat_to_matrix(move[4], move[5], move[6], move[7])
             overlap = False
             delta = 0
             for ox in range(lo_x, 2):
@@ -308,23 +323,26 @@ def make_kernels(jit):
                             j = members[m, s]
                             if j == i:
                                 continue
-                            if pair_overlap(i, j, move[1], move[2], move[3], move[4], move[5],
-                                            move[6], move[7], pos, quat, lx, ly, lz):
+                            dx = min_image(pos[j, 0] - move[1], lx)
+                            dy = min_image(pos[j, 1] - move[2], ly)
+                            dz = min_image(pos[j, 2] - move[3], lz)
+                            r2 = dx * dx + dy * dy + dz * dz
+                            if r2 >= reach2:
+                                continue  # no overlap now, no bond now or before the move
+                            if overlap_at(i, j, dx, dy, dz, mi, quat):
                                 overlap = True
                                 break
                             if is_t:  # the well is spherical: rotations never change bonds
-                                xj = pos[j, 0]
-                                yj = pos[j, 1]
-                                zj = pos[j, 2]
-                                if in_well(move[1], move[2], move[3], xj, yj, zj, lx, ly, lz, well2):
+                                if r2 < well2:
                                     delta += 1
-                                if in_well(x, y, z, xj, yj, zj, lx, ly, lz, well2):
+                                if in_well(x, y, z, pos[j, 0], pos[j, 1], pos[j, 2],
+                                           lx, ly, lz, well2):
                                     delta -= 1
                         if overlap:
                             break
             if overlap:
                 continue
-            if not metropolis(delta, beta_eps, uniform(seed, sw, stream, base + U64(7))):
+            if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
                 continue
             pos[i, 0] = move[1]
             pos[i, 1] = move[2]
@@ -365,16 +383,15 @@ def make_kernels(jit):
         Returns (delta_bonds, is_translation, accepted).
         """
         n = pos.shape[0]
-        stream = PURPOSE_SERIAL
-        sw = U64(sweep)
+        key = stream_key(seed, U64(sweep), PURPOSE_SERIAL)
         base = U64(t) * U64(DRAWS)
-        i = int(n * uniform(seed, sw, stream, base))
+        i = int(n * uniform(key, base))
         if i >= n:
             i = n - 1
         x = pos[i, 0]
         y = pos[i, 1]
         z = pos[i, 2]
-        move = propose(seed, sw, stream, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2],
+        move = propose(key, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2],
                        quat[i, 3], d_move, a_move, lx, ly, lz)
         is_t = move[0]
         delta = 0
@@ -390,7 +407,7 @@ def make_kernels(jit):
                     delta += 1
                 if in_well(x, y, z, pos[j, 0], pos[j, 1], pos[j, 2], lx, ly, lz, well2):
                     delta -= 1
-        if not metropolis(delta, beta_eps, uniform(seed, sw, stream, base + U64(7))):
+        if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
             return 0, is_t, False
         pos[i, 0] = move[1]
         pos[i, 1] = move[2]
@@ -402,9 +419,10 @@ def make_kernels(jit):
         return delta, is_t, True
 
     return dict(
-        splitmix64=splitmix64, uniform=uniform, wrap=wrap, min_image=min_image,
+        splitmix64=splitmix64, stream_key=stream_key, uniform=uniform, wrap=wrap, min_image=min_image,
         cell_coord=cell_coord, grid_shift=grid_shift, first_set=first_set,
-        quat_to_matrix=quat_to_matrix, cubes_overlap=cubes_overlap, pair_overlap=pair_overlap,
+        quat_to_matrix=quat_to_matrix, cubes_overlap=cubes_overlap, boxes_overlap=boxes_overlap,
+        pair_overlap=pair_overlap, overlap_at=overlap_at,
         in_well=in_well, propose=propose, metropolis=metropolis, update_cell=update_cell, serial_trial=serial_trial,
         assign_cell=assign_cell, active_cell=active_cell,
     )

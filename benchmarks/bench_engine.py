@@ -1,0 +1,75 @@
+"""Trial moves per second of the native engine (a trial move = one proposed translation or rotation).
+
+    python benchmarks/bench_engine.py                 # N = 1000, 8000, 64000 on CPU (+ GPU if any)
+    python benchmarks/bench_engine.py --sizes 10 20 --devices cpu --json out.json
+
+State: simple-cubic crystal at phi = 0.80 with one vacancy, beta*eps = -1, well range 1.14, move
+sizes tuned to 30 % acceptance first.  Compilation and tuning are not timed.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numba
+
+import cubemc
+
+
+def measure(n, device, seconds):
+    state = cubemc.State.simple_cubic(n=n, packing_fraction=0.80, vacancies=1, seed=1)
+    sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2, device=device)
+    sim.tune(20, period=5)  # also compiles
+    sweeps = 1
+    while True:  # grow the batch until it takes `seconds`
+        start = time.perf_counter()
+        sim.run(sweeps)
+        if device == "gpu":
+            sim.positions  # waits for the device
+        elapsed = time.perf_counter() - start
+        if elapsed > seconds:
+            break
+        sweeps = max(2 * sweeps, int(sweeps * seconds / max(elapsed, 1e-3)))
+    return dict(N=sim.N, device=device, sweeps=sweeps, seconds=elapsed,
+                trial_moves_per_second=sweeps * sim.N / elapsed,
+                acceptance=sim.acceptance)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40], help="lattice edges n (N = n^3 - 1)")
+    p.add_argument("--devices", nargs="+", default=None, help="cpu and/or gpu (default: all usable)")
+    p.add_argument("--seconds", type=float, default=3.0, help="minimum timed duration per point")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    args = p.parse_args()
+    devices = args.devices
+    if devices is None:
+        devices = ["cpu"] + (["gpu"] if cubemc.simulation.resolve_device("auto") == "gpu" else [])
+    machine = dict(host=platform.node(), cpu=platform.processor() or platform.machine(),
+                   cores=os.cpu_count(), numba_threads=numba.get_num_threads(),
+                   cubemc=cubemc.__version__, numba=numba.__version__)
+    if "gpu" in devices:
+        from cubemc import gpu
+
+        machine["gpu"] = gpu.describe()
+    print(f"# {machine}")
+    print(f"{'device':>6} {'N':>8} {'sweeps':>7} {'seconds':>8} {'trial moves/s':>14} "
+          f"{'per N':>10} {'acc(t/r)':>10}")
+    rows = []
+    for device in devices:
+        for n in args.sizes:
+            r = measure(n, device, args.seconds)
+            rows.append(r)
+            acc = r["acceptance"]
+            print(f"{device:>6} {r['N']:>8} {r['sweeps']:>7} {r['seconds']:>8.2f} "
+                  f"{r['trial_moves_per_second']:>14.3e} {r['trial_moves_per_second'] / r['N']:>10.1f} "
+                  f"{acc['translate']:.2f}/{acc['rotate']:.2f}", flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(machine=machine, results=rows), fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

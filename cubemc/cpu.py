@@ -171,3 +171,57 @@ def overlap_many(d, qa, qb, out):
     for k in prange(d.shape[0]):
         out[k] = cubes_overlap(d[k, 0], d[k, 1], d[k, 2], qa[k, 0], qa[k, 1], qa[k, 2], qa[k, 3],
                                qb[k, 0], qb[k, 1], qb[k, 2], qb[k, 3])
+
+
+@numba.njit(parallel=True)
+def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_moves, a_moves,
+                   beta_eps, well2s, bonds, counts, trace):
+    """Checkerboard sweeps of B independent systems of equal N in one call.
+
+    pos (B, N, 3), quat (B, N, 4), boxes/grids (B, 3); per-system seeds, starting sweeps, move
+    sizes, beta_eps, well2, bonds (B,), counts (B, 4) and trace (B, n_sweeps).  All active cells
+    of all systems share one prange, so many small systems fill the cores; each system sees
+    exactly the random numbers of its own separate run.  Returns ok (False on cell overflow).
+    """
+    n_sys = pos.shape[0]
+    n_cells = np.empty(n_sys, np.int64)
+    offsets = np.zeros(n_sys + 1, np.int64)
+    for b in range(n_sys):
+        n_cells[b] = grids[b, 0] * grids[b, 1] * grids[b, 2]
+        offsets[b + 1] = offsets[b] + (grids[b, 0] // 2) * (grids[b, 1] // 2) * (grids[b, 2] // 2)
+    cell_count = np.zeros((n_sys, n_cells.max()), np.int64)
+    members = np.empty((n_sys, n_cells.max(), cap), np.int32)
+    built = np.ones(n_sys, np.bool_)
+    total = offsets[n_sys]
+    res = np.zeros((total, 5), np.int64)
+    owner = np.empty(total, np.int64)
+    for b in range(n_sys):
+        owner[offsets[b]:offsets[b + 1]] = b
+    for s in range(n_sweeps):
+        for b in prange(n_sys):
+            sx, sy, sz = grid_shift(seeds[b], sweep0[b] + s, boxes[b, 0], boxes[b, 1], boxes[b, 2])
+            built[b] = build_cells(pos[b], boxes[b, 0], boxes[b, 1], boxes[b, 2], sx, sy, sz,
+                                   grids[b, 0], grids[b, 1], grids[b, 2], cell_count[b], members[b])
+        if not built.all():
+            return False
+        for k in range(8):
+            for t in prange(total):
+                b = owner[t]
+                sweep = sweep0[b] + s
+                lx, ly, lz = boxes[b, 0], boxes[b, 1], boxes[b, 2]
+                sx, sy, sz = grid_shift(seeds[b], sweep, lx, ly, lz)
+                parity = (first_set(seeds[b], sweep) + k) % 8
+                c = active_cell(t - offsets[b], parity, grids[b, 0], grids[b, 1], grids[b, 2])
+                r = update_cell(c, seeds[b], sweep, pos[b], quat[b], cell_count[b], members[b],
+                                grids[b, 0], grids[b, 1], grids[b, 2], lx, ly, lz, sx, sy, sz,
+                                d_moves[b], a_moves[b], beta_eps[b], well2s[b])
+                for q in range(5):
+                    res[t, q] = r[q]
+            for t in range(total):
+                b = owner[t]
+                bonds[b] += res[t, 0]
+                for q in range(4):
+                    counts[b, q] += res[t, q + 1]
+        for b in range(n_sys):
+            trace[b, s] = bonds[b]
+    return True

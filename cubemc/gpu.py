@@ -91,6 +91,116 @@ def _trace(counts, trace, s):
         trace[s] = counts[0]
 
 
+@cuda.jit
+def _clear_batched(cell_count):
+    t = cuda.grid(1)
+    if t < cell_count.size:
+        cell_count[t // cell_count.shape[1], t % cell_count.shape[1]] = 0
+
+
+@cuda.jit
+def _assign_batched(pos, boxes, grids, seeds, sweep0, s, cell_count, members, status):
+    t = cuda.grid(1)
+    n = pos.shape[1]
+    if t >= pos.shape[0] * n:
+        return
+    b = t // n
+    i = t % n
+    sx, sy, sz = grid_shift(seeds[b], sweep0[b] + s, boxes[b, 0], boxes[b, 1], boxes[b, 2])
+    c = assign_cell(pos[b, i, 0], pos[b, i, 1], pos[b, i, 2], boxes[b, 0], boxes[b, 1],
+                    boxes[b, 2], sx, sy, sz, grids[b, 0], grids[b, 1], grids[b, 2])
+    k = cuda.atomic.add(cell_count, (b, c), 1)
+    if k < members.shape[2]:
+        members[b, c, k] = i
+    else:
+        status[0] = 1
+
+
+@cuda.jit
+def _sort_batched(cell_count, members):
+    t = cuda.grid(1)
+    if t >= cell_count.size:
+        return
+    b = t // cell_count.shape[1]
+    c = t % cell_count.shape[1]
+    n = min(cell_count[b, c], members.shape[2])
+    for a in range(1, n):
+        v = members[b, c, a]
+        q = a - 1
+        while q >= 0 and members[b, c, q] > v:
+            members[b, c, q + 1] = members[b, c, q]
+            q -= 1
+        members[b, c, q + 1] = v
+
+
+@cuda.jit
+def _update_batched(k, owner, offsets, first, pos, quat, boxes, grids, seeds, sweep0, s,
+                    cell_count, members, d_moves, a_moves, beta_eps, well2s, counts):
+    t = cuda.grid(1)
+    if t >= owner.shape[0]:
+        return
+    b = owner[t]
+    sweep = sweep0[b] + s
+    lx, ly, lz = boxes[b, 0], boxes[b, 1], boxes[b, 2]
+    sx, sy, sz = grid_shift(seeds[b], sweep, lx, ly, lz)
+    parity = (first[b] + k) % 8
+    c = active_cell(t - offsets[b], parity, grids[b, 0], grids[b, 1], grids[b, 2])
+    r = update_cell(c, seeds[b], sweep, pos[b], quat[b], cell_count[b], members[b], grids[b, 0],
+                    grids[b, 1], grids[b, 2], lx, ly, lz, sx, sy, sz, d_moves[b], a_moves[b],
+                    beta_eps[b], well2s[b])
+    for q in range(5):
+        if r[q] != 0:
+            cuda.atomic.add(counts, (b, q), r[q])
+
+
+@cuda.jit
+def _trace_batched(counts, trace, s):
+    b = cuda.grid(1)
+    if b < counts.shape[0]:
+        trace[b, s] = counts[b, 0]
+
+
+def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_moves, a_moves,
+                   beta_eps, well2s, first_set):
+    """GPU counterpart of cpu.batched_sweeps on host arrays (uploaded once, downloaded once).
+
+    Returns (pos, quat, delta-bond trace (B, n_sweeps), counts (B, 4), ok).
+    """
+    n_sys = pos.shape[0]
+    n_cells = np.prod(grids, axis=1)
+    n_active = np.prod(grids // 2, axis=1)
+    offsets = np.concatenate([[0], np.cumsum(n_active)]).astype(np.int64)
+    owner = np.repeat(np.arange(n_sys), n_active).astype(np.int64)
+    d = {name: cuda.to_device(np.ascontiguousarray(arr)) for name, arr in dict(
+        pos=pos, quat=quat, boxes=boxes, grids=grids.astype(np.int64), seeds=seeds,
+        sweep0=sweep0.astype(np.int64), d_moves=d_moves, a_moves=a_moves, beta_eps=beta_eps,
+        well2s=well2s, owner=owner, offsets=offsets).items()}
+    cell_count = cuda.device_array((n_sys, int(n_cells.max())), np.int64)
+    members = cuda.device_array((n_sys, int(n_cells.max()), cap), np.int32)
+    status = cuda.to_device(np.zeros(1, np.int64))
+    counts = cuda.to_device(np.zeros((n_sys, 5), np.int64))
+    trace = cuda.device_array((n_sys, n_sweeps), np.int64)
+    total = int(offsets[-1])
+    for s in range(n_sweeps):
+        s64 = np.int64(s)
+        _clear_batched[_blocks(cell_count.size), THREADS](cell_count)
+        _assign_batched[_blocks(pos.shape[0] * pos.shape[1]), THREADS](
+            d["pos"], d["boxes"], d["grids"], d["seeds"], d["sweep0"], s64, cell_count, members,
+            status)
+        _sort_batched[_blocks(cell_count.size), THREADS](cell_count, members)
+        first = cuda.to_device(np.array([first_set(seeds[b], int(sweep0[b] + s))
+                                         for b in range(n_sys)], np.int64))
+        for k in range(8):
+            _update_batched[_blocks(total), THREADS](
+                np.int64(k), d["owner"], d["offsets"], first, d["pos"], d["quat"], d["boxes"],
+                d["grids"], d["seeds"], d["sweep0"], s64, cell_count, members, d["d_moves"],
+                d["a_moves"], d["beta_eps"], d["well2s"], counts)
+        _trace_batched[_blocks(n_sys), THREADS](counts, trace, s64)
+    ok = int(status.copy_to_host()[0]) == 0
+    return (d["pos"].copy_to_host(), d["quat"].copy_to_host(), trace.copy_to_host(),
+            counts.copy_to_host()[:, 1:5], ok)
+
+
 def _blocks(n):
     return max(1, (n + THREADS - 1) // THREADS)
 
@@ -132,6 +242,10 @@ class GPUBackend:
         ok = int(self.status.copy_to_host()[0]) == 0
         c = counts.copy_to_host()
         return trace.copy_to_host(), c[1:5], ok
+
+    def upload(self, pos, quat):
+        self.pos.copy_to_device(np.ascontiguousarray(pos))
+        self.quat.copy_to_device(np.ascontiguousarray(quat))
 
     def download(self):
         return self.pos.copy_to_host(), self.quat.copy_to_host()

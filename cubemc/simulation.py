@@ -127,6 +127,14 @@ class Simulation:
     def reset_acceptance(self):
         self._counts[:] = 0
 
+    def _set_configuration(self, positions, orientations):
+        """Replace positions and orientations (used by SimulationBatch; no checks)."""
+        self._sync()
+        self._state.positions[:] = positions
+        self._state.orientations[:] = orientations
+        if self._gpu is not None:
+            self._gpu.upload(self._state.positions, self._state.orientations)
+
     def _sync(self):
         if self._host_stale:
             pos, quat = self._gpu.download()

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py                 # N = 1000, 8000, 64000 on CPU (+ GPU if any)
     python benchmarks/bench_engine.py --sizes 10 20 --devices cpu --json out.json
+    python benchmarks/bench_engine.py --sizes 10 --batch 128    # 128 systems of 999 cubes at once
 
 State: simple-cubic crystal at phi = 0.80 with one vacancy, beta*eps = -1, well range 1.14, move
 sizes tuned to 30 % acceptance first.  Compilation and tuning are not timed.
@@ -18,23 +19,33 @@ import numba
 import cubemc
 
 
-def measure(n, device, seconds):
-    state = cubemc.State.simple_cubic(n=n, packing_fraction=0.80, vacancies=1, seed=1)
-    sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2, device=device)
-    sim.tune(20, period=5)  # also compiles
+def measure(n, device, seconds, batch=1):
+    sims = []
+    for b in range(batch):
+        state = cubemc.State.simple_cubic(n=n, packing_fraction=0.80, vacancies=1, seed=1 + b)
+        sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2 + b,
+                                device=device)
+        sim.tune(20, period=5)  # also compiles
+        sims.append(sim)
+    if batch > 1:
+        runner = cubemc.SimulationBatch(sims).run
+    else:
+        def runner(sweeps):
+            sims[0].run(sweeps)
+            sims[0].positions  # waits for a GPU to finish
+    runner(1)  # compiles the batched kernels
     sweeps = 1
-    while True:  # grow the batch until it takes `seconds`
+    while True:  # grow the number of sweeps until they take `seconds`
         start = time.perf_counter()
-        sim.run(sweeps)
-        if device == "gpu":
-            sim.positions  # waits for the device
+        runner(sweeps)
         elapsed = time.perf_counter() - start
         if elapsed > seconds:
             break
         sweeps = max(2 * sweeps, int(sweeps * seconds / max(elapsed, 1e-3)))
-    return dict(N=sim.N, device=device, sweeps=sweeps, seconds=elapsed,
-                trial_moves_per_second=sweeps * sim.N / elapsed,
-                acceptance=sim.acceptance)
+    n_total = sum(s.N for s in sims)
+    return dict(N=sims[0].N, batch=batch, device=device, sweeps=sweeps, seconds=elapsed,
+                trial_moves_per_second=sweeps * n_total / elapsed,
+                acceptance=sims[0].acceptance)
 
 
 def main():
@@ -42,6 +53,7 @@ def main():
     p.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40], help="lattice edges n (N = n^3 - 1)")
     p.add_argument("--devices", nargs="+", default=None, help="cpu and/or gpu (default: all usable)")
     p.add_argument("--seconds", type=float, default=3.0, help="minimum timed duration per point")
+    p.add_argument("--batch", type=int, default=1, help="systems advanced together (aggregate rate)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     args = p.parse_args()
     devices = args.devices
@@ -55,15 +67,15 @@ def main():
 
         machine["gpu"] = gpu.describe()
     print(f"# {machine}")
-    print(f"{'device':>6} {'N':>8} {'sweeps':>7} {'seconds':>8} {'trial moves/s':>14} "
+    print(f"{'device':>6} {'batch':>5} {'N':>8} {'sweeps':>7} {'seconds':>8} {'trial moves/s':>14} "
           f"{'per N':>10} {'acc(t/r)':>10}")
     rows = []
     for device in devices:
         for n in args.sizes:
-            r = measure(n, device, args.seconds)
+            r = measure(n, device, args.seconds, args.batch)
             rows.append(r)
             acc = r["acceptance"]
-            print(f"{device:>6} {r['N']:>8} {r['sweeps']:>7} {r['seconds']:>8.2f} "
+            print(f"{device:>6} {r['batch']:>5} {r['N']:>8} {r['sweeps']:>7} {r['seconds']:>8.2f} "
                   f"{r['trial_moves_per_second']:>14.3e} {r['trial_moves_per_second'] / r['N']:>10.1f} "
                   f"{acc['translate']:.2f}/{acc['rotate']:.2f}", flush=True)
     if args.json:

@@ -1,7 +1,5 @@
 """Compression of a dilute hard-cube configuration to a target density without overlaps."""
 
-import numpy as np
-
 from .errors import InputError
 
 #: largest and smallest relative shrink of the box edge per attempt

@@ -30,9 +30,9 @@ Conventions: cube edge 1, vertices at (+-1/2)^3 in the body frame; quaternions (
 touching counts as overlapping (separation tests use strict >); the well counts a pair when the
 centre distance r < well_range.  Energy is kept as an integer bond count, so it never drifts.
 
-Random numbers: splitmix64 chained over (seed, sweep, stream), then mixed with a counter; the stream encodes the
-purpose (cell trial, serial trial, grid shift) and the cell, so results do not depend on thread
-scheduling and a restart at sweep s reproduces the uninterrupted run bit for bit.
+Random numbers: splitmix64 chained over (seed, sweep, stream), then mixed with a counter; the
+stream encodes the purpose (cell trial, serial trial, grid shift) and the cell, so results do not
+depend on thread scheduling and a restart at sweep s reproduces the uninterrupted run bit for bit.
 """
 
 import math
@@ -423,6 +423,7 @@ def make_kernels(jit):
         cell_coord=cell_coord, grid_shift=grid_shift, first_set=first_set,
         quat_to_matrix=quat_to_matrix, cubes_overlap=cubes_overlap, boxes_overlap=boxes_overlap,
         pair_overlap=pair_overlap, overlap_at=overlap_at,
-        in_well=in_well, propose=propose, metropolis=metropolis, update_cell=update_cell, serial_trial=serial_trial,
+        in_well=in_well, propose=propose, metropolis=metropolis, update_cell=update_cell,
+        serial_trial=serial_trial,
         assign_cell=assign_cell, active_cell=active_cell,
     )

@@ -33,7 +33,8 @@ def exact_well_probability(beta_eps, well_range, box, n=4_000_000, seed=1):
         return (~over).reshape(20, -1).mean(1)  # 20 batch estimates for the error
 
     u = rng.normal(size=(n, 3))
-    inside = u / np.linalg.norm(u, axis=1, keepdims=True) * (well_range * rng.uniform(0, 1, (n, 1)) ** (1 / 3))
+    radius = well_range * rng.uniform(0, 1, (n, 1)) ** (1 / 3)
+    inside = u / np.linalg.norm(u, axis=1, keepdims=True) * radius
     outside = rng.uniform(-box / 2, box / 2, (2 * n, 3))
     outside = outside[np.linalg.norm(outside, axis=1) >= well_range][: n // 20 * 20]
     x = ball * free_fraction(inside)
@@ -80,8 +81,7 @@ def test_single_cube_orientation_and_position_uniform(schedule):
         assert stats.kstest(cos_z, "uniform", args=(-1, 2)).pvalue > 1e-4
     # the rotation angle of a uniform random rotation has density (1 - cos t)/pi on [0, pi]
     angle = 2 * np.arccos(np.clip(np.abs(np.array(quats)[:, 0]), 0, 1))
-    cdf = lambda t: (t - np.sin(t)) / np.pi  # noqa: E731
-    assert stats.kstest(angle, cdf).pvalue > 1e-4
+    assert stats.kstest(angle, lambda t: (t - np.sin(t)) / np.pi).pvalue > 1e-4
     frac = (np.array(positions) + 2.0) / 4.0
     for k in range(3):
         assert stats.kstest(frac[:, k], "uniform").pvalue > 1e-4

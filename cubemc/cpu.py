@@ -4,11 +4,34 @@ A whole batch of sweeps runs inside one compiled call (no Python per sweep); the
 checkerboard set are distributed over threads with `prange`.
 """
 
+import hashlib
+import os
+
 import numba
 import numpy as np
 from numba import prange
 
 from .kernels import make_kernels
+
+
+def _cache_dir():
+    """Compiled-kernel cache keyed by the kernel sources and numba's version.
+
+    numba's own cache only notices edits to the file of the cached function, not to kernels.py,
+    so the folder name carries a hash of both sources.  CUBEMC_CACHE_DIR overrides the location.
+    """
+    digest = hashlib.sha256(numba.__version__.encode())
+    for name in ("kernels.py", "cpu.py"):
+        with open(os.path.join(os.path.dirname(__file__), name), "rb") as fh:
+            digest.update(fh.read())
+    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "cubemc")
+    return os.path.join(base, "numba-" + digest.hexdigest()[:16])
+
+
+# numba reads CACHE_DIR when a cached function is decorated, so set it around this module only
+_user_cache_dir = numba.config.CACHE_DIR
+numba.config.CACHE_DIR = _cache_dir()
 
 _k = make_kernels(numba.njit)
 # module-level names: numba cannot reach helpers through a dict or namespace object
@@ -25,7 +48,7 @@ first_set = _k["first_set"]
 propose = _k["propose"]
 
 
-@numba.njit
+@numba.njit(cache=True)
 def build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
     """Fill the cell list in particle order; returns False if a cell overflows."""
     cell_count[:] = 0
@@ -44,7 +67,7 @@ def build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
 PARALLEL_MIN_CELLS = 8
 
 
-@numba.njit
+@numba.njit(cache=True)
 def _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
                  lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2):
     c = active_cell(m, parity, nx, ny, nz)
@@ -54,7 +77,7 @@ def _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members, nx
         res[m, k] = r[k]
 
 
-@numba.njit(parallel=True)
+@numba.njit(parallel=True, cache=True)
 def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_move, a_move,
                         beta_eps, well2, bonds, counts, trace):
     """Run n_sweeps checkerboard sweeps in place.
@@ -97,7 +120,7 @@ def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_mov
     return bonds, True
 
 
-@numba.njit
+@numba.njit(cache=True)
 def serial_sweeps(pos, quat, box, seed, sweep0, n_sweeps, d_move, a_move, beta_eps, well2,
                   bonds, counts, trace):
     """Reference schedule: each sweep is N trials on uniformly chosen cubes."""
@@ -119,7 +142,7 @@ def serial_sweeps(pos, quat, box, seed, sweep0, n_sweeps, d_move, a_move, beta_e
     return bonds, True
 
 
-@numba.njit(parallel=True)
+@numba.njit(parallel=True, cache=True)
 def count_pairs(pos, quat, box, grid, cap, well2):
     """From-scratch (bonds, overlaps) with a cell list; each unordered pair counted once."""
     lx, ly, lz = box[0], box[1], box[2]
@@ -153,7 +176,7 @@ def count_pairs(pos, quat, box, grid, cap, well2):
     return bonds_i.sum(), over_i.sum()
 
 
-@numba.njit
+@numba.njit(cache=True)
 def first_overlap(pos, quat, box):
     """Indices of one overlapping pair (brute force; only called after overlaps were found)."""
     n = pos.shape[0]
@@ -165,7 +188,7 @@ def first_overlap(pos, quat, box):
     return -1, -1
 
 
-@numba.njit(parallel=True)
+@numba.njit(parallel=True, cache=True)
 def overlap_many(d, qa, qb, out):
     """Vectorised exact overlap test for many pairs (used by tests and geometry checks)."""
     for k in prange(d.shape[0]):
@@ -173,7 +196,7 @@ def overlap_many(d, qa, qb, out):
                                qb[k, 0], qb[k, 1], qb[k, 2], qb[k, 3])
 
 
-@numba.njit(parallel=True)
+@numba.njit(parallel=True, cache=True)
 def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_moves, a_moves,
                    beta_eps, well2s, bonds, counts, trace):
     """Checkerboard sweeps of B independent systems of equal N in one call.
@@ -225,3 +248,6 @@ def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_move
         for b in range(n_sys):
             trace[b, s] = bonds[b]
     return True
+
+
+numba.config.CACHE_DIR = _user_cache_dir

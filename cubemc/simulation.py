@@ -299,13 +299,6 @@ class Simulation:
         sim._counts[:] = data["counts"]
         return sim
 
-    def with_state(self, state):
-        """A new Simulation of `state` with this one's parameters and move sizes."""
-        sim = Simulation(state, self.beta_epsilon, self.well_range, self.seed, self.device,
-                         self.translate_size, self.rotate_size, self.schedule, _warn_well=False)
-        sim.tuned = self.tuned
-        return sim
-
 
 def _tune_factor(acc, target):
     return min(2.0, max(0.5, (acc + 0.05) / (target + 0.05)))

@@ -123,11 +123,12 @@ class State:
         return cls(pos, quat, [box, box, box])
 
     @classmethod
-    def fluid(cls, n_particles, packing_fraction, seed=0, max_sweeps=20000, device="cpu"):
+    def fluid(cls, n_particles, packing_fraction, seed=0, max_sweeps=20000):
         """Hard-cube fluid at `packing_fraction`: random cubes on a sparse lattice, then compressed.
 
-        Compression alternates hard-cube Monte Carlo with the largest uniform box shrink that
-        creates no overlap.  Raises InputError if the target is not reached within `max_sweeps`.
+        Compression alternates small uniform box shrinks with hard-cube Monte Carlo that removes
+        the overlaps they create (on the CPU).  Raises InputError if the target is not reached
+        within `max_sweeps`.
         """
         from .compress import compress_fluid
 
@@ -147,7 +148,7 @@ class State:
         state = cls(pos, random_quaternions(rng, n), [box, box, box])
         if box > box_target:
             state = compress_fluid(state, box_target, seed=validate.seed(seed),
-                                   max_sweeps=max_sweeps, device=device)
+                                   max_sweeps=validate.positive_int("max_sweeps", max_sweeps))
         return state
 
     @classmethod

@@ -1,0 +1,167 @@
+"""Vacancy mapping on synthetic crystals whose answer is known."""
+
+import numpy as np
+import pytest
+
+from analysis.geometry import lattice_sites, site_coords, site_index, wrap
+from analysis.stats import replica_statistics, time_average
+from analysis.synthetic import crystal_with_vacancy, push_row, share_vacancy
+from analysis.vacancy import LatticeVacancies, VacancyTracker, infer_cells, vacancy_series
+
+N_CELLS = 8
+VAC = (3, 4, 5)
+
+
+@pytest.fixture()
+def crystal():
+    return crystal_with_vacancy(n=N_CELLS, packing_fraction=0.8, vacancy=VAC)
+
+
+def test_site_order_matches_engine_convention():
+    box = np.full(3, 6.0)
+    sites = lattice_sites(3, box)
+    # k = (ix*n + iy)*n + iz at -L/2 + (i + 0.5) a
+    k = (2 * 3 + 0) * 3 + 1
+    assert np.allclose(sites[k], [-3 + 2.5 * 2, -3 + 0.5 * 2, -3 + 1.5 * 2])
+    assert site_index([2, 0, 1], 3) == k
+    assert tuple(site_coords(k, 3)) == (2, 0, 1)
+    assert site_index([3, -1, 1], 3) == site_index([0, 2, 1], 3)  # periodic
+
+
+def test_infer_cells():
+    assert list(infer_cells(999, [10.77] * 3)) == [10, 10, 10]
+    assert list(infer_cells(1000, [10.77] * 3)) == [10, 10, 10]
+    assert list(infer_cells(511, [8.0] * 3)) == [8, 8, 8]
+
+
+def test_perfect_lattice_one_vacancy(crystal):
+    pos, box, v = crystal
+    lv = LatticeVacancies(box, n_particles=len(pos)).compute(pos)
+    assert list(lv.empty_sites) == [v]
+    assert len(lv.double_sites) == 0
+    assert lv.n_displaced == 0
+    assert lv.row_length == 1
+    assert np.allclose(lv.drift, 0, atol=1e-6)
+    assert np.bincount(lv.site_of).max() == 1
+
+
+def test_no_vacancy_has_row_length_zero():
+    pos, box, _ = crystal_with_vacancy(n=4)
+    full = lattice_sites(4, box)
+    lv = LatticeVacancies(box, n_cells=4).compute(full)
+    assert len(lv.empty_sites) == 0 and lv.row_length == 0
+
+
+@pytest.mark.parametrize("axis,side,count,fraction", [(0, 1, 3, 0.4), (1, -1, 2, 0.3), (2, 1, 1, 0.45)])
+def test_shifted_row(crystal, axis, side, count, fraction):
+    pos, box, v = crystal
+    p = push_row(pos, box, N_CELLS, VAC, axis, side, count, fraction)
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert list(lv.empty_sites) == [v]
+    assert lv.n_displaced == count
+    assert lv.row_length == count + 1
+    assert lv.row_axis == axis
+    step = np.eye(3, dtype=int)[axis] * side
+    expected = {v} | {int(site_index(np.add(VAC, step * k), N_CELLS)) for k in range(1, count + 1)}
+    assert set(lv.row_sites) == expected
+
+
+def test_line_shift(crystal):
+    pos, box, v = crystal
+    assert LatticeVacancies(box, n_cells=N_CELLS).compute(pos).line_shift == pytest.approx(0, abs=1e-6)
+    p = push_row(pos, box, N_CELLS, VAC, 2, -1, 3, 0.4)
+    lv = LatticeVacancies(box, n_cells=N_CELLS, refine_steps=0).compute(p)
+    assert lv.line_shift == pytest.approx(1.2, abs=1e-6)
+
+
+def test_vacancy_shared_evenly_by_a_row(crystal):
+    """m - 1 cubes spread over m sites: displacements +-a/8, +-3a/8 for m = 5."""
+    pos, box, v = crystal
+    p = share_vacancy(pos, box, N_CELLS, VAC, 1, 5)
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert list(lv.empty_sites) == [v]
+    assert lv.n_displaced == 2  # only the two 3a/8 cubes pass the 0.25 a threshold
+    assert lv.row_length == 3 and lv.row_axis == 1
+    assert lv.line_shift == pytest.approx(1.0, abs=1e-6)
+    loose = LatticeVacancies(box, n_cells=N_CELLS, displacement_fraction=0.1).compute(p)
+    assert loose.row_length == 5
+
+
+def test_row_on_both_sides_and_threshold(crystal):
+    pos, box, v = crystal
+    p = push_row(pos, box, N_CELLS, VAC, 0, 1, 2, 0.35)
+    p = push_row(p, box, N_CELLS, VAC, 0, -1, 1, 0.3)
+    p = push_row(p, box, N_CELLS, VAC, 1, 1, 1, 0.2)  # below the 0.25 threshold
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert lv.n_displaced == 3
+    assert lv.row_length == 4
+    lv2 = LatticeVacancies(box, n_cells=N_CELLS, displacement_fraction=0.15).compute(p)
+    assert lv2.n_displaced == 4
+    assert lv2.row_length == 4  # the sideways cube runs along y: its own row is 2 long
+
+
+def test_cube_pushed_away_is_not_part_of_the_row(crystal):
+    pos, box, v = crystal
+    p = push_row(pos, box, N_CELLS, VAC, 0, 1, 1, -0.4)  # pushed away from the vacancy
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert lv.n_displaced == 1 and lv.row_length == 1
+
+
+def test_cube_jumping_into_the_vacancy_moves_it(crystal):
+    pos, box, v = crystal
+    p = push_row(pos, box, N_CELLS, VAC, 2, 1, 1, 1.0)
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert list(lv.empty_sites) == [int(site_index(np.add(VAC, [0, 0, 1]), N_CELLS))]
+    assert lv.n_displaced == 0 and lv.row_length == 1
+
+
+@pytest.mark.parametrize("shift", [[0.3, -0.2, 0.1], [0.5, 0.5, 0.5], [3.7, -12.2, 0.54]])
+def test_drift_is_followed(crystal, shift):
+    pos, box, v = crystal
+    a = box[0] / N_CELLS
+    rng = np.random.default_rng(1)
+    p = pos + rng.normal(0, 0.03, pos.shape)
+    p = push_row(p, box, N_CELLS, VAC, 0, 1, 2, 0.4)
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(wrap(p + np.array(shift) * a, box))
+    # Drift modulo a lattice constant; the empty site moves with the crystal.
+    d = np.asarray(shift) * a - lv.drift
+    assert np.allclose(d / a, np.round(d / a), atol=0.02)
+    assert lv.n_displaced == 2 and lv.row_length == 3 and len(lv.empty_sites) == 1
+    assert len(lv.double_sites) == 0
+
+
+def test_tracker_follows_slow_drift_and_counts_hops(crystal):
+    pos, box, v = crystal
+    a = box[0] / N_CELLS
+    frames = []
+    for t in range(12):  # drift by 1.1 a in total, in steps of 0.1 a
+        p = pos + np.array([0.1 * t * a, 0.0, 0.0])
+        if t >= 8:  # a neighbour jumps into the vacancy: one hop
+            p = push_row(p - [0.1 * t * a, 0, 0], box, N_CELLS, VAC, 1, 1, 1, 1.0) + [0.1 * t * a, 0, 0]
+        frames.append(wrap(p, box))
+    s = vacancy_series(frames, box)
+    assert s["n_empty"] == [1] * 12
+    # Continuous drift keeps the label of the empty site although the crystal moved a whole site.
+    assert s["empty_sites"][0] == [v] and s["empty_sites"][7] == [v]
+    assert s["hops"] == [0] * 8 + [1, 0, 0, 0]
+    assert s["hop_count"][-1] == 1
+    assert np.isclose(s["drift"][-1][0], 1.1 * a, atol=1e-4)
+
+
+def test_tracker_series_keys(crystal):
+    pos, box, _ = crystal
+    tr = VacancyTracker(box, n_particles=len(pos))
+    tr.compute(pos).compute(pos)
+    assert set(tr.series) == set(VacancyTracker.KEYS)
+    assert all(len(v) == 2 for v in tr.series.values())
+
+
+def test_replica_statistics():
+    series = [[10, 10, 1, 1, 1, 1], [10, 10, 3, 3, 3, 3]]
+    out = replica_statistics(series, discard=1 / 3)
+    assert out["per_replica"] == [1.0, 3.0]
+    assert out["mean"] == 2.0 and np.isclose(out["sem"], 1.0) and out["n"] == 2
+    one = replica_statistics([[1, 2, 3]])
+    assert one["n"] == 1 and np.isnan(one["sem"]) and one["mean"] == 2.0
+    assert np.isnan(time_average([]))
+    assert time_average([None, 2.0, float("nan"), 4.0]) == 3.0

@@ -53,7 +53,7 @@ class SimulationBatch:
 
             pos, quat, trace, counts, ok = gpu.batched_sweeps(
                 pos, quat, boxes, grids, cap, seeds, sweep0, sweeps, d_moves, a_moves, beta,
-                well2, cpu.first_set)
+                well2)
             trace = trace + bonds[:, None]
         else:
             counts = np.zeros((len(sims), 4), np.int64)

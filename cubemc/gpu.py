@@ -1,8 +1,9 @@
 """CUDA target: the shared kernels compiled with numba-cuda.
 
 Imported only when a GPU (or the CUDA simulator, NUMBA_ENABLE_CUDASIM=1) is requested.  Per sweep
-the host only enqueues kernels (cell list, 8 checkerboard sets, trace); nothing is copied back until
-the caller asks for positions, so a batch of sweeps has no host round trips.
+the host only enqueues kernels (cell list, 8 checkerboard sets, trace): grid shift and set order
+are computed on the device from the counter-based RNG, and nothing is copied back until the caller
+asks for positions, so a batch of sweeps has no host round trips.
 
 The cell list is built with atomics, whose order is arbitrary, so each cell's members are sorted by
 particle index afterwards: cube k of a cell is then the same cube as on the CPU, and both targets
@@ -25,6 +26,7 @@ update_cell = _k["update_cell"]
 assign_cell = _k["assign_cell"]
 active_cell = _k["active_cell"]
 grid_shift = _k["grid_shift"]
+first_set = _k["first_set"]
 
 THREADS = 64
 
@@ -67,14 +69,14 @@ def _sort(cell_count, members):
 
 
 @cuda.jit
-def _update(parity, pos, quat, box, grid, seed, sweep, cell_count, members, d_move, a_move,
+def _update(k, pos, quat, box, grid, seed, sweep, cell_count, members, d_move, a_move,
             beta_eps, well2, counts):
     m = cuda.grid(1)
     nx, ny, nz = grid[0], grid[1], grid[2]
     if m >= (nx // 2) * (ny // 2) * (nz // 2):
         return
     sx, sy, sz = grid_shift(seed, sweep, box[0], box[1], box[2])
-    c = active_cell(m, parity, nx, ny, nz)
+    c = active_cell(m, (first_set(seed, sweep) + k) % 8, nx, ny, nz)
     r = update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
                     box[0], box[1], box[2], sx, sy, sz, d_move, a_move, beta_eps, well2)
     if r[0] != 0:
@@ -134,7 +136,7 @@ def _sort_batched(cell_count, members):
 
 
 @cuda.jit
-def _update_batched(k, owner, offsets, first, pos, quat, boxes, grids, seeds, sweep0, s,
+def _update_batched(k, owner, offsets, pos, quat, boxes, grids, seeds, sweep0, s,
                     cell_count, members, d_moves, a_moves, beta_eps, well2s, counts):
     t = cuda.grid(1)
     if t >= owner.shape[0]:
@@ -143,7 +145,7 @@ def _update_batched(k, owner, offsets, first, pos, quat, boxes, grids, seeds, sw
     sweep = sweep0[b] + s
     lx, ly, lz = boxes[b, 0], boxes[b, 1], boxes[b, 2]
     sx, sy, sz = grid_shift(seeds[b], sweep, lx, ly, lz)
-    parity = (first[b] + k) % 8
+    parity = (first_set(seeds[b], sweep) + k) % 8
     c = active_cell(t - offsets[b], parity, grids[b, 0], grids[b, 1], grids[b, 2])
     r = update_cell(c, seeds[b], sweep, pos[b], quat[b], cell_count[b], members[b], grids[b, 0],
                     grids[b, 1], grids[b, 2], lx, ly, lz, sx, sy, sz, d_moves[b], a_moves[b],
@@ -161,7 +163,7 @@ def _trace_batched(counts, trace, s):
 
 
 def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_moves, a_moves,
-                   beta_eps, well2s, first_set):
+                   beta_eps, well2s):
     """GPU counterpart of cpu.batched_sweeps on host arrays (uploaded once, downloaded once).
 
     Returns (pos, quat, delta-bond trace (B, n_sweeps), counts (B, 4), ok).
@@ -188,11 +190,9 @@ def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_move
             d["pos"], d["boxes"], d["grids"], d["seeds"], d["sweep0"], s64, cell_count, members,
             status)
         _sort_batched[_blocks(cell_count.size), THREADS](cell_count, members)
-        first = cuda.to_device(np.array([first_set(seeds[b], int(sweep0[b] + s))
-                                         for b in range(n_sys)], np.int64))
         for k in range(8):
             _update_batched[_blocks(total), THREADS](
-                np.int64(k), d["owner"], d["offsets"], first, d["pos"], d["quat"], d["boxes"],
+                np.int64(k), d["owner"], d["offsets"], d["pos"], d["quat"], d["boxes"],
                 d["grids"], d["seeds"], d["sweep0"], s64, cell_count, members, d["d_moves"],
                 d["a_moves"], d["beta_eps"], d["well2s"], counts)
         _trace_batched[_blocks(n_sys), THREADS](counts, trace, s64)
@@ -220,7 +220,7 @@ class GPUBackend:
         self.status = cuda.to_device(np.zeros(1, np.int64))
         self.n = pos.shape[0]
 
-    def sweeps(self, seed, sweep0, n_sweeps, d_move, a_move, beta_eps, well2, first_set):
+    def sweeps(self, seed, sweep0, n_sweeps, d_move, a_move, beta_eps, well2):
         """Run sweeps; returns (delta_bonds trace, counts[4], ok)."""
         counts = cuda.to_device(np.zeros(5, np.int64))
         trace = cuda.device_array(n_sweeps, np.int64)
@@ -233,10 +233,9 @@ class GPUBackend:
             _assign[_blocks(self.n), THREADS](self.pos, self.box, self.grid, seed, sweep,
                                               self.cell_count, self.members, self.status)
             _sort[_blocks(self.n_cells), THREADS](self.cell_count, self.members)
-            start = first_set(seed, int(sweep))
             for k in range(8):
                 _update[_blocks(self.n_active), THREADS](
-                    np.int64((start + k) % 8), self.pos, self.quat, self.box, self.grid, seed,
+                    np.int64(k), self.pos, self.quat, self.box, self.grid, seed,
                     sweep, self.cell_count, self.members, d_move, a_move, beta_eps, well2, counts)
             _trace[1, 1](counts, trace, np.int64(s))
         ok = int(self.status.copy_to_host()[0]) == 0

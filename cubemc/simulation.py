@@ -154,8 +154,7 @@ class Simulation:
         seed = np.uint64(self.seed)
         if self.device == "gpu":
             trace, counts, ok = self._gpu.sweeps(seed, self.sweep, n_sweeps, self.translate_size,
-                                                 self.rotate_size, self.beta_epsilon, well2,
-                                                 cpu.first_set)
+                                                 self.rotate_size, self.beta_epsilon, well2)
             trace = trace + self.bonds
             self._counts += counts
             self._host_stale = True

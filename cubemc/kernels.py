@@ -271,7 +271,8 @@ def make_kernels(jit):
         cz = c % nz
         cy = (c // nz) % ny
         cx = c // (nz * ny)
-        n_c = cell_count[c]
+        # clamp: an overflowing cell (only possible with overlaps) is reported by the caller
+        n_c = min(cell_count[c], members.shape[1])
         key = stream_key(seed, U64(sweep), PURPOSE_CELL | U64(c))
         dbonds = 0
         acc_t = 0
@@ -319,7 +320,7 @@ def make_kernels(jit):
                     for oz in range(lo_z, 2):
                         mz = (cz + oz + nz) % nz
                         m = (mx * ny + my) * nz + mz
-                        for s in range(cell_count[m]):
+                        for s in range(min(cell_count[m], members.shape[1])):
                             j = members[m, s]
                             if j == i:
                                 continue

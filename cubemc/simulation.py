@@ -287,7 +287,7 @@ class Simulation:
         sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
                   seed=int(data["seed"]), device=device,
                   translate_size=float(data["translate_size"]),
-                  rotate_size=float(data["rotate_size"]), schedule=str(data["schedule"]),
+                  rotate_size=float(data["rotate_size"]), schedule=_native_schedule(data),
                   _warn_well=False)
         # positions are stored exactly, so the recount must equal the running total
         if sim.bonds != int(data["bonds"]):
@@ -297,6 +297,13 @@ class Simulation:
         sim.tuned = bool(data["tuned"])
         sim._counts[:] = data["counts"]
         return sim
+
+
+def _native_schedule(data):
+    """Schedule to continue with: a checkpoint written by another engine (e.g. "hoomd") goes on
+    with the checkerboard schedule, which samples the same distribution."""
+    schedule = str(data["schedule"])
+    return schedule if schedule in SCHEDULES else "checkerboard"
 
 
 def _tune_factor(acc, target):

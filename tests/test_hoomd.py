@@ -1,0 +1,134 @@
+"""The HOOMD-blue backend (cubemc.hoomd_engine) against HOOMD itself and the native engine.
+
+Skipped where `import hoomd` fails: HOOMD-blue is only packaged on conda-forge.
+"""
+
+import gsd.hoomd
+import numpy as np
+import pytest
+
+import cubemc
+from cubemc.trajectory import LOG_KEYS, read_frame
+
+hoomd = pytest.importorskip(
+    "hoomd", reason="HOOMD-blue is not installed (conda-forge only); the HOOMD backend tests need it")
+
+from cubemc.hoomd_engine import Engine, HoomdSimulation
+
+WELL = 1.14
+
+
+def lattice(n=4, phi=0.7, vacancies=1, seed=3):
+    return cubemc.State.simple_cubic(n=n, packing_fraction=phi, vacancies=vacancies, seed=seed)
+
+
+def test_engine_adapter_reports_hoomd_and_builds_the_native_initial_state():
+    engine = Engine()
+    assert engine.name == "hoomd" and engine.version == hoomd.version.version
+    sp = {"initial_state": "crystal_vacancy", "n_lattice": 4, "packing_fraction": 0.7, "vacancies": 1}
+    state = engine.initial_state(sp, 5)
+    assert np.array_equal(state.positions, lattice(seed=5).positions)
+    sim = engine.new_simulation(state, beta_epsilon=-0.5, well_range=WELL, seed=70000, device="auto")
+    assert sim.seed == 70000 & 0xFFFF and sim.device == "cpu" and sim.N == 63
+    assert sim.bonds == state.count_pairs(WELL)[0] and sim.energy == -0.5 * sim.bonds
+
+
+def test_hard_cube_run_writes_native_log_names(tmp_path):
+    path = str(tmp_path / "t.gsd")
+    sim = HoomdSimulation(lattice(), 0.0, WELL, seed=5, device="cpu")
+    sim.run(40, trajectory=path, period=10)
+    logs = gsd.hoomd.read_log(path)
+    assert {k for k in logs if k.startswith("log/")} == {f"log/cubemc/{k}" for k in LOG_KEYS}
+    assert logs["configuration/step"].tolist() == [0, 10, 20, 30, 40]
+    assert logs["log/cubemc/sweep"].tolist() == [0, 10, 20, 30, 40]
+    assert np.all(logs["log/cubemc/energy"] == 0) and logs["log/cubemc/bonds"][-1] == sim.bonds
+    assert np.all(logs["log/cubemc/well_range"] == WELL)
+    acc = sim.acceptance
+    assert 0 < acc["translate"] < 1 and 0 < acc["rotate"] < 1
+    assert logs["log/cubemc/translate_acceptance"][-1] == pytest.approx(acc["translate"])
+    positions, _, box = read_frame(path)  # refuses a type_shapes that is not the unit cube
+    assert np.allclose(positions, sim.positions, atol=1e-5) and np.allclose(box, sim.box)
+
+
+def test_tune_changes_move_sizes_then_run_keeps_them(tmp_path):
+    sim = HoomdSimulation(lattice(), -0.5, WELL, seed=9, device="cpu")
+    sim.tune(60, target_acceptance=0.3, period=5)
+    sizes = sim.move_sizes
+    assert sim.tuned and sizes != {"translate": 0.1, "rotate": 0.1}
+    assert np.isnan(sim.acceptance["translate"])  # counters restart after tuning
+    assert not any(isinstance(t, hoomd.hpmc.tune.MoveSize) for t in sim._sim.operations.tuners)
+    sim.run(30, trajectory=str(tmp_path / "t.gsd"), period=10)
+    assert sim.move_sizes == sizes
+    logs = gsd.hoomd.read_log(str(tmp_path / "t.gsd"))
+    assert np.all(logs["log/cubemc/translate_move_size"] == sizes["translate"])
+
+
+def test_gpu_with_square_well_is_refused():
+    with pytest.raises(cubemc.DeviceError, match="CPU only"):
+        HoomdSimulation(lattice(), -1.0, WELL, device="gpu")
+    with pytest.raises(cubemc.DeviceError, match="unknown device"):
+        HoomdSimulation(lattice(), 0.0, WELL, device="tpu")
+    assert HoomdSimulation(lattice(), -1.0, WELL, device="auto").device == "cpu"
+
+
+def test_checkpoint_restart_equals_straight_run(tmp_path):
+    start, ckpt = tmp_path / "start.npz", tmp_path / "restart.npz"
+    ta, tb = str(tmp_path / "a.gsd"), str(tmp_path / "b.gsd")
+    a = HoomdSimulation(lattice(), -0.5, WELL, seed=11, device="cpu")
+    a.tune(20, period=5)
+    a.save_checkpoint(start)
+    a.run(40, trajectory=ta, period=10)  # sweeps 20 -> 60
+    b = HoomdSimulation.from_checkpoint(start, device="cpu")
+    b.run(20, trajectory=tb, period=10, checkpoint=ckpt, checkpoint_period=20)
+    b.run(10, trajectory=tb, period=10)  # frames past the checkpoint, as left by a killed job
+    c = HoomdSimulation.from_checkpoint(ckpt, device="cpu")
+    assert c.sweep == 40 and c.move_sizes == a.move_sizes and c.tuned
+    c.run(20, trajectory=tb, period=10)
+    assert np.array_equal(c.positions, a.positions)
+    assert np.array_equal(c.orientations, a.orientations)
+    assert c.bonds == a.bonds and c.acceptance == a.acceptance
+    with gsd.hoomd.open(ta) as fa, gsd.hoomd.open(tb) as fb:
+        assert [f.configuration.step for f in fb] == [f.configuration.step for f in fa]
+        assert [f.configuration.step for f in fa] == [20, 30, 40, 50, 60]
+        for x, y in zip(fa, fb):
+            assert np.array_equal(x.particles.position, y.particles.position)
+
+
+def test_checkpoints_move_between_engines(tmp_path):
+    native = cubemc.Simulation(lattice(), -0.5, WELL, seed=4, device="cpu")
+    native.run(10)
+    native.save_checkpoint(tmp_path / "native.npz")
+    sim = HoomdSimulation.from_checkpoint(tmp_path / "native.npz", device="cpu")
+    assert sim.sweep == 10 and sim.bonds == native.bonds
+    assert np.array_equal(sim.positions, native.positions)
+    sim.run(10)
+    sim.save_checkpoint(tmp_path / "hoomd.npz")
+    back = cubemc.Simulation.from_checkpoint(tmp_path / "hoomd.npz", device="cpu")
+    assert back.sweep == 20 and back.bonds == sim.bonds
+    assert np.array_equal(back.positions, sim.positions)
+
+
+def _batch_mean(samples, batches=20):
+    means = np.asarray(samples[: len(samples) // batches * batches]).reshape(batches, -1).mean(1)
+    return means.mean(), means.std(ddof=1) / np.sqrt(batches)
+
+
+@pytest.mark.slow
+def test_mean_energy_agrees_with_native_engine():
+    """5x5x5 lattice at phi = 0.7 minus one cube, beta*eps = -0.5: <beta U>/N from both engines."""
+    state = cubemc.State.simple_cubic(n=5, packing_fraction=0.7, vacancy_sites=[62])
+    beta_eps, n = -0.5, state.N
+    native = cubemc.Simulation(state, beta_eps, WELL, seed=21, device="cpu")
+    native.tune(1000)
+    native.run(2000)
+    e_native = native.run_trace(8000)[9::10] * beta_eps / n  # every 10th sweep, like below
+    sim = HoomdSimulation(state, beta_eps, WELL, seed=22, device="cpu")
+    sim.tune(1000)
+    sim.run(2000)
+    e_hoomd = []
+    for _ in range(800):
+        sim.run(10)
+        e_hoomd.append(sim.energy / n)
+    (m1, s1), (m2, s2) = _batch_mean(e_native), _batch_mean(e_hoomd)
+    assert s1 > 0 and s2 > 0
+    assert abs(m1 - m2) < 4 * np.hypot(s1, s2), (m1, s1, m2, s2)

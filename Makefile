@@ -13,9 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Scaled-down vacancy study on the CPU: init, all operations, report with figures in report/.
+# StandardEnvironment: run here even where SLURM client tools are installed.
+DEMO_ENV := CUBEMC_DEVICE=cpu SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment
 demo: $(STAMP)
-	CUBEMC_DEVICE=cpu $(PY) init.py vacancy --quick
-	CUBEMC_DEVICE=cpu $(PY) project.py run --progress
+	$(DEMO_ENV) $(PY) init.py vacancy --quick
+	$(DEMO_ENV) $(PY) project.py run
+	$(DEMO_ENV) $(PY) project.py status -d
 	@echo "report: $(CURDIR)/report/report.md"
 
 # SLURM and Chromium come from apt where we are root; their tests skip with a reason otherwise.

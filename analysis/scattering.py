@@ -31,9 +31,6 @@ __all__ = [
 MEASURED_PEAKS_NM = (0.55, 0.78, 1.1, 1.23)  # SAXS Bragg peaks of supraparticles (seed 000)
 MEASURED_LATTICE_NM = 11.4  # NC-NC distance (seed 000)
 SC_RATIOS = np.sqrt([1.0, 2.0, 3.0, 4.0, 5.0])  # {100} {110} {111} {200} {210}
-_SC_HKL = {1: "100", 2: "110", 3: "111", 4: "200", 5: "210", 6: "211", 8: "220", 9: "300"}
-
-
 def _subset(positions, max_particles, seed):
     """Fixed random subset (a strided one would pick a sublattice and add superlattice peaks)."""
     if max_particles is None or len(positions) <= max_particles:
@@ -150,6 +147,18 @@ def peak_ratios(k_peaks):
     return k_peaks / k_peaks[0] if k_peaks.size else k_peaks
 
 
+def sc_reflection(s):
+    """Miller indices "hkl" (h >= k >= l >= 0) with h^2 + k^2 + l^2 = s, or None if there are none
+    (s = 7, 15, 23, 28, ...: not a sum of three squares, so no simple-cubic reflection)."""
+    for h in range(int(np.sqrt(s)), -1, -1):
+        for k in range(min(h, int(np.sqrt(max(s - h * h, 0)))), -1, -1):
+            rest = s - h * h - k * k
+            el = int(round(np.sqrt(rest))) if rest >= 0 else -1
+            if 0 <= el <= k and el * el == rest:
+                return f"{h}{k}{el}"
+    return None
+
+
 def index_sc_peaks(k_peaks, a, tol=0.03):
     """Assign peaks to SC reflections: nearest sqrt(h^2+k^2+l^2) 2 pi / a within `tol`.
 
@@ -158,13 +167,10 @@ def index_sc_peaks(k_peaks, a, tol=0.03):
     out = []
     for kp in np.asarray(k_peaks, dtype=float):
         m = (kp * a / (2 * np.pi)) ** 2
-        s = max(1, int(round(m)))
-        while s not in _SC_HKL and s < 100:  # 7 and 15 are not sums of three squares
-            s += 1 if (m - s) > 0 else -1
-            s = max(s, 1)
-        ideal = 2 * np.pi / a * np.sqrt(s)
-        dev = kp / ideal - 1
-        out.append((float(kp), _SC_HKL.get(s) if abs(dev) <= tol else None, float(dev)))
+        near = [q for q in range(max(1, int(m) - 3), int(m) + 5) if sc_reflection(q)]
+        s = min(near, key=lambda q: abs(np.sqrt(q) - np.sqrt(m)))
+        dev = kp / (2 * np.pi / a * np.sqrt(s)) - 1
+        out.append((float(kp), sc_reflection(s) if abs(dev) <= tol else None, float(dev)))
     return out
 
 

@@ -97,3 +97,19 @@ def test_refined_peaks_and_particle_subset():
     # Binned positions are off by up to half a bin; refined ones hit |G| exactly.
     assert np.abs(kp[:4] - ideal).max() > 1e-3
     assert np.allclose(exact[:4], ideal, rtol=2e-3)
+
+
+def test_index_sc_peaks_handles_any_order_including_fluid_noise():
+    """Peaks beyond (300) and between allowed orders (e.g. m = 7, 12.9) are indexed or left
+    unassigned, never looped on (fluid S(q) has such peaks)."""
+    from analysis.scattering import index_sc_peaks, sc_reflection
+
+    assert [sc_reflection(s) for s in (1, 2, 3, 4, 5, 6, 8, 9, 12, 14)] == [
+        "100", "110", "111", "200", "210", "211", "220", "300", "222", "321"]
+    assert sc_reflection(7) is None and sc_reflection(15) is None and sc_reflection(28) is None
+    a = 1.1
+    k = 2 * np.pi / a * np.sqrt(np.array([12.0, 7.0, 12.9, 40.0]))
+    out = index_sc_peaks(k, a)
+    assert out[0][1] == "222"
+    assert out[1][1] is None  # 7 lies between 6 and 8, 8 % off both
+    assert out[2][1] == "320" and out[3][1] == "620"  # 12.9 is 0.4 % below 13

@@ -102,7 +102,12 @@ def make_dashboard(project_path=None, config=None):
     """Build the dashboard for the project at (or above) ``project_path``."""
     from .flowproject import CubemcProject
 
-    project = CubemcProject.get_project(project_path)
+    try:
+        project = CubemcProject.get_project(project_path)
+    except LookupError:
+        where = os.path.abspath(project_path or os.getcwd())
+        raise SystemExit(f"dashboard.py: error: no signac project in {where} or above it; "
+                         "create one with: python init.py vacancy --quick") from None
     config = dict(config or {})  # never share signac-dashboard's mutable default
     token = access_token_from_env()
     if "ACCESS_TOKEN" not in config and token is not ...:

@@ -13,8 +13,8 @@ where a *simulation* follows the ``cubemc.Simulation`` API of docs/engine-api.md
 ``move_sizes``, ``positions``, ``device``).
 
 ``CUBEMC_ENGINE=native`` (default) uses the ``cubemc`` package. ``CUBEMC_ENGINE=hoomd`` loads
-the adapter class ``Engine`` from the module ``cubemc.hoomd_engine`` (to be written); other
-adapters can be added with :func:`register_engine`.
+the adapter class ``Engine`` from the module ``cubemc.hoomd_engine`` (HOOMD-blue HPMC, from
+conda-forge); other adapters can be added with :func:`register_engine`.
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ GPU (``aggregator.groupsof``).
 from __future__ import annotations
 
 import os
+import sys
 
 from flow import FlowProject, aggregator
 
 from . import operations as ops
 from . import slurm  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
 from .config import load_config
+from .errors import ConfigError
 
 CPU_CUBE_SWEEPS_PER_SECOND = 1.0e5  # conservative single-thread rate for walltime estimates
 GPU_CUBE_SWEEPS_PER_SECOND = 2.0e6
@@ -37,14 +39,14 @@ def _find_project_path(start=None):
         path = parent
 
 
-def _startup_config():
+def _startup_group_size():
     try:
-        return load_config(_find_project_path())
-    except Exception:  # a broken config file is reported when an operation runs
-        return load_config(None)
+        return load_config(_find_project_path()).gpu_group_size
+    except ConfigError:  # reported by main() with the project at hand
+        return 1
 
 
-GPU_GROUP_SIZE = _startup_config().gpu_group_size
+GPU_GROUP_SIZE = _startup_group_size()
 
 
 def _max_walltime():
@@ -201,5 +203,15 @@ def main(project_path=None, entrypoint=None):
     kwargs = {}
     if entrypoint:
         kwargs["entrypoint"] = {"path": os.path.abspath(entrypoint)}
-    project = CubemcProject.get_project(project_path, **kwargs)
+    try:
+        project = CubemcProject.get_project(project_path, **kwargs)
+    except LookupError:
+        print(f"project.py: error: no signac project in {os.path.abspath(project_path or os.getcwd())} or "
+              "above it; create one with: python init.py vacancy --quick", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        load_config(project.path)
+    except ConfigError as error:
+        print(f"project.py: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     project.main()

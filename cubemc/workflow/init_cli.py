@@ -7,7 +7,7 @@ import os
 import sys
 
 from .errors import StatePointError
-from .studies import QUICK_STUDIES, STUDIES, VACANCY, NUCLEATION, describe, get_study, validate_grid
+from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
 
 GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles")
 SCALAR_OPTIONS = ("replicas", "vacancies", "tune_sweeps", "equilibration_sweeps",

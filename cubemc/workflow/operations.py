@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import sys
 
 from . import analysis_bridge, figures, provenance, stages
 from .config import WorkflowConfig, load_config
+from .errors import JobBusyError, WorkflowError
 from .locking import is_locked, job_lock, project_lock
+from .progress import log
 
 ANALYSIS_JSON = "analysis.json"
 REPORT_DIR = "report"
@@ -118,34 +120,79 @@ def running_label(job) -> bool:
 
 # --- operation bodies ------------------------------------------------------------------------
 
+#: exit status of an operation refused because another process works on the same job
+BUSY_EXIT_STATUS = 75  # EX_TEMPFAIL: try again later
 
+
+def _user_errors():
+    """Exceptions that mean bad input or an unusable device: reported in one line."""
+    errors = [WorkflowError]
+    try:
+        from cubemc.errors import DeviceError, InputError
+
+        errors += [InputError, DeviceError]
+    except ImportError:  # pragma: no cover - engine not importable
+        pass
+    return tuple(errors)
+
+
+def refuse_if_busy(func):
+    """Report refusals and input errors in one line on stderr instead of a traceback.
+
+    A job locked by another process exits with status 75 (EX_TEMPFAIL: try again later) and
+    nothing in the job directory is touched; bad input, a bad configuration or a missing GPU
+    exit with status 2. Anything else is a bug and keeps its traceback.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except JobBusyError as error:
+            print(f"cubemc: refused: {error}", file=sys.stderr, flush=True)
+            raise SystemExit(BUSY_EXIT_STATUS) from None
+        except _user_errors() as error:
+            where = ", ".join(getattr(job, "id", "?")[:8] for job in args)
+            print(f"cubemc: {func.__name__} ({where}): error: {error}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
+
+    return wrapper
+
+
+@refuse_if_busy
 def create_initial_state(job) -> None:
     stages.run_stage(job, "create", job_config(job), "cpu", task="create_initial_state")
 
 
+@refuse_if_busy
 def equilibrate(job) -> None:
     config = job_config(job)
     stages.run_stage(job, "equilibrate", config, cpu_device(config), task="equilibrate")
 
 
+@refuse_if_busy
 def sample(job) -> None:
     config = job_config(job)
     stages.run_stage(job, "sample", config, cpu_device(config), task="sample")
 
 
+@refuse_if_busy
 def equilibrate_gpu(*jobs) -> None:
     stages.run_stage_group(jobs, "equilibrate", job_config(jobs[0]), "gpu", task="equilibrate_gpu")
 
 
+@refuse_if_busy
 def sample_gpu(*jobs) -> None:
     stages.run_stage_group(jobs, "sample", job_config(jobs[0]), "gpu", task="sample_gpu")
 
 
+@refuse_if_busy
 def analyse(job) -> None:
     """Per-job analysis: analysis package summary, energy statistics and two figures."""
     with job_lock(job, "analyse"):
         sp = dict(job.cached_statepoint)
-        t0 = time.time()
+        segment = provenance.SegmentLog(job, "analyse")
         n = sp["N"]
         title = f"{job.id[:8]}  beta*eps={sp['beta_epsilon']}  phi={sp['packing_fraction']}  N={n}"
 
@@ -165,11 +212,10 @@ def analyse(job) -> None:
         result = analysis_bridge.analyse_trajectory(job.fn(stages.TRAJECTORY), sp,
                                                     orthoslice=job.fn(ORTHOSLICE_PNG))
         job.doc["summary"] = result["summary"]
-        provenance.record_segment(job, "analyse", {
-            "finished": provenance.now(), "wall_seconds": round(time.time() - t0, 3),
-            "host": provenance.environment_info()["host"],
-        })
         analysis_bridge.dump_json(job.fn(ANALYSIS_JSON), result)  # the product, written last
+        segment.update(status="done")
+        log(f"{job.id[:8]} analyse: {len(energy)} frames, bonds per cube "
+            f"{job.doc['bonds_per_cube']['mean']:.4f}, wrote {ANALYSIS_JSON} and figures")
 
 
 def job_summary(job, with_series=True) -> dict:
@@ -193,6 +239,7 @@ def job_summary(job, with_series=True) -> dict:
     return analysis_bridge.to_json(row)
 
 
+@refuse_if_busy
 def report(*jobs) -> None:
     """Cross-job report in ``<project>/report``: analysis report, overview figure, manifest."""
     project = jobs[0].project
@@ -210,3 +257,4 @@ def report(*jobs) -> None:
             "created": provenance.now(),
             "packages": provenance.package_versions(),
         })
+    log(f"report: {len(rows)} job(s) summarised in {outdir}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -51,10 +52,10 @@ class StageProgress:
         else:
             elapsed = time.perf_counter() - self._t0
             rate = (sweep - self.start) / elapsed if elapsed > 0 else float("nan")
-            left = (self.target - sweep) / rate if rate and rate == rate and rate > 0 else float("nan")
+            left = (self.target - sweep) / rate if math.isfinite(rate) and rate > 0 else float("nan")
             pct = 100.0 * done / self.total if self.total else 100.0
             text = f"{self.label}: sweep {done}/{self.total} ({pct:.1f}%), {rate:.1f} sweeps/s"
-            if left == left:
+            if math.isfinite(left):
                 text += f", about {left:.0f} s left"
             if extra:
                 text += f", {extra}"
@@ -65,3 +66,9 @@ class StageProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def log(message: str, stream=None) -> None:
+    """One timestamped line on stderr (for steps without a progress bar)."""
+    stream = stream if stream is not None else sys.stderr
+    print(f"[cubemc {time.strftime('%H:%M:%S')}] {message}", file=stream, flush=True)

@@ -41,21 +41,60 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def record_segment(job, stage: str, segment: dict) -> None:
-    """Append one run segment (a contiguous piece of work on a stage) to ``job.doc``.
+class SegmentLog:
+    """Record one run segment (a contiguous piece of work on a stage) in ``job.doc``.
 
-    ``job.doc['stages'][stage]`` keeps the totals and the last segments; resumed runs add a
-    segment each, so the document shows where a stage was interrupted and continued.
+    ``job.doc['stages'][stage]['segments']`` gets one entry per invocation. The entry is
+    written when the segment starts and updated at every checkpoint, so after a kill -9 it
+    still shows how far that process got; the next segment marks it ``interrupted``.
     """
-    stages = job.doc.get("stages", {})
-    stages = dict(stages) if stages else {}
-    entry = dict(stages.get(stage, {}))
-    segments = list(entry.get("segments", []))
-    segments.append(segment)
-    entry["segments"] = segments[-20:]
-    entry["n_segments"] = int(entry.get("n_segments", 0)) + 1
-    entry["wall_seconds"] = round(float(entry.get("wall_seconds", 0.0)) + segment.get("wall_seconds", 0.0), 3)
-    entry["device"] = segment.get("device")
-    entry["engine"] = segment.get("engine")
-    stages[stage] = entry
-    job.doc["stages"] = stages
+
+    def __init__(self, job, stage: str, **fields):
+        self.job = job
+        self.stage = stage
+        self.t0 = time.time()
+        self.entry = {
+            "status": "running",
+            "started": now(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            **fields,
+        }
+        if os.environ.get("SLURM_JOB_ID"):
+            self.entry["slurm_job_id"] = os.environ["SLURM_JOB_ID"]
+        stage_doc = self._stage_doc()
+        for old in stage_doc["segments"]:
+            if old.get("status") == "running":  # we hold the job lock: its owner is gone
+                old["status"] = "interrupted"
+        stage_doc["segments"].append(self.entry)
+        self._write(stage_doc)
+
+    def _stage_doc(self) -> dict:
+        stages = self.job.doc().get("stages") or {}  # job.doc() is a plain-dict copy
+        stage_doc = stages.get(self.stage) or {}
+        stage_doc.setdefault("segments", [])
+        return stage_doc
+
+    def _write(self, stage_doc: dict) -> None:
+        segments = stage_doc["segments"]
+        stage_doc["n_segments"] = len(segments)
+        stage_doc["wall_seconds"] = round(sum(seg.get("wall_seconds", 0.0) for seg in segments), 3)
+        stage_doc["device"] = self.entry.get("device")
+        stage_doc["engine"] = self.entry.get("engine")
+        stages = self.job.doc().get("stages") or {}
+        stages[self.stage] = stage_doc
+        self.job.doc["stages"] = stages
+
+    def update(self, status: str | None = None, **fields) -> None:
+        wall = time.time() - self.t0
+        self.entry.update(fields)
+        self.entry["wall_seconds"] = round(wall, 3)
+        self.entry["updated"] = now()
+        sweeps = self.entry.get("sweeps")
+        if sweeps:
+            self.entry["sweeps_per_second"] = round(sweeps / wall, 3) if wall > 0 else None
+        if status:
+            self.entry["status"] = status
+        stage_doc = self._stage_doc()
+        stage_doc["segments"][-1] = self.entry
+        self._write(stage_doc)

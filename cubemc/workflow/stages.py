@@ -31,7 +31,7 @@ from . import provenance
 from .config import WorkflowConfig
 from .engine import get_engine
 from .locking import job_lock
-from .progress import StageProgress
+from .progress import StageProgress, log
 
 INITIAL = "initial.npz"
 INITIAL_GSD = "initial.gsd"
@@ -80,27 +80,17 @@ def is_sampled(job) -> bool:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _segment(engine, sim, stage, t0, sweep0, extra=None) -> dict:
-    wall = time.time() - t0
-    done = int(sim.sweep) - sweep0
-    seg = {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t0)),
-        "finished": provenance.now(),
-        "wall_seconds": round(wall, 3),
-        "sweeps": done,
-        "sweeps_per_second": round(done / wall, 3) if wall > 0 and done else None,
-        "from_sweep": sweep0,
-        "to_sweep": int(sim.sweep),
+def _segment_fields(engine, sim) -> dict:
+    return {
+        "from_sweep": int(sim.sweep),
         "device": getattr(sim, "device", None),
         "engine": engine.name,
         "engine_version": engine.version,
-        "host": provenance.environment_info()["host"],
     }
-    if os.environ.get("SLURM_JOB_ID"):
-        seg["slurm_job_id"] = os.environ["SLURM_JOB_ID"]
-    if extra:
-        seg.update(extra)
-    return seg
+
+
+def _segment_progress(sim, segment) -> dict:
+    return {"to_sweep": int(sim.sweep), "sweeps": int(sim.sweep) - segment.entry["from_sweep"]}
 
 
 def _set_progress(job, stage, done, total, sweep):
@@ -155,7 +145,7 @@ def write_snapshot_gsd(path, positions, orientations, box, step=0):
 
 
 def run_until(job, sim, *, stage, stage_start, target, trajectory, period, restart, interval,
-              config: WorkflowConfig, progress: StageProgress | None = None) -> bool:
+              config: WorkflowConfig, segment=None, progress: StageProgress | None = None) -> bool:
     """Run ``sim`` to sweep ``target`` in chunks of ``interval`` sweeps, checkpointing after each.
 
     Chunk boundaries sit at ``stage_start + k * interval`` so a resumed stage takes the same
@@ -182,6 +172,8 @@ def run_until(job, sim, *, stage, stage_start, target, trajectory, period, resta
             sim.run(sweeps=n, trajectory=job.fn(trajectory), period=period, progress=False)
             sim.save_checkpoint(job.fn(restart))
             chunk_seconds = time.perf_counter() - t0
+            if segment is not None:
+                segment.update(**_segment_progress(sim, segment))
             _set_progress(job, stage, sim.sweep - stage_start, total, sim.sweep)
             progress.update(int(sim.sweep), extra=f"E/N={sim.energy / max(1, _n(sim)):.4f}")
         return True
@@ -204,7 +196,8 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
         return
     sp = job.cached_statepoint
     engine = get_engine(config.engine)
-    t0 = time.time()
+    segment = provenance.SegmentLog(job, "create", from_sweep=0, engine=engine.name,
+                                    engine_version=engine.version)
     seed = job_seed(job)
     state = engine.initial_state(dict(sp), seed)
     sim = engine.new_simulation(state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"],
@@ -214,8 +207,10 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     job.doc["initial"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "N": _n(sim),
                           "box": [float(x) for x in sim.box]}
     _record_common(job, engine, sim)
-    provenance.record_segment(job, "create", _segment(engine, sim, "create", t0, int(sim.sweep)))
     sim.save_checkpoint(job.fn(INITIAL))  # the product, written last
+    segment.update(status="done", device=getattr(sim, "device", None), **_segment_progress(sim, segment))
+    log(f"{job.id[:8]} create_initial_state: {sp['initial_state']}, N={_n(sim)}, "
+        f"box {float(sim.box[0]):.4f}, {int(sim.bonds)} bonds, written {INITIAL}")
 
 
 def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
@@ -228,31 +223,33 @@ def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
     if not job.isfile(TUNED):
         sim = engine.load_checkpoint(job.fn(INITIAL), device=device)
         _record_common(job, engine, sim)
-        t0, sweep0 = time.time(), int(sim.sweep)
+        sweep0 = int(sim.sweep)
+        segment = provenance.SegmentLog(job, "tune", **_segment_fields(engine, sim))
         _set_progress(job, "tune", 0, sp["tune_sweeps"], sweep0)
         if sp["tune_sweeps"] > 0:
             progress = StageProgress(f"{job.id[:8]} tune", sweep0, sweep0 + sp["tune_sweeps"])
             sim.tune(sweeps=sp["tune_sweeps"])
-            progress.update(int(sim.sweep), extra=f"moves {sim.move_sizes}")
+            sizes = ", ".join(f"{k} {float(v):.4g}" for k, v in sim.move_sizes.items())
+            progress.update(int(sim.sweep), extra=f"move sizes: {sizes}")
             progress.close()
         job.doc["move_sizes"] = {k: float(v) for k, v in sim.move_sizes.items()}
-        provenance.record_segment(job, "tune", _segment(engine, sim, "tune", t0, sweep0))
         sim.save_checkpoint(job.fn(TUNED))
+        segment.update(status="done", **_segment_progress(sim, segment))
 
     stage_start = checkpoint_sweep(job.fn(TUNED))
     target = stage_start + sp["equilibration_sweeps"]
     source = EQUILIBRATION_RESTART if job.isfile(EQUILIBRATION_RESTART) else TUNED
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
-    t0, sweep0 = time.time(), int(sim.sweep)
+    segment = provenance.SegmentLog(job, "equilibrate", **_segment_fields(engine, sim))
     interval = checkpoint_interval(sp["equilibration_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
     done = run_until(job, sim, stage="equilibrate", stage_start=stage_start, target=target,
                      trajectory=EQUILIBRATION_TRAJECTORY, period=sp["sample_period"],
-                     restart=EQUILIBRATION_RESTART, interval=interval, config=config)
-    provenance.record_segment(job, "equilibrate", _segment(engine, sim, "equilibrate", t0, sweep0))
+                     restart=EQUILIBRATION_RESTART, interval=interval, config=config, segment=segment)
     if done:
         sim.save_checkpoint(job.fn(EQUILIBRATED))
         _remove(job.fn(EQUILIBRATION_RESTART))
+    segment.update(status="done" if done else "stopped", **_segment_progress(sim, segment))
     return done
 
 
@@ -269,18 +266,19 @@ def sample(job, config: WorkflowConfig, device: str) -> bool:
     _record_common(job, engine, sim)
     if source == EQUILIBRATED:
         job.doc["production_start_sweep"] = stage_start
-    t0, sweep0 = time.time(), int(sim.sweep)
+    segment = provenance.SegmentLog(job, "sample", **_segment_fields(engine, sim))
     interval = checkpoint_interval(sp["production_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
     done = run_until(job, sim, stage="sample", stage_start=stage_start, target=target,
                      trajectory=TRAJECTORY, period=sp["sample_period"], restart=SAMPLE_RESTART,
-                     interval=interval, config=config)
-    extra = {"acceptance": {k: float(v) for k, v in sim.acceptance.items()}}
-    provenance.record_segment(job, "sample", _segment(engine, sim, "sample", t0, sweep0, extra))
+                     interval=interval, config=config, segment=segment)
+    acceptance = {k: float(v) for k, v in sim.acceptance.items()}
     if done:
         job.doc["final"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "sweep": int(sim.sweep),
-                            "acceptance": extra["acceptance"]}
+                            "acceptance": acceptance}
         sim.save_checkpoint(job.fn(FINAL))
         _remove(job.fn(SAMPLE_RESTART))
+    segment.update(status="done" if done else "stopped", acceptance=acceptance,
+                   **_segment_progress(sim, segment))
     return done
 
 

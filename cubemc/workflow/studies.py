@@ -125,8 +125,8 @@ VACANCY = Study(
     replicas=3,
     tune_sweeps=2000,
     equilibration_sweeps=20000,
-    production_sweeps=100000,
-    sample_period=500,
+    production_sweeps=200000,
+    sample_period=1000,
 )
 
 VACANCY_QUICK = replace(
@@ -136,10 +136,10 @@ VACANCY_QUICK = replace(
     beta_epsilon=(0.0, -0.5, -1.0),
     n_lattice=(6,),
     replicas=1,
-    tune_sweeps=200,
-    equilibration_sweeps=500,
-    production_sweeps=2000,
-    sample_period=50,
+    tune_sweeps=1000,
+    equilibration_sweeps=6000,
+    production_sweeps=60000,
+    sample_period=300,
 )
 
 NUCLEATION = Study(
@@ -166,9 +166,9 @@ NUCLEATION_QUICK = replace(
     packing_fraction=(0.45,),
     n_particles=(500,),
     replicas=1,
-    tune_sweeps=100,
-    production_sweeps=2000,
-    sample_period=50,
+    tune_sweeps=200,
+    production_sweeps=20000,
+    sample_period=200,
 )
 
 STUDIES = {s.name: s for s in (VACANCY, NUCLEATION)}

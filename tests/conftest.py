@@ -1,0 +1,60 @@
+"""Shared fixtures for the workflow, SLURM and dashboard tests: run the real command lines."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: a 4x4x4 lattice minus one cube, short runs: the whole workflow takes seconds per job
+TINY_GRID = ["--n-lattice", "4", "--packing-fraction", "0.8", "--well-range", "1.14",
+             "--replicas", "1", "--tune-sweeps", "40", "--equilibration-sweeps", "100",
+             "--production-sweeps", "400", "--sample-period", "20"]
+
+
+def clean_env(**extra):
+    """Environment for a workflow subprocess: no inherited CUBEMC_*/flow settings, repo importable.
+
+    signac-flow picks its SLURM environment whenever squeue exists, and then fails while no
+    controller answers; tests that are not about a scheduler use the standard environment.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CUBEMC_", "SIGNAC_FLOW_")) and k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(REPO)
+    env["SIGNAC_FLOW_ENVIRONMENT"] = "StandardEnvironment"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def cli(script, *args, cwd, env=None, timeout=600, check=True):
+    """Run ``python <repo>/<script> args`` in ``cwd``; returns the CompletedProcess."""
+    proc = subprocess.run([sys.executable, str(REPO / script), *map(str, args)], cwd=cwd,
+                          env=env or clean_env(), capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{script} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    """Factory: ``tiny_project(name, '--beta-epsilon', '0', '-1')`` -> project dir with jobs."""
+    def make(name="project", *grid):
+        path = tmp_path / name
+        cli("init.py", "--project-dir", path, *TINY_GRID, *(grid or ("--beta-epsilon", "0", "-1")),
+            cwd=tmp_path)
+        return path
+    return make
+
+
+@pytest.fixture(scope="session")
+def finished_project(tmp_path_factory):
+    """A tiny two-job project after ``python project.py run`` (every operation done)."""
+    path = tmp_path_factory.mktemp("finished") / "project"
+    cli("init.py", "--project-dir", path, *TINY_GRID, "--beta-epsilon", "0", "-1", cwd=path.parent)
+    run = cli("project.py", "run", cwd=path, timeout=900)
+    return path, run

@@ -1,6 +1,6 @@
 """Create the signac project and its jobs: ``python init.py vacancy [--quick]``.
 
-See ``python init.py --help`` and docs/workflow.md. State points are validated as a whole
+See ``python init.py --help`` and README.md. State points are validated as a whole
 before anything is written; re-running with the same arguments changes nothing.
 """
 

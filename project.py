@@ -1,7 +1,7 @@
 """signac-flow command line for cubemc: ``python project.py status -d | run | submit ...``.
 
 Operations, conditions and labels live in ``cubemc/workflow/flowproject.py``; see
-``docs/workflow.md``. The project is found from the current directory upwards.
+``README.md``. The project is found from the current directory upwards.
 """
 
 import os

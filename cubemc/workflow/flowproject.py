@@ -89,7 +89,7 @@ def cpus_per_job(*jobs):
 
 
 class CubemcProject(FlowProject):
-    """The cubemc workflow; see ``docs/workflow.md``."""
+    """The cubemc workflow; see ``README.md``."""
 
 
 Project = CubemcProject

@@ -242,3 +242,30 @@ def test_gpu_operations_run_on_the_gpu(tiny_project):
     assert job.isfile("analysis.json")
     assert job.doc["stages"]["sample"]["device"] == "gpu"
     assert job.doc["stages"]["equilibrate"]["device"] == "gpu"
+
+
+def test_group_sampling_runs_as_one_batch_and_matches_single_runs(tiny_project):
+    """GPU groups sample their jobs together (SimulationBatch; on the CPU here): the files are
+    identical to those of sampling each job on its own."""
+    from cubemc.workflow import stages
+    from cubemc.workflow.config import load_config
+
+    paths = [tiny_project(name, "--beta-epsilon", "0", "-1") for name in ("batched", "single")]
+    for path in paths:
+        cli("project.py", "run", "-o", "create_initial_state|equilibrate", cwd=path)
+    jobs = sorted(signac.get_project(paths[0]), key=lambda j: j.id)
+    assert stages.run_stage_group(jobs, "sample", load_config(str(paths[0]), environ={}), "cpu")
+    assert all(j.doc["stages"]["sample"]["segments"][-1]["batch"] == 2 for j in jobs)
+    cli("project.py", "run", "-o", "sample", cwd=paths[1])
+    single = {j.id: j for j in signac.get_project(paths[1])}
+    for job in jobs:
+        other = single[job.id]  # same state point, same id, same seed
+        with np.load(job.fn("final.npz")) as a, np.load(other.fn("final.npz")) as b:
+            for key in ("positions", "orientations", "bonds", "sweep", "counts"):
+                assert np.array_equal(a[key], b[key]), key
+        with gsd.hoomd.open(job.fn("trajectory.gsd")) as ta, \
+                gsd.hoomd.open(other.fn("trajectory.gsd")) as tb:
+            assert len(ta) == len(tb) > 2
+            for fa, fb in zip(ta, tb):
+                assert fa.configuration.step == fb.configuration.step
+                assert np.array_equal(fa.particles.position, fb.particles.position)

@@ -299,11 +299,18 @@ def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | 
 
 
 def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task: str | None = None) -> bool:
-    """Run a stage for several jobs one after another in this process (GPU bundles).
+    """Run a stage for several jobs in this process (GPU bundles): sampling as one batch where
+    the jobs allow it (see batched.py), otherwise one after another.
 
     Jobs that are done are skipped, as are jobs whose previous stage is not done yet. Stops
     before the walltime like :func:`run_until`. Returns True when every job finished the stage.
     """
+    if stage == "sample":  # jobs of equal N and schedule advance together in one batch
+        from .batched import sample_group
+
+        batched = sample_group(jobs, config, device, task or "sample_gpu")
+        if batched is not None:
+            return batched
     ready = {"equilibrate": is_created, "sample": is_equilibrated}.get(stage, lambda job: True)
     finished = {"equilibrate": is_equilibrated, "sample": is_sampled}.get(stage, is_created)
     all_done = True

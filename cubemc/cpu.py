@@ -35,17 +35,13 @@ numba.config.CACHE_DIR = _cache_dir()
 
 _k = make_kernels(numba.njit)
 # module-level names: numba cannot reach helpers through a dict or namespace object
-uniform = _k["uniform"]
 cubes_overlap = _k["cubes_overlap"]
 pair_overlap = _k["pair_overlap"]
 in_well = _k["in_well"]
-update_cell = _k["update_cell"]
+update_active_cell = _k["update_active_cell"]
 serial_trial = _k["serial_trial"]
 assign_cell = _k["assign_cell"]
-active_cell = _k["active_cell"]
 grid_shift = _k["grid_shift"]
-first_set = _k["first_set"]
-propose = _k["propose"]
 
 
 @numba.njit(cache=True)
@@ -68,13 +64,12 @@ PARALLEL_MIN_CELLS = 8
 
 
 @numba.njit(cache=True)
-def _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                 lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2):
-    c = active_cell(m, parity, nx, ny, nz)
-    r = update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                    lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2)
-    for k in range(5):
-        res[m, k] = r[k]
+def _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box, d_move, a_move,
+                 beta_eps, well2):
+    r = update_active_cell(m, k, seed, sweep, pos, quat, cell_count, members, grid[0], grid[1],
+                           grid[2], box[0], box[1], box[2], d_move, a_move, beta_eps, well2)
+    for q in range(5):
+        res[m, q] = r[q]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -97,19 +92,15 @@ def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_mov
         sx, sy, sz = grid_shift(seed, sweep, lx, ly, lz)
         if not build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
             return bonds, False
-        start = first_set(seed, sweep)
         for k in range(8):
-            parity = (start + k) % 8
             if n_active >= PARALLEL_MIN_CELLS:
                 for m in prange(n_active):
-                    _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members,
-                                 nx, ny, nz, lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps,
-                                 well2)
+                    _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box,
+                                 d_move, a_move, beta_eps, well2)
             else:  # a few cells: starting threads would cost more than the work
                 for m in range(n_active):
-                    _update_into(res, m, parity, seed, sweep, pos, quat, cell_count, members,
-                                 nx, ny, nz, lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps,
-                                 well2)
+                    _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box,
+                                 d_move, a_move, beta_eps, well2)
             for m in range(n_active):
                 bonds += res[m, 0]
                 counts[0] += res[m, 1]
@@ -230,14 +221,10 @@ def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_move
         for k in range(8):
             for t in prange(total):
                 b = owner[t]
-                sweep = sweep0[b] + s
-                lx, ly, lz = boxes[b, 0], boxes[b, 1], boxes[b, 2]
-                sx, sy, sz = grid_shift(seeds[b], sweep, lx, ly, lz)
-                parity = (first_set(seeds[b], sweep) + k) % 8
-                c = active_cell(t - offsets[b], parity, grids[b, 0], grids[b, 1], grids[b, 2])
-                r = update_cell(c, seeds[b], sweep, pos[b], quat[b], cell_count[b], members[b],
-                                grids[b, 0], grids[b, 1], grids[b, 2], lx, ly, lz, sx, sy, sz,
-                                d_moves[b], a_moves[b], beta_eps[b], well2s[b])
+                r = update_active_cell(t - offsets[b], k, seeds[b], sweep0[b] + s, pos[b], quat[b],
+                                       cell_count[b], members[b], grids[b, 0], grids[b, 1],
+                                       grids[b, 2], boxes[b, 0], boxes[b, 1], boxes[b, 2],
+                                       d_moves[b], a_moves[b], beta_eps[b], well2s[b])
                 for q in range(5):
                     res[t, q] = r[q]
             for t in range(total):

@@ -22,11 +22,9 @@ from .kernels import make_kernels
 warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 
 _k = make_kernels(cuda.jit(device=True))
-update_cell = _k["update_cell"]
+update_active_cell = _k["update_active_cell"]
 assign_cell = _k["assign_cell"]
-active_cell = _k["active_cell"]
 grid_shift = _k["grid_shift"]
-first_set = _k["first_set"]
 
 THREADS = 64
 
@@ -75,10 +73,8 @@ def _update(k, pos, quat, box, grid, seed, sweep, cell_count, members, d_move, a
     nx, ny, nz = grid[0], grid[1], grid[2]
     if m >= (nx // 2) * (ny // 2) * (nz // 2):
         return
-    sx, sy, sz = grid_shift(seed, sweep, box[0], box[1], box[2])
-    c = active_cell(m, (first_set(seed, sweep) + k) % 8, nx, ny, nz)
-    r = update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                    box[0], box[1], box[2], sx, sy, sz, d_move, a_move, beta_eps, well2)
+    r = update_active_cell(m, k, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
+                           box[0], box[1], box[2], d_move, a_move, beta_eps, well2)
     if r[0] != 0:
         cuda.atomic.add(counts, 0, r[0])
     cuda.atomic.add(counts, 1, r[1])
@@ -142,14 +138,10 @@ def _update_batched(k, owner, offsets, pos, quat, boxes, grids, seeds, sweep0, s
     if t >= owner.shape[0]:
         return
     b = owner[t]
-    sweep = sweep0[b] + s
-    lx, ly, lz = boxes[b, 0], boxes[b, 1], boxes[b, 2]
-    sx, sy, sz = grid_shift(seeds[b], sweep, lx, ly, lz)
-    parity = (first_set(seeds[b], sweep) + k) % 8
-    c = active_cell(t - offsets[b], parity, grids[b, 0], grids[b, 1], grids[b, 2])
-    r = update_cell(c, seeds[b], sweep, pos[b], quat[b], cell_count[b], members[b], grids[b, 0],
-                    grids[b, 1], grids[b, 2], lx, ly, lz, sx, sy, sz, d_moves[b], a_moves[b],
-                    beta_eps[b], well2s[b])
+    r = update_active_cell(t - offsets[b], k, seeds[b], sweep0[b] + s, pos[b], quat[b],
+                           cell_count[b], members[b], grids[b, 0], grids[b, 1], grids[b, 2],
+                           boxes[b, 0], boxes[b, 1], boxes[b, 2], d_moves[b], a_moves[b],
+                           beta_eps[b], well2s[b])
     for q in range(5):
         if r[q] != 0:
             cuda.atomic.add(counts, (b, q), r[q])

@@ -360,6 +360,15 @@ def make_kernels(jit):
         return dbonds, acc_t, n_t, acc_r, n_r
 
     @jit
+    def update_active_cell(m, k, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
+                           lx, ly, lz, d_move, a_move, beta_eps, well2):
+        """Trials of the m-th active cell of the k-th set visited in `sweep` (all targets)."""
+        sx, sy, sz = grid_shift(seed, sweep, lx, ly, lz)
+        c = active_cell(m, (first_set(seed, sweep) + k) % 8, nx, ny, nz)
+        return update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
+                           lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2)
+
+    @jit
     def assign_cell(x, y, z, lx, ly, lz, sx, sy, sz, nx, ny, nz):
         return ((cell_coord(x, lx, sx, nx) * ny + cell_coord(y, ly, sy, ny)) * nz
                 + cell_coord(z, lz, sz, nz))
@@ -425,6 +434,7 @@ def make_kernels(jit):
         quat_to_matrix=quat_to_matrix, cubes_overlap=cubes_overlap, boxes_overlap=boxes_overlap,
         pair_overlap=pair_overlap, overlap_at=overlap_at,
         in_well=in_well, propose=propose, metropolis=metropolis, update_cell=update_cell,
+        update_active_cell=update_active_cell,
         serial_trial=serial_trial,
         assign_cell=assign_cell, active_cell=active_cell,
     )

@@ -216,10 +216,10 @@ class HoomdSimulation:
         self._counts[:] = 0
 
     # ------------------------------------------------------------------ running
-    def _advance(self, steps, write_at_start=False):
+    def _advance(self, steps):
         self._in_run = True
         try:
-            self._sim.run(int(steps), write_at_start=write_at_start)
+            self._sim.run(int(steps))
             self._counts = self._live_counts()
         finally:
             self._in_run = False
@@ -247,54 +247,47 @@ class HoomdSimulation:
 
     def run(self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None,
             progress=False):
-        """Run `sweeps` more sweeps with frozen move sizes (same contract as cubemc.Simulation)."""
+        """Run `sweeps` more sweeps with frozen move sizes (same contract as cubemc.Simulation).
+
+        Frames are written by cubemc's own GSD writer, not hoomd.write.GSD: HOOMD < 7 refuses to
+        append to files that gsd >= 5 wrote (hoomd schema 2.0), e.g. one trimmed after a restart
+        or begun by the native engine.
+        """
         sweeps = validate.nonnegative_int("sweeps", sweeps)
+        path = None if trajectory is None else str(trajectory)
+        if path is not None:
+            period = validate.positive_int("period", period if period is not None else 100)
+            self._configuration()  # collective, on every rank; the root's frame below reuses it
+            if self._is_root():
+                gsdio.trim_after(path, self.sweep)  # frames left by a run killed after a checkpoint
+                if self.sweep % period == 0 and self.sweep not in _steps(path):
+                    self._write_frame(path)
         if checkpoint is not None:
             if checkpoint_period is None:
                 checkpoint_period = max(sweeps, 1)
             checkpoint_period = validate.positive_int("checkpoint_period", checkpoint_period)
-        writer, first_frame, attached = None, False, False
-        if trajectory is not None:
-            path = str(trajectory)
-            period = validate.positive_int("period", period if period is not None else 100)
-            if self._is_root():
-                gsdio.trim_after(path, self.sweep)  # frames left by a run killed after a checkpoint
-            self._sim.device.communicator.barrier()
-            steps = gsdio.frame_steps(path) if os.path.exists(path) else []
-            first_frame = self.sweep % period == 0 and self.sweep not in steps
-            writer = self._writer(path, period)
         end = self.sweep + sweeps
-        try:
-            if writer is not None:
-                self._advance(0, write_at_start=first_frame)  # attaches the writer (flush needs it)
-                attached = True
-            while self.sweep < end:
-                stop = end
-                if checkpoint is not None:
-                    stop = min(end, (self.sweep // checkpoint_period + 1) * checkpoint_period)
-                self._advance(stop - self.sweep)
-                if checkpoint is not None:
-                    if writer is not None:  # GSD buffers frames: keep none older than the checkpoint
-                        writer.flush()
-                    self.save_checkpoint(checkpoint)
+        while self.sweep < end:
+            stop = end
+            if path is not None:
+                stop = min(stop, (self.sweep // period + 1) * period)
+            if checkpoint is not None:
+                stop = min(stop, (self.sweep // checkpoint_period + 1) * checkpoint_period)
+            self._advance(stop - self.sweep)
+            if path is not None and self.sweep % period == 0:
+                self._write_frame(path)
+            if checkpoint is not None and (self.sweep % checkpoint_period == 0
+                                           or self.sweep == end):
+                self.save_checkpoint(checkpoint)
                 if progress:
                     log.info("sweep %d of %d, energy %.4f", self.sweep, end, self.energy)
-        finally:
-            if writer is not None:
-                if attached:
-                    writer.flush()
-                self._sim.operations.writers.remove(writer)
 
-    def _writer(self, path, period):
-        hoomd = self._hoomd
-        logger = hoomd.logging.Logger(categories=["scalar", "object"])
-        for key in gsdio.LOG_KEYS:  # exactly the native names: log/cubemc/<key>
-            logger[("cubemc", key)] = (functools.partial(self._log_value, key), "scalar")
-        logger.add(self._mc, quantities=["type_shapes"])  # GSD stores it as particles/type_shapes
-        writer = hoomd.write.GSD(trigger=hoomd.trigger.Periodic(int(period)), filename=path,
-                                 mode="ab", logger=logger)
-        self._sim.operations.writers.append(writer)
-        return writer
+    def _write_frame(self, path):
+        """The native engine's frame (float32, log/cubemc/*, cube type_shapes), root rank only."""
+        step, st, _, _ = self._configuration()  # collective: every MPI rank calls it
+        if st is not None:
+            gsdio.append(path, gsdio.make_frame(st.positions, st.orientations, self._box, step,
+                                                self.log_values()))
 
     def log_values(self):
         acc, sizes = self.acceptance, self.move_sizes
@@ -302,9 +295,6 @@ class HoomdSimulation:
                 "beta_epsilon": self.beta_epsilon, "well_range": self.well_range,
                 "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
                 "translate_move_size": sizes["translate"], "rotate_move_size": sizes["rotate"]}
-
-    def _log_value(self, key):
-        return float(self.log_values()[key])  # a float: GSD stores a 1-element float64 array
 
     def _is_root(self):
         return self._sim.device.communicator.rank == 0
@@ -339,3 +329,7 @@ class HoomdSimulation:
         sim.tuned = bool(data["tuned"])
         sim._counts[:] = data["counts"]
         return sim
+
+
+def _steps(path):
+    return set(gsdio.frame_steps(path)) if os.path.exists(path) else set()

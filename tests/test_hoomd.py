@@ -13,7 +13,7 @@ from cubemc.trajectory import LOG_KEYS, read_frame
 hoomd = pytest.importorskip(
     "hoomd", reason="HOOMD-blue is not installed (conda-forge only); the HOOMD backend tests need it")
 
-from cubemc.hoomd_engine import Engine, HoomdSimulation
+from cubemc.hoomd_engine import Engine, HoomdSimulation  # noqa: E402 (after the skip)
 
 WELL = 1.14
 
@@ -95,13 +95,15 @@ def test_checkpoint_restart_equals_straight_run(tmp_path):
 
 
 def test_checkpoints_move_between_engines(tmp_path):
+    traj = str(tmp_path / "t.gsd")  # written by gsd.hoomd (schema 2.0 with gsd >= 5)
     native = cubemc.Simulation(lattice(), -0.5, WELL, seed=4, device="cpu")
-    native.run(10)
+    native.run(10, trajectory=traj, period=5)
     native.save_checkpoint(tmp_path / "native.npz")
     sim = HoomdSimulation.from_checkpoint(tmp_path / "native.npz", device="cpu")
     assert sim.sweep == 10 and sim.bonds == native.bonds
     assert np.array_equal(sim.positions, native.positions)
-    sim.run(10)
+    sim.run(10, trajectory=traj, period=5)  # the same trajectory continues with the hoomd engine
+    assert gsd.hoomd.read_log(traj)["log/cubemc/sweep"].tolist() == [0, 5, 10, 15, 20]
     sim.save_checkpoint(tmp_path / "hoomd.npz")
     back = cubemc.Simulation.from_checkpoint(tmp_path / "hoomd.npz", device="cpu")
     assert back.sweep == 20 and back.bonds == sim.bonds

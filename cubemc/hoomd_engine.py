@@ -10,7 +10,6 @@ HOOMD's energies are in units of kT = 1, so ``epsilon=[beta_epsilon]`` gives bet
 
 import functools
 import logging
-import os
 import re
 
 import numpy as np
@@ -19,7 +18,8 @@ from . import trajectory as gsdio
 from . import validate
 from .errors import DeviceError, InputError
 from .geometry import CUBE_VERTICES, cell_grid
-from .simulation import _CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES
+from .simulation import (_CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, needs_first_frame,
+                         pause_points, run_arguments)
 from .state import State
 from .workflow.errors import EngineSelectionError
 
@@ -253,26 +253,14 @@ class HoomdSimulation:
         append to files that gsd >= 5 wrote (hoomd schema 2.0), e.g. one trimmed after a restart
         or begun by the native engine.
         """
-        sweeps = validate.nonnegative_int("sweeps", sweeps)
-        path = None if trajectory is None else str(trajectory)
+        sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
+                                                                checkpoint, checkpoint_period)
         if path is not None:
-            period = validate.positive_int("period", period if period is not None else 100)
             self._configuration()  # collective, on every rank; the root's frame below reuses it
-            if self._is_root():
-                gsdio.trim_after(path, self.sweep)  # frames left by a run killed after a checkpoint
-                if self.sweep % period == 0 and self.sweep not in _steps(path):
-                    self._write_frame(path)
-        if checkpoint is not None:
-            if checkpoint_period is None:
-                checkpoint_period = max(sweeps, 1)
-            checkpoint_period = validate.positive_int("checkpoint_period", checkpoint_period)
+            if self._is_root() and needs_first_frame(path, self.sweep, period):
+                self._write_frame(path)
         end = self.sweep + sweeps
-        while self.sweep < end:
-            stop = end
-            if path is not None:
-                stop = min(stop, (self.sweep // period + 1) * period)
-            if checkpoint is not None:
-                stop = min(stop, (self.sweep // checkpoint_period + 1) * checkpoint_period)
+        for stop in pause_points(self.sweep, end, period, checkpoint_period):
             self._advance(stop - self.sweep)
             if path is not None and self.sweep % period == 0:
                 self._write_frame(path)
@@ -329,7 +317,3 @@ class HoomdSimulation:
         sim.tuned = bool(data["tuned"])
         sim._counts[:] = data["counts"]
         return sim
-
-
-def _steps(path):
-    return set(gsdio.frame_steps(path)) if os.path.exists(path) else set()

@@ -219,26 +219,14 @@ class Simulation:
         `checkpoint_period` sweeps and at the end.  progress: a tqdm bar on a terminal, else one
         log line per checkpoint.
         """
-        sweeps = validate.nonnegative_int("sweeps", sweeps)
-        path = None if trajectory is None else str(trajectory)
-        if path is not None:
-            period = validate.positive_int("period", period if period is not None else 100)
-            _trim(path, self.sweep)
-            if self.sweep % period == 0 and self.sweep not in _steps(path):
-                self.write_frame(path)
-        if checkpoint is not None:
-            if checkpoint_period is None:
-                checkpoint_period = max(sweeps, 1)
-            checkpoint_period = validate.positive_int("checkpoint_period", checkpoint_period)
+        sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
+                                                                checkpoint, checkpoint_period)
+        if path is not None and needs_first_frame(path, self.sweep, period):
+            self.write_frame(path)
         end = self.sweep + sweeps
         bar = _progress_bar(sweeps, progress)
         try:
-            while self.sweep < end:
-                stop = end
-                if path is not None:
-                    stop = min(stop, (self.sweep // period + 1) * period)
-                if checkpoint is not None:
-                    stop = min(stop, (self.sweep // checkpoint_period + 1) * checkpoint_period)
+            for stop in pause_points(self.sweep, end, period, checkpoint_period):
                 start = self.sweep
                 self._advance(stop - start)
                 if bar is not None:
@@ -310,13 +298,40 @@ def _tune_factor(acc, target):
     return min(2.0, max(0.5, (acc + 0.05) / (target + 0.05)))
 
 
-def _trim(path, sweep):
-    if os.path.exists(path):
-        gsdio.trim_after(path, sweep)
+def run_arguments(sweeps, trajectory, period, checkpoint, checkpoint_period):
+    """Validated (sweeps, trajectory path or None, frame period, checkpoint period) of a run();
+    the periods are None when there is no trajectory or no checkpoint."""
+    sweeps = validate.nonnegative_int("sweeps", sweeps)
+    path = None if trajectory is None else str(trajectory)
+    period = (validate.positive_int("period", 100 if period is None else period)
+              if path is not None else None)
+    if checkpoint is None:
+        checkpoint_period = None
+    else:
+        checkpoint_period = validate.positive_int(
+            "checkpoint_period", max(sweeps, 1) if checkpoint_period is None else checkpoint_period)
+    return sweeps, path, period, checkpoint_period
 
 
-def _steps(path):
-    return set(gsdio.frame_steps(path)) if os.path.exists(path) else set()
+def needs_first_frame(path, sweep, period):
+    """Drop frames newer than `sweep` (left by a run killed after its checkpoint); True when the
+    run should start by writing the frame of `sweep`."""
+    if not os.path.exists(path):
+        return sweep % period == 0
+    gsdio.trim_after(path, sweep)
+    return sweep % period == 0 and sweep not in set(gsdio.frame_steps(path))
+
+
+def pause_points(sweep, end, period=None, checkpoint_period=None):
+    """Sweeps at which a run stops to write a frame (multiples of `period`), a checkpoint
+    (multiples of `checkpoint_period`) or finish (`end`); the same for every engine."""
+    while sweep < end:
+        stop = end
+        for every in (period, checkpoint_period):
+            if every:
+                stop = min(stop, (sweep // every + 1) * every)
+        yield stop
+        sweep = stop
 
 
 def _progress_bar(total, progress):

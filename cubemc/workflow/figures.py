@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from cubemc.geometry import quaternion_matrices
+
 ENERGY_PNG = "energy.png"
 SNAPSHOT_PNG = "snapshot.png"
 
@@ -96,17 +98,6 @@ def bonds_per_cube(positions, box, well_range):
     return counts
 
 
-def _rotation_matrices(q):
-    q = np.asarray(q, dtype=float)
-    q = q / np.linalg.norm(q, axis=1, keepdims=True)
-    w, x, y, z = q.T
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
-    ], 1)
-
-
 def plot_snapshot(path_png, positions, orientations, box, well_range, title="", max_cubes=1500):
     """Draw the cubes in 3D, coloured by their number of well partners.
 
@@ -126,7 +117,8 @@ def plot_snapshot(path_png, positions, orientations, box, well_range, title="", 
         order = np.argsort(np.abs(positions[:, 1]))
         keep = np.sort(order[:max_cubes])
         note = f" (slab of {len(keep)} of {len(positions)} cubes)"
-    rot = _rotation_matrices(np.asarray(orientations)[keep])
+    q = np.asarray(orientations, dtype=float)[keep]
+    rot = quaternion_matrices(q / np.linalg.norm(q, axis=1, keepdims=True))
     corners = np.einsum("nij,vj->nvi", rot, _CUBE_VERTICES) + positions[keep][:, None, :]
     faces = corners[:, _CUBE_FACES, :].reshape(-1, 4, 3)
     top = max(6, int(counts.max()) if counts.size else 6)

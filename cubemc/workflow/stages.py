@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from cubemc import trajectory as gsdio
+
 from . import provenance
 from .config import WorkflowConfig
 from .engine import get_engine
@@ -120,24 +122,12 @@ def _remove(path):
         pass
 
 
-def write_snapshot_gsd(path, positions, orientations, box, step=0):
-    """Write one GSD frame with the cube shape, for OVITO/HOOMD/freud (not used to restart)."""
-    import gsd.hoomd
-
-    half = 0.5
-    verts = [[sx * half, sy * half, sz * half] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
-    frame = gsd.hoomd.Frame()
-    frame.configuration.step = int(step)
-    frame.configuration.box = [float(box[0]), float(box[1]), float(box[2]), 0.0, 0.0, 0.0]
-    frame.particles.N = len(positions)
-    frame.particles.position = np.asarray(positions, dtype=np.float32)
-    frame.particles.orientation = np.asarray(orientations, dtype=np.float32)
-    frame.particles.types = ["A"]
-    frame.particles.typeid = np.zeros(len(positions), dtype=np.uint32)
-    frame.particles.type_shapes = [{"type": "ConvexPolyhedron", "rounding_radius": 0.0, "vertices": verts}]
+def write_snapshot_gsd(path, sim):
+    """One GSD frame of `sim` in the engine's trajectory format, for viewers (not for restarts)."""
     tmp = path + ".tmp"
-    with gsd.hoomd.open(tmp, mode="w") as traj:
-        traj.append(frame)
+    _remove(tmp)  # left by a killed run; append would add to it
+    gsdio.append(tmp, gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep),
+                                       sim.log_values()))
     os.replace(tmp, path)
 
 
@@ -202,7 +192,7 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     state = engine.initial_state(dict(sp), seed)
     sim = engine.new_simulation(state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"],
                                 seed=seed, device="cpu")
-    write_snapshot_gsd(job.fn(INITIAL_GSD), sim.positions, sim.orientations, sim.box, int(sim.sweep))
+    write_snapshot_gsd(job.fn(INITIAL_GSD), sim)
     job.doc["seed"] = seed
     job.doc["initial"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "N": _n(sim),
                           "box": [float(x) for x in sim.box]}

@@ -30,7 +30,7 @@ THREADS = 64
 
 
 @cuda.jit
-def _clear(cell_count, status):
+def _clear(cell_count):
     c = cuda.grid(1)
     if c < cell_count.shape[0]:
         cell_count[c] = 0
@@ -221,7 +221,7 @@ class GPUBackend:
         beta_eps, well2 = np.float64(beta_eps), np.float64(well2)
         for s in range(n_sweeps):
             sweep = np.int64(sweep0 + s)
-            _clear[_blocks(self.n_cells), THREADS](self.cell_count, self.status)
+            _clear[_blocks(self.n_cells), THREADS](self.cell_count)
             _assign[_blocks(self.n), THREADS](self.pos, self.box, self.grid, seed, sweep,
                                               self.cell_count, self.members, self.status)
             _sort[_blocks(self.n_cells), THREADS](self.cell_count, self.members)

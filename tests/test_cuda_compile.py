@@ -25,7 +25,7 @@ SCRIPT = textwrap.dedent("""
     def a(dt, nd):
         return t.Array(dt, nd, "C")
     signatures = {
-        "_clear": (a(i64, 1), a(i64, 1)),
+        "_clear": (a(i64, 1),),
         "_assign": (a(f64, 2), a(f64, 1), a(i64, 1), u64, i64, a(i64, 1), a(i32, 2), a(i64, 1)),
         "_sort": (a(i64, 1), a(i32, 2)),
         "_update": (i64, a(f64, 2), a(f64, 2), a(f64, 1), a(i64, 1), u64, i64, a(i64, 1),

@@ -11,3 +11,7 @@ class OverlapError(InputError):
 
 class DeviceError(RuntimeError):
     """The requested compute device is unknown or not usable on this machine."""
+
+
+class EngineSelectionError(RuntimeError):
+    """The requested simulation engine is unknown or cannot be used here (e.g. no HOOMD-blue)."""

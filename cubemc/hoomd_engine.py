@@ -16,12 +16,11 @@ import numpy as np
 
 from . import trajectory as gsdio
 from . import validate
-from .errors import DeviceError, InputError
+from .contract import (CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points,
+                       run_arguments)
+from .errors import DeviceError, EngineSelectionError, InputError
 from .geometry import CUBE_VERTICES, cell_grid
-from .simulation import (_CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, needs_first_frame,
-                         pause_points, run_arguments)
 from .state import State
-from .workflow.errors import EngineSelectionError
 
 log = logging.getLogger("cubemc")
 
@@ -95,12 +94,6 @@ class Engine:
         self._hoomd = import_hoomd()
         self.version = str(self._hoomd.version.version)
         self.input_errors = (InputError, DeviceError)
-
-    def initial_state(self, statepoint, seed):
-        # the same cubemc.State builders as the native engine, so both start identically
-        from .workflow.engine import NativeEngine
-
-        return NativeEngine().initial_state(statepoint, seed)
 
     def new_simulation(self, state, *, beta_epsilon, well_range, seed, device):
         return HoomdSimulation(state, beta_epsilon, well_range, seed=seed, device=device)
@@ -257,7 +250,7 @@ class HoomdSimulation:
                                                                 checkpoint, checkpoint_period)
         if path is not None:
             self._configuration()  # collective, on every rank; the root's frame below reuses it
-            if self._is_root() and needs_first_frame(path, self.sweep, period):
+            if self._is_root() and gsdio.needs_first_frame(path, self.sweep, period):
                 self._write_frame(path)
         end = self.sweep + sweeps
         for stop in pause_points(self.sweep, end, period, checkpoint_period):
@@ -304,7 +297,7 @@ class HoomdSimulation:
     @classmethod
     def from_checkpoint(cls, path, device="auto"):
         """Continue from a checkpoint of either engine, at timestep = its sweep."""
-        data = gsdio.read_checkpoint(str(path), _CHECKPOINT_KEYS)
+        data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
         state = State(data["positions"], data["orientations"], data["box"], check=False)
         sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
                   seed=int(data["seed"]), device=device,

@@ -1,24 +1,21 @@
 """NVT Metropolis Monte Carlo of hard cubes with a centre-centre square well."""
 
 import logging
-import os
 import sys
 
 import numpy as np
 
 from . import trajectory as gsdio
 from . import validate
+from .contract import (CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points,
+                       run_arguments)
 from .errors import DeviceError, InputError
 from .geometry import cell_grid
 from .state import State
 
 log = logging.getLogger("cubemc")
 
-DEVICES = ("cpu", "gpu", "auto")
 SCHEDULES = ("checkerboard", "serial")
-CHECKPOINT_VERSION = 1
-_CHECKPOINT_KEYS = ("positions", "orientations", "box", "sweep", "bonds", "counts", "beta_epsilon",
-                    "well_range", "seed", "translate_size", "rotate_size", "schedule", "tuned")
 
 
 def resolve_device(device):
@@ -221,7 +218,7 @@ class Simulation:
         """
         sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
                                                                 checkpoint, checkpoint_period)
-        if path is not None and needs_first_frame(path, self.sweep, period):
+        if path is not None and gsdio.needs_first_frame(path, self.sweep, period):
             self.write_frame(path)
         end = self.sweep + sweeps
         bar = _progress_bar(sweeps, progress)
@@ -270,7 +267,7 @@ class Simulation:
 
     @classmethod
     def from_checkpoint(cls, path, device="auto"):
-        data = gsdio.read_checkpoint(str(path), _CHECKPOINT_KEYS)
+        data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
         state = State(data["positions"], data["orientations"], data["box"])
         sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
                   seed=int(data["seed"]), device=device,
@@ -296,42 +293,6 @@ def _native_schedule(data):
 
 def _tune_factor(acc, target):
     return min(2.0, max(0.5, (acc + 0.05) / (target + 0.05)))
-
-
-def run_arguments(sweeps, trajectory, period, checkpoint, checkpoint_period):
-    """Validated (sweeps, trajectory path or None, frame period, checkpoint period) of a run();
-    the periods are None when there is no trajectory or no checkpoint."""
-    sweeps = validate.nonnegative_int("sweeps", sweeps)
-    path = None if trajectory is None else str(trajectory)
-    period = (validate.positive_int("period", 100 if period is None else period)
-              if path is not None else None)
-    if checkpoint is None:
-        checkpoint_period = None
-    else:
-        checkpoint_period = validate.positive_int(
-            "checkpoint_period", max(sweeps, 1) if checkpoint_period is None else checkpoint_period)
-    return sweeps, path, period, checkpoint_period
-
-
-def needs_first_frame(path, sweep, period):
-    """Drop frames newer than `sweep` (left by a run killed after its checkpoint); True when the
-    run should start by writing the frame of `sweep`."""
-    if not os.path.exists(path):
-        return sweep % period == 0
-    gsdio.trim_after(path, sweep)
-    return sweep % period == 0 and sweep not in set(gsdio.frame_steps(path))
-
-
-def pause_points(sweep, end, period=None, checkpoint_period=None):
-    """Sweeps at which a run stops to write a frame (multiples of `period`), a checkpoint
-    (multiples of `checkpoint_period`) or finish (`end`); the same for every engine."""
-    while sweep < end:
-        stop = end
-        for every in (period, checkpoint_period):
-            if every:
-                stop = min(stop, (sweep // every + 1) * every)
-        yield stop
-        sweep = stop
 
 
 def _progress_bar(total, progress):

@@ -6,13 +6,10 @@ import tempfile
 import gsd.hoomd
 import numpy as np
 
+from .contract import LOG_KEYS, LOG_PREFIX
 from .errors import InputError
 from .geometry import CUBE_VERTICES
 
-LOG_PREFIX = "cubemc/"
-#: per-frame log quantities, in the order written
-LOG_KEYS = ("sweep", "energy", "bonds", "beta_epsilon", "well_range", "translate_acceptance",
-            "rotate_acceptance", "translate_move_size", "rotate_move_size")
 CUBE_SHAPE = {"type": "ConvexPolyhedron", "rounding_radius": 0.0,
               "vertices": CUBE_VERTICES.tolist()}
 
@@ -60,6 +57,15 @@ def trim_after(path, step):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def needs_first_frame(path, sweep, period):
+    """Drop frames newer than `sweep` (left by a run killed after its checkpoint); True when the
+    run should start by writing the frame of `sweep`."""
+    if not os.path.exists(path):
+        return sweep % period == 0
+    trim_after(path, sweep)
+    return sweep % period == 0 and sweep not in set(frame_steps(path))
 
 
 def append(path, frame):

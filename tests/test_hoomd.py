@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cubemc
+from cubemc.workflow.engine import initial_state
 from cubemc.trajectory import LOG_KEYS, read_frame
 
 hoomd = pytest.importorskip(
@@ -22,11 +23,11 @@ def lattice(n=4, phi=0.7, vacancies=1, seed=3):
     return cubemc.State.simple_cubic(n=n, packing_fraction=phi, vacancies=vacancies, seed=seed)
 
 
-def test_engine_adapter_reports_hoomd_and_builds_the_native_initial_state():
+def test_engine_adapter_reports_hoomd_and_runs_the_shared_initial_state():
     engine = Engine()
     assert engine.name == "hoomd" and engine.version == hoomd.version.version
     sp = {"initial_state": "crystal_vacancy", "n_lattice": 4, "packing_fraction": 0.7, "vacancies": 1}
-    state = engine.initial_state(sp, 5)
+    state = initial_state(sp, 5)
     assert np.array_equal(state.positions, lattice(seed=5).positions)
     sim = engine.new_simulation(state, beta_epsilon=-0.5, well_range=WELL, seed=70000, device="auto")
     assert sim.seed == 70000 & 0xFFFF and sim.device == "cpu" and sim.N == 63

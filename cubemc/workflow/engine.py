@@ -1,9 +1,9 @@
 """Engine selection: the operations talk to an *engine adapter*, never to a library directly.
 
+Initial states come from :func:`initial_state` (cubemc.State builders) for every engine.
 An adapter is any object with
 
 * ``name`` (str) and ``version`` (str),
-* ``initial_state(statepoint: dict, seed: int)`` -> a state object,
 * ``new_simulation(state, *, beta_epsilon, well_range, seed, device)`` -> simulation,
 * ``load_checkpoint(path, *, device)`` -> simulation,
 * ``input_errors`` -- tuple of exception classes meaning "bad input" (reported, not retried),
@@ -40,23 +40,6 @@ class NativeEngine:
             err for err in (getattr(cubemc, "InputError", None), getattr(cubemc, "DeviceError", None)) if err
         )
 
-    def initial_state(self, statepoint: dict, seed: int):
-        State = self._mc.State
-        if statepoint["initial_state"] == "crystal_vacancy":
-            return State.simple_cubic(
-                n=statepoint["n_lattice"],
-                packing_fraction=statepoint["packing_fraction"],
-                vacancies=statepoint["vacancies"],
-                seed=seed,
-            )
-        if statepoint["initial_state"] == "fluid":
-            return State.fluid(
-                n_particles=statepoint["N"],
-                packing_fraction=statepoint["packing_fraction"],
-                seed=seed,
-            )
-        raise ValueError(f"unknown initial_state {statepoint['initial_state']!r}")
-
     def new_simulation(self, state, *, beta_epsilon, well_range, seed, device):
         return self._mc.Simulation(
             state, beta_epsilon=beta_epsilon, well_range=well_range, seed=seed, device=device
@@ -64,6 +47,26 @@ class NativeEngine:
 
     def load_checkpoint(self, path, *, device):
         return self._mc.Simulation.from_checkpoint(path, device=device)
+
+
+def initial_state(statepoint: dict, seed: int):
+    """The cubemc.State a job starts from (the same for every engine)."""
+    import cubemc
+
+    if statepoint["initial_state"] == "crystal_vacancy":
+        return cubemc.State.simple_cubic(
+            n=statepoint["n_lattice"],
+            packing_fraction=statepoint["packing_fraction"],
+            vacancies=statepoint["vacancies"],
+            seed=seed,
+        )
+    if statepoint["initial_state"] == "fluid":
+        return cubemc.State.fluid(
+            n_particles=statepoint["N"],
+            packing_fraction=statepoint["packing_fraction"],
+            seed=seed,
+        )
+    raise ValueError(f"unknown initial_state {statepoint['initial_state']!r}")
 
 
 def _load_hoomd():

@@ -1,5 +1,7 @@
 """Exceptions raised by the workflow layer (each carries a one-line message)."""
 
+from cubemc.errors import EngineSelectionError  # noqa: F401  (raised by engine selection too)
+
 
 class WorkflowError(RuntimeError):
     """Base class for workflow errors."""
@@ -11,10 +13,6 @@ class StatePointError(WorkflowError, ValueError):
 
 class JobBusyError(WorkflowError):
     """Another process holds the lock of a job."""
-
-
-class EngineSelectionError(WorkflowError):
-    """The requested simulation engine is unknown or cannot be used here."""
 
 
 class ConfigError(WorkflowError, ValueError):

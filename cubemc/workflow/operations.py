@@ -128,9 +128,9 @@ def _user_errors():
     """Exceptions that mean bad input or an unusable device: reported in one line."""
     errors = [WorkflowError]
     try:
-        from cubemc.errors import DeviceError, InputError
+        from cubemc.errors import DeviceError, EngineSelectionError, InputError
 
-        errors += [InputError, DeviceError]
+        errors += [InputError, DeviceError, EngineSelectionError]
     except ImportError:  # pragma: no cover - engine not importable
         pass
     return tuple(errors)

@@ -31,7 +31,7 @@ from cubemc import trajectory as gsdio
 
 from . import provenance
 from .config import WorkflowConfig
-from .engine import get_engine
+from .engine import get_engine, initial_state
 from .locking import job_lock
 from .progress import StageProgress, log
 
@@ -189,7 +189,7 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     segment = provenance.SegmentLog(job, "create", from_sweep=0, engine=engine.name,
                                     engine_version=engine.version)
     seed = job_seed(job)
-    state = engine.initial_state(dict(sp), seed)
+    state = initial_state(dict(sp), seed)
     sim = engine.new_simulation(state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"],
                                 seed=seed, device="cpu")
     write_snapshot_gsd(job.fn(INITIAL_GSD), sim)

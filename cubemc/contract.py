@@ -16,7 +16,9 @@ DEVICES = ("cpu", "gpu", "auto")
 #: GSD log namespace and the per-frame log quantities, in the order written
 LOG_PREFIX = "cubemc/"
 LOG_KEYS = ("sweep", "energy", "bonds", "beta_epsilon", "well_range", "translate_acceptance",
-            "rotate_acceptance", "translate_move_size", "rotate_move_size")
+            "rotate_acceptance", "translate_move_size", "rotate_move_size", "seed")
+#: log quantities stored as uint64 rather than float64 (a seed may not fit a double exactly)
+LOG_UINT64_KEYS = ("seed",)
 #: checkpoint (.npz) format
 CHECKPOINT_VERSION = 1
 CHECKPOINT_KEYS = ("positions", "orientations", "box", "sweep", "bonds", "counts", "beta_epsilon",

@@ -273,7 +273,7 @@ class HoomdSimulation:
     def log_values(self):
         acc, sizes = self.acceptance, self.move_sizes
         return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
-                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range,
+                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
                 "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
                 "translate_move_size": sizes["translate"], "rotate_move_size": sizes["rotate"]}
 

@@ -244,7 +244,7 @@ class Simulation:
     def log_values(self):
         acc = self.acceptance
         return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
-                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range,
+                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
                 "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
                 "translate_move_size": self.translate_size, "rotate_move_size": self.rotate_size}
 

@@ -6,7 +6,7 @@ import tempfile
 import gsd.hoomd
 import numpy as np
 
-from .contract import LOG_KEYS, LOG_PREFIX
+from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
 from .geometry import CUBE_VERTICES
 
@@ -26,7 +26,8 @@ def make_frame(positions, orientations, box, step, log):
     frame.particles.orientation = orientations.astype(np.float32)
     frame.particles.type_shapes = [CUBE_SHAPE]
     for key in LOG_KEYS:  # every key in every frame: gsd falls back to frame 0 for missing ones
-        frame.log[LOG_PREFIX + key] = np.array([log[key]], np.float64)
+        dtype = np.uint64 if key in LOG_UINT64_KEYS else np.float64
+        frame.log[LOG_PREFIX + key] = np.array([log[key]], dtype)
     return frame
 
 

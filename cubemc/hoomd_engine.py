@@ -2,49 +2,61 @@
 
 The only module that imports ``hoomd``, and only when an :class:`Engine` or
 :class:`HoomdSimulation` is created, so ``import cubemc.hoomd_engine`` works without it.
-The simulation mimics ``cubemc.Simulation`` (docs/engine-api.md): one HOOMD timestep is one
-sweep (``nselect=1``: N trial moves), GSD frames carry the native ``log/cubemc/*`` names and the
-checkpoints are the native ``.npz`` format, so a job can continue with either engine.
-HOOMD's energies are in units of kT = 1, so ``epsilon=[beta_epsilon]`` gives beta*U directly.
+:class:`HoomdSimulation` implements :class:`cubemc.contract.SimulationProtocol` like the native
+``cubemc.Simulation`` (docs/engine-api.md): one HOOMD timestep is one sweep (``nselect=1``: N trial
+moves), GSD frames carry the native ``log/cubemc/*`` names and the checkpoints are the native
+``.npz`` format, so a job can continue with either engine. Move sizes are reported, logged and
+checkpointed in cubemc's definition whatever HOOMD's version (see :func:`hoomd_rotate_size`).
+HOOMD's energies are in units of kT = 1 (the integrator's default), so ``epsilon=[beta_epsilon]``
+gives beta*U directly. Nothing here imports the workflow layer.
 """
+
+from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 
 import numpy as np
 
 from . import trajectory as gsdio
 from . import validate
-from .contract import (CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points,
-                       run_arguments)
+from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points, run_arguments
 from .errors import DeviceError, EngineSelectionError, InputError
 from .geometry import CUBE_VERTICES, cell_grid
 from .state import State
 
 log = logging.getLogger("cubemc")
 
-#: hpmc.pair.Step appeared in 4.6.0; 7.0 writes GSD schema 2.0 (readable only by gsd >= 5) and
-#: redefines the rotation move size ``a`` (no longer the native engine's definition).
-SUPPORTED = ((4, 6), (7, 0))
+#: hpmc.pair.Step appeared in 4.6.0; 7.x is the newest major release the adapter knows.
+SUPPORTED = ((4, 6), (8, 0))
+#: from 7.0 on, HOOMD draws 3D rotation moves from a Gaussian of standard deviation ``a``
+GAUSSIAN_ROTATION_SINCE = (7, 0)
 SEED_MASK = 0xFFFF  # HOOMD keeps only the low 16 bits of Simulation.seed
-CONDA_HINT = "install it from conda-forge (conda install -c conda-forge 'hoomd>=4.6,<7')"
+CONDA_HINT = "install it from conda-forge (conda install -c conda-forge 'hoomd>=4.6,<8')"
 GPU_PAIR_MESSAGE = (
     "HOOMD-blue evaluates HPMC pair potentials (hpmc.pair.Step, the square well) on the CPU only, "
     "so beta_epsilon != 0 cannot run on device='gpu' with the hoomd engine; run square-well HOOMD "
     "jobs with device='cpu' (optionally on several MPI ranks), use HOOMD's GPU for hard cubes "
     "(beta_epsilon == 0) only, or use the native engine (CUBEMC_ENGINE=native), which runs the "
-    "square well on GPUs")
+    "square well on GPUs"
+)
 
 
-def check_version(version):
+def version_tuple(version) -> tuple[int, int]:
+    """(major, minor) of a version string such as '4.8.2' or '7.1.1+3.gabcdef'."""
+    return tuple(int(x) for x in re.findall(r"\d+", str(version))[:2])
+
+
+def check_version(version) -> None:
     """Raise EngineSelectionError unless `version` (e.g. '4.8.2') is in the supported range."""
     low, high = SUPPORTED
-    found = tuple(int(x) for x in re.findall(r"\d+", str(version))[:2])
-    if not low <= found < high:
+    if not low <= version_tuple(version) < high:
         raise EngineSelectionError(
             f"CUBEMC_ENGINE=hoomd needs HOOMD-blue >= {low[0]}.{low[1]} and < {high[0]}, found "
-            f"{version}; {CONDA_HINT} or use CUBEMC_ENGINE=native")
+            f"{version}; {CONDA_HINT} or use CUBEMC_ENGINE=native"
+        )
 
 
 def import_hoomd():
@@ -54,9 +66,75 @@ def import_hoomd():
     except ImportError:
         raise EngineSelectionError(
             f"the hoomd engine needs HOOMD-blue, which is not importable; {CONDA_HINT} or use "
-            "CUBEMC_ENGINE=native") from None
+            "CUBEMC_ENGINE=native"
+        ) from None
     check_version(hoomd.version.version)
     return hoomd
+
+
+# ---------------------------------------------------------------------- rotation move sizes
+# cubemc (and HOOMD 4.6-6.x) rotate by q' = (q + a w)/|q + a w|, w uniform on the unit
+# 3-sphere. HOOMD >= 7 draws a rotation vector s from a 3D Gaussian of standard deviation a per
+# component, redraws it while |s| > pi, and rotates by the angle |s| about s/|s|. Both moves are
+# isotropic, so each is described by its distribution of the rotation angle theta; we give HOOMD
+# the size with the same mean of 1 - cos(theta). That is the mean squared displacement of every
+# point of the cube over (4/3) r^2 (r its distance from the centre): both moves shift the
+# vertices equally far on average. For small moves the two sizes agree to O(a^3).
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
+
+
+def native_rotation_spread(a: float) -> float:
+    """Mean of 1 - cos(theta) for cubemc's rotation move of size `a` (exact).
+
+    The relative rotation is (1 + a u)/|1 + a u| with u uniform on S^3; averaging
+    sin^2(theta/2) = a^2 (1 - u0^2)/(1 + 2 a u0 + a^2) over u0 gives these closed forms.
+    """
+    a2 = float(a) ** 2
+    return a2 * (3.0 - a2) / 2.0 if a2 <= 1.0 else (3.0 * a2 - 1.0) / (2.0 * a2)
+
+
+def gaussian_rotation_spread(sigma: float) -> float:
+    """Mean of 1 - cos(theta) for HOOMD >= 7's rotation move of size `sigma` (quadrature).
+
+    theta = |s| has density ~ theta^2 exp(-theta^2 / 2 sigma^2) on [0, pi]; Gauss-Legendre on
+    [0, min(pi, 12 sigma)] (the tail beyond 12 sigma weighs less than 1e-29).
+    """
+    top = min(math.pi, 12.0 * float(sigma))
+    theta = 0.5 * top * (_NODES + 1.0)
+    weight = _WEIGHTS * theta**2 * np.exp(-0.5 * (theta / sigma) ** 2)
+    return float(np.sum(weight * 2.0 * np.sin(0.5 * theta) ** 2) / np.sum(weight))
+
+
+def hoomd_rotate_size(a: float, gaussian: bool) -> float:
+    """HOOMD's rotation move size for cubemc's size `a`: `a` itself before HOOMD 7, else the
+    Gaussian width with the same mean 1 - cos(theta) (found by bisection, to the last bit)."""
+    if not gaussian:
+        return float(a)
+    target = native_rotation_spread(a)  # < 1.5 <= the Gaussian move's limit 1 + 6/pi^2
+    lo, hi = 0.0, 1.0
+    while gaussian_rotation_spread(hi) < target:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if gaussian_rotation_spread(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def native_rotate_size(a_hoomd: float, gaussian: bool) -> float:
+    """cubemc's rotation move size for HOOMD's `a_hoomd` (inverse of hoomd_rotate_size).
+
+    inf where HOOMD's move is wider than any of cubemc's (mean 1 - cos(theta) >= 3/2)."""
+    if not gaussian:
+        return float(a_hoomd)
+    m = gaussian_rotation_spread(a_hoomd)
+    if m <= 1.0:  # root of a^4 - 3 a^2 + 2 m = 0 below 1, written without cancellation
+        return math.sqrt(4.0 * m / (3.0 + math.sqrt(9.0 - 8.0 * m)))
+    return math.sqrt(1.0 / (3.0 - 2.0 * m)) if m < 1.5 else math.inf
 
 
 def resolve_device(device, beta_epsilon, gpu_usable):
@@ -71,8 +149,10 @@ def resolve_device(device, beta_epsilon, gpu_usable):
     if usable:
         return "gpu"
     if device == "gpu":
-        raise DeviceError(f"device='gpu' was requested but HOOMD-blue cannot use a GPU here "
-                          f"({reason}); use device='cpu' or 'auto'")
+        raise DeviceError(
+            f"device='gpu' was requested but HOOMD-blue cannot use a GPU here "
+            f"({reason}); use device='cpu' or 'auto'"
+        )
     return "cpu"
 
 
@@ -86,50 +166,70 @@ def _hoomd_gpu_usable(hoomd):
 
 
 class Engine:
-    """Workflow adapter (cubemc/workflow/engine.py) for HOOMD-blue."""
+    """The hoomd engine as the workflow's engine registry sees it (name, version, constructors)."""
 
     name = "hoomd"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._hoomd = import_hoomd()
         self.version = str(self._hoomd.version.version)
         self.input_errors = (InputError, DeviceError)
 
-    def new_simulation(self, state, *, beta_epsilon, well_range, seed, device):
+    def new_simulation(
+        self, state: State, *, beta_epsilon: float, well_range: float, seed: int, device: str
+    ) -> HoomdSimulation:
         return HoomdSimulation(state, beta_epsilon, well_range, seed=seed, device=device)
 
-    def load_checkpoint(self, path, *, device):
+    def load_checkpoint(self, path, *, device: str) -> HoomdSimulation:
         return HoomdSimulation.from_checkpoint(path, device=device)
 
 
 class HoomdSimulation:
-    """NVT HPMC of unit cubes with the centre-centre square well, with the cubemc.Simulation API."""
+    """NVT HPMC of unit cubes with the centre-centre square well: a SimulationProtocol.
+
+    `rotate_size` and ``move_sizes["rotate"]`` are always cubemc's rotation move size; HOOMD >= 7
+    is given the equivalent width ``hoomd_rotate_size(a, True)`` (``hoomd_move_sizes``).
+    """
 
     schedule = "hoomd"
 
-    def __init__(self, state, beta_epsilon, well_range=1.14, seed=0, device="auto",
-                 translate_size=0.1, rotate_size=0.1, *, sweep=0, _from_checkpoint=False):
+    def __init__(
+        self,
+        state: State,
+        beta_epsilon: float,
+        well_range: float = 1.14,
+        seed: int = 0,
+        device: str = "auto",
+        translate_size: float = 0.1,
+        rotate_size: float = 0.1,
+        *,
+        sweep: int = 0,
+        _from_checkpoint: bool = False,
+    ):  # noqa: PLR0913 (as Simulation)
         hoomd = self._hoomd = import_hoomd()
+        self._gaussian = version_tuple(hoomd.version.version) >= GAUSSIAN_ROTATION_SINCE
         if not isinstance(state, State):
             raise InputError("state must be a cubemc.State")
         self.beta_epsilon = validate.finite("beta_epsilon", beta_epsilon)
-        self.well_range = (validate.positive("well_range", well_range) if _from_checkpoint
-                           else validate.well_range(well_range))
+        check_well = validate.positive if _from_checkpoint else lambda _, value: validate.well_range(value)
+        self.well_range = check_well("well_range", well_range)
         self.seed = validate.seed(seed) & SEED_MASK  # record what HOOMD really uses
         try:  # the native box rule, so both engines accept the same inputs; also bounds d
             grid, _ = cell_grid(state.box, self.well_range)
         except ValueError as err:
             raise InputError(str(err)) from None
         self._max_translate = 0.5 * float(np.min(state.box / grid))
-        self.device = resolve_device(device, self.beta_epsilon,
-                                     functools.partial(_hoomd_gpu_usable, hoomd))
+        self.device = resolve_device(device, self.beta_epsilon, functools.partial(_hoomd_gpu_usable, hoomd))
         self._box = state.box.copy()
         self._counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
         self._in_run = False
         self._cache = None
         self.tuned = False
-        self._sim = self._build(state, sweep, validate.positive("translate_size", translate_size),
-                                validate.positive("rotate_size", rotate_size))
+        # cubemc's rotation size is the record; HOOMD's is always derived from it, so a restart
+        # gives HOOMD the very same number
+        self._rotate_size = validate.positive("rotate_size", rotate_size)
+        d = validate.positive("translate_size", translate_size)
+        self._sim = self._build(state, sweep, d, hoomd_rotate_size(self._rotate_size, self._gaussian))
         if self._configuration()[3] and not _from_checkpoint:
             state.check_overlaps()  # raises OverlapError naming a pair (checkpoints only warn)
 
@@ -153,7 +253,8 @@ class HoomdSimulation:
             if isinstance(tuner, hoomd.tune.ParticleSorter):
                 sim.operations.tuners.remove(tuner)
         mc = hoomd.hpmc.integrate.ConvexPolyhedron(
-            default_d=d, default_a=a, translation_move_probability=0.5, nselect=1)
+            default_d=d, default_a=a, translation_move_probability=0.5, nselect=1
+        )
         mc.shape["A"] = {"vertices": CUBE_VERTICES.tolist()}
         if self.beta_epsilon != 0:  # hard cubes need no pair potential (and may use a GPU)
             well = hoomd.hpmc.pair.Step()
@@ -176,8 +277,8 @@ class HoomdSimulation:
                 # cubemc's own float64 count: engine independent, equal to a native recount
                 bonds, overlaps = st.count_pairs(self.well_range)
                 if overlaps:
-                    log.warning("sweep %d: cubemc's float64 test finds %d overlapping pair(s) that "
-                                "HOOMD's reduced-precision test accepted", step, overlaps)
+                    msg = "sweep %d: cubemc's float64 test finds %d overlapping pair(s) that HOOMD's"
+                    log.warning(msg + " reduced-precision test accepted", step, overlaps)
             self._cache = (step, st, bonds, overlaps)
         return self._cache
 
@@ -189,8 +290,14 @@ class HoomdSimulation:
     orientations = property(lambda self: self._configuration()[1].orientations.copy())
     box = property(lambda self: self._box.copy())
     N = property(lambda self: int(self._sim.state.N_particles))
-    move_sizes = property(lambda self: {"translate": float(self._mc.d["A"]),
-                                        "rotate": float(self._mc.a["A"])})
+    move_sizes = property(
+        lambda self: {"translate": float(self._mc.d["A"]), "rotate": self._rotate_size},
+        doc="cubemc's move sizes (the rotation in cubemc's definition)",
+    )
+    hoomd_move_sizes = property(
+        lambda self: {"translate": float(self._mc.d["A"]), "rotate": float(self._mc.a["A"])},
+        doc="the move sizes HOOMD-blue is given (its own definitions)",
+    )
 
     def _live_counts(self):
         """Counts since the last reset, plus the current HOOMD run's (reset by every run)."""
@@ -202,10 +309,10 @@ class HoomdSimulation:
     @property
     def acceptance(self):
         c = self._live_counts()
-        return {"translate": c[0] / c[1] if c[1] else float("nan"),
-                "rotate": c[2] / c[3] if c[3] else float("nan")}
+        nan = float("nan")
+        return {"translate": c[0] / c[1] if c[1] else nan, "rotate": c[2] / c[3] if c[3] else nan}
 
-    def reset_acceptance(self):
+    def reset_acceptance(self) -> None:
         self._counts[:] = 0
 
     # ------------------------------------------------------------------ running
@@ -217,37 +324,51 @@ class HoomdSimulation:
         finally:
             self._in_run = False
 
-    def tune(self, sweeps, target_acceptance=0.3, period=10):
+    def tune(self, sweeps: int, target_acceptance: float = 0.3, period: int = 10) -> None:
         """Equilibration with HOOMD's MoveSize tuner (scale solver) on moves a and d.
 
         The tuner exists only during this call, so run() keeps move sizes frozen (a Markov
-        chain). Limits match the native engine: d below half a cell, a at most 1.
+        chain). Limits match the native engine: d below half a cell, cubemc's rotation size at
+        most 1 (HOOMD's equivalent of 1 from 7.0 on).
         """
         sweeps = validate.nonnegative_int("sweeps", sweeps)
         period = validate.positive_int("period", period)
         target = validate.fraction("target_acceptance", target_acceptance)
         hoomd = self._hoomd
-        tuner = hoomd.hpmc.tune.MoveSize.scale_solver(
-            trigger=hoomd.trigger.Periodic(period), moves=["a", "d"], target=target,
-            max_translation_move=self._max_translate, max_rotation_move=1.0)
+        limits = dict(max_translation_move=self._max_translate)
+        limits.update(max_rotation_move=hoomd_rotate_size(1.0, self._gaussian))
+        trigger = hoomd.trigger.Periodic(period)
+        tuner = hoomd.hpmc.tune.MoveSize.scale_solver(trigger, ["a", "d"], target, **limits)
         self._sim.operations.tuners.append(tuner)
         try:
             self._advance(sweeps)
         finally:
             self._sim.operations.tuners.remove(tuner)
+            # record the tuned size in cubemc's definition and give HOOMD the value derived from
+            # that record (a last-bit change at most), as a restart from a checkpoint will
+            self._rotate_size = native_rotate_size(float(self._mc.a["A"]), self._gaussian)
+            self._mc.a["A"] = hoomd_rotate_size(self._rotate_size, self._gaussian)
         self.reset_acceptance()
         self.tuned = True
 
-    def run(self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None,
-            progress=False):
+    def run(
+        self,
+        sweeps: int,
+        trajectory=None,
+        period=None,
+        checkpoint=None,
+        checkpoint_period=None,
+        progress: bool = False,
+    ) -> None:
         """Run `sweeps` more sweeps with frozen move sizes (same contract as cubemc.Simulation).
 
         Frames are written by cubemc's own GSD writer, not hoomd.write.GSD: HOOMD < 7 refuses to
         append to files that gsd >= 5 wrote (hoomd schema 2.0), e.g. one trimmed after a restart
         or begun by the native engine.
         """
-        sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
-                                                                checkpoint, checkpoint_period)
+        sweeps, path, period, checkpoint_period = run_arguments(
+            sweeps, trajectory, period, checkpoint, checkpoint_period
+        )
         if path is not None:
             self._configuration()  # collective, on every rank; the root's frame below reuses it
             if self._is_root() and gsdio.needs_first_frame(path, self.sweep, period):
@@ -257,8 +378,7 @@ class HoomdSimulation:
             self._advance(stop - self.sweep)
             if path is not None and self.sweep % period == 0:
                 self._write_frame(path)
-            if checkpoint is not None and (self.sweep % checkpoint_period == 0
-                                           or self.sweep == end):
+            if checkpoint is not None and (self.sweep % checkpoint_period == 0 or self.sweep == end):
                 self.save_checkpoint(checkpoint)
                 if progress:
                     log.info("sweep %d of %d, energy %.4f", self.sweep, end, self.energy)
@@ -267,46 +387,51 @@ class HoomdSimulation:
         """The native engine's frame (float32, log/cubemc/*, cube type_shapes), root rank only."""
         step, st, _, _ = self._configuration()  # collective: every MPI rank calls it
         if st is not None:
-            gsdio.append(path, gsdio.make_frame(st.positions, st.orientations, self._box, step,
-                                                self.log_values()))
+            gsdio.append(
+                path, gsdio.make_frame(st.positions, st.orientations, self._box, step, self.log_values())
+            )
 
-    def log_values(self):
+    def log_values(self) -> dict:
+        """The per-frame log (contract.LOG_KEYS); move sizes in cubemc's definitions."""
         acc, sizes = self.acceptance, self.move_sizes
-        return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
-                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
-                "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
-                "translate_move_size": sizes["translate"], "rotate_move_size": sizes["rotate"]}
+        values = dict(sweep=self.sweep, energy=self.energy, bonds=self.bonds, seed=self.seed)
+        values.update(beta_epsilon=self.beta_epsilon, well_range=self.well_range)
+        values.update(translate_acceptance=acc["translate"], rotate_acceptance=acc["rotate"])
+        values.update(translate_move_size=sizes["translate"], rotate_move_size=sizes["rotate"])
+        return values
 
     def _is_root(self):
         return self._sim.device.communicator.rank == 0
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, path):
+    def save_checkpoint(self, path) -> None:
         """The native engine's checkpoint format (float64, atomic rename), root rank only."""
         step, st, bonds, _ = self._configuration()
         if st is None:
             return
         sizes = self.move_sizes
-        gsdio.write_checkpoint(str(path), {
-            "version": CHECKPOINT_VERSION, "positions": st.positions,
-            "orientations": st.orientations, "box": self._box, "sweep": step, "bonds": bonds,
-            "counts": self._counts, "beta_epsilon": self.beta_epsilon,
-            "well_range": self.well_range, "seed": self.seed, "translate_size": sizes["translate"],
-            "rotate_size": sizes["rotate"], "schedule": self.schedule, "tuned": self.tuned})
+        data = dict(version=CHECKPOINT_VERSION, positions=st.positions, orientations=st.orientations)
+        data.update(box=self._box, sweep=step, bonds=bonds, counts=self._counts, seed=self.seed)
+        data.update(beta_epsilon=self.beta_epsilon, well_range=self.well_range)
+        data.update(translate_size=sizes["translate"], rotate_size=sizes["rotate"])
+        data.update(schedule=self.schedule, tuned=self.tuned)
+        gsdio.write_checkpoint(str(path), data)
 
     @classmethod
-    def from_checkpoint(cls, path, device="auto"):
+    def from_checkpoint(cls, path, device: str = "auto") -> HoomdSimulation:
         """Continue from a checkpoint of either engine, at timestep = its sweep."""
         data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
         state = State(data["positions"], data["orientations"], data["box"], check=False)
-        sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
-                  seed=int(data["seed"]), device=device,
-                  translate_size=float(data["translate_size"]),
-                  rotate_size=float(data["rotate_size"]), sweep=int(data["sweep"]),
-                  _from_checkpoint=True)
-        if sim._is_root() and sim.bonds != int(data["bonds"]):
-            raise InputError(f"checkpoint {path} is inconsistent: {sim.bonds} bonds recounted, "
-                             f"{int(data['bonds'])} stored")
+        sizes = {k: float(data[k]) for k in ("translate_size", "rotate_size")}
+        model = (float(data["beta_epsilon"]), float(data["well_range"]))
+        sim = cls(
+            state, *model, int(data["seed"]), device, **sizes, sweep=int(data["sweep"]), _from_checkpoint=True
+        )
+        stored = int(data["bonds"])
+        if sim._is_root() and sim.bonds != stored:
+            raise InputError(
+                f"checkpoint {path} is inconsistent: {sim.bonds} bonds recounted, {stored} stored"
+            )
         sim.tuned = bool(data["tuned"])
         sim._counts[:] = data["counts"]
         return sim

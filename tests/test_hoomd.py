@@ -1,6 +1,7 @@
 """The HOOMD-blue backend (cubemc.hoomd_engine) against HOOMD itself and the native engine.
 
-Skipped where `import hoomd` fails: HOOMD-blue is only packaged on conda-forge.
+Skipped where `import hoomd` fails: HOOMD-blue is packaged on conda-forge only (docs/hoomd.md also
+says how to build it from source and point PYTHONPATH at it). Run against 4.8 and 7.x.
 """
 
 import gsd.hoomd
@@ -8,13 +9,24 @@ import numpy as np
 import pytest
 
 import cubemc
+from cubemc.contract import LOG_KEYS, SimulationProtocol
+from cubemc.trajectory import read_frame
 from cubemc.workflow.engine import initial_state
-from cubemc.trajectory import LOG_KEYS, read_frame
 
 hoomd = pytest.importorskip(
-    "hoomd", reason="HOOMD-blue is not installed (conda-forge only); the HOOMD backend tests need it")
+    "hoomd", reason="HOOMD-blue is not installed (conda-forge only); the HOOMD backend tests need it"
+)
 
-from cubemc.hoomd_engine import Engine, HoomdSimulation  # noqa: E402 (after the skip)
+from cubemc.hoomd_engine import (  # noqa: E402 (after the skip)
+    Engine,
+    HoomdSimulation,
+    gaussian_rotation_spread,
+    hoomd_rotate_size,
+    native_rotation_spread,
+    version_tuple,
+)
+
+GAUSSIAN = version_tuple(hoomd.version.version) >= (7, 0)  # HOOMD 7 redefined the rotation size
 
 WELL = 1.14
 
@@ -32,6 +44,42 @@ def test_engine_adapter_reports_hoomd_and_runs_the_shared_initial_state():
     sim = engine.new_simulation(state, beta_epsilon=-0.5, well_range=WELL, seed=70000, device="auto")
     assert sim.seed == 70000 & 0xFFFF and sim.device == "cpu" and sim.N == 63
     assert sim.bonds == state.count_pairs(WELL)[0] and sim.energy == -0.5 * sim.bonds
+
+
+def test_simulation_implements_the_engine_protocol():
+    sim = HoomdSimulation(lattice(), -0.5, WELL, seed=2, device="cpu")
+    assert isinstance(sim, SimulationProtocol)
+    assert set(sim.log_values()) == set(LOG_KEYS)
+
+
+def test_rotation_moves_mean_what_cubemc_means():
+    """HOOMD's own rotation moves, measured, have the spread of cubemc's move of the logged size.
+
+    1000 far-apart cubes (phi = 0.001), rotation moves only: every move is accepted and every
+    particle makes exactly one per sweep, so consecutive frames give one rotation each. The mean
+    of 1 - cos(theta) = 2 (1 - (q . q')^2) is compared with the exact value for cubemc's move.
+    """
+    a = 1.0  # the tuning cap, where HOOMD 7's width differs most from cubemc's size (1.7 %)
+    sim = HoomdSimulation(
+        lattice(n=10, phi=0.001, vacancies=0), 0.0, WELL, seed=21, device="cpu", rotate_size=a
+    )
+    assert sim.move_sizes["rotate"] == a and sim.log_values()["rotate_move_size"] == a
+    assert sim.hoomd_move_sizes["rotate"] == hoomd_rotate_size(a, GAUSSIAN)
+    assert sim.hoomd_move_sizes["rotate"] == (pytest.approx(1.01736, abs=1e-5) if GAUSSIAN else a)
+    sim._mc.translation_move_probability = 0.0
+    previous, samples = sim._sim.state.get_snapshot().particles.orientation.copy(), []
+    for _ in range(100):
+        sim.run(1)
+        current = sim._sim.state.get_snapshot().particles.orientation.copy()
+        samples.append(2.0 * (1.0 - np.einsum("ij,ij->i", previous, current) ** 2))
+        previous = current
+    assert sim.acceptance["rotate"] == 1.0 and np.isnan(sim.acceptance["translate"])
+    x = np.concatenate(samples)
+    err = x.std() / np.sqrt(x.size)
+    expected = native_rotation_spread(a)
+    assert abs(x.mean() - expected) < 4.5 * err, (x.mean(), expected, err)
+    # resolution: HOOMD 7 given sigma = a unmapped would be about 12 errors away
+    assert abs(gaussian_rotation_spread(a) - expected) > 8 * err
 
 
 def test_hard_cube_run_writes_native_log_names(tmp_path):
@@ -62,6 +110,9 @@ def test_tune_changes_move_sizes_then_run_keeps_them(tmp_path):
     assert sim.move_sizes == sizes
     logs = gsd.hoomd.read_log(str(tmp_path / "t.gsd"))
     assert np.all(logs["log/cubemc/translate_move_size"] == sizes["translate"])
+    assert np.all(logs["log/cubemc/rotate_move_size"] == sizes["rotate"])  # cubemc's definition
+    assert 0 < sizes["rotate"] <= 1.0  # the native engine's cap, also under HOOMD 7
+    assert sim.hoomd_move_sizes["rotate"] == hoomd_rotate_size(sizes["rotate"], GAUSSIAN)
 
 
 def test_gpu_with_square_well_is_refused():
@@ -91,7 +142,7 @@ def test_checkpoint_restart_equals_straight_run(tmp_path):
     with gsd.hoomd.open(ta) as fa, gsd.hoomd.open(tb) as fb:
         assert [f.configuration.step for f in fb] == [f.configuration.step for f in fa]
         assert [f.configuration.step for f in fa] == [20, 30, 40, 50, 60]
-        for x, y in zip(fa, fb):
+        for x, y in zip(fa, fb, strict=True):
             assert np.array_equal(x.particles.position, y.particles.position)
 
 
@@ -134,9 +185,9 @@ def test_mean_energy_agrees_with_native_engine():
             means.append(np.mean(energies))
         return np.mean(means), np.std(means, ddof=1) / np.sqrt(replicas)
 
-    m1, s1 = replica_means(lambda seed: cubemc.Simulation(state, beta_eps, WELL, seed=100 + seed,
-                                                          device="cpu"))
-    m2, s2 = replica_means(lambda seed: HoomdSimulation(state, beta_eps, WELL, seed=200 + seed,
-                                                        device="cpu"))
+    m1, s1 = replica_means(
+        lambda seed: cubemc.Simulation(state, beta_eps, WELL, seed=100 + seed, device="cpu")
+    )
+    m2, s2 = replica_means(lambda seed: HoomdSimulation(state, beta_eps, WELL, seed=200 + seed, device="cpu"))
     assert 0 < s1 < 0.01 and 0 < s2 < 0.01  # resolution: a 2 % bias in the energy would show
     assert abs(m1 - m2) < 4 * np.hypot(s1, s2), (m1, s1, m2, s2)

@@ -1,13 +1,25 @@
 """The HOOMD backend's behaviour where HOOMD-blue is absent (these tests never need hoomd)."""
 
+import ast
+import inspect
+import math
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cubemc
 from cubemc import hoomd_engine
-from cubemc.workflow import EngineSelectionError
+from cubemc.contract import SimulationProtocol
+from cubemc.errors import EngineSelectionError
+from cubemc.hoomd_engine import (
+    gaussian_rotation_spread,
+    hoomd_rotate_size,
+    native_rotate_size,
+    native_rotation_spread,
+)
 from cubemc.workflow.engine import get_engine
 
 
@@ -36,21 +48,104 @@ def test_importing_the_adapter_does_not_import_hoomd():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("version", ["4.6.0", "4.8.2", "4.8.2+55.g1234", "5.0.0", "6.1.1"])
+@pytest.mark.parametrize(
+    "version", ["4.6.0", "4.8.2", "4.8.2+55.g1234", "5.0.0", "6.1.1", "7.0.0", "7.1.1", "7.9.0"]
+)
 def test_supported_hoomd_versions(version):
     hoomd_engine.check_version(version)
 
 
-@pytest.mark.parametrize("version", ["3.11.0", "4.5.0", "7.0.0"])
+@pytest.mark.parametrize("version", ["3.11.0", "4.5.0", "8.0.0", "10.0.0"])
 def test_unsupported_hoomd_versions_are_refused(version):
-    with pytest.raises(EngineSelectionError, match=f"found {version}.*conda-forge"):
+    with pytest.raises(EngineSelectionError, match=f"found {version}.*conda-forge.*<8"):
         hoomd_engine.check_version(version)
+
+
+def test_adapter_has_the_protocols_members_with_the_same_signatures():
+    """Static half of the contract (the isinstance check on a live object needs HOOMD)."""
+    members = [m for m in vars(SimulationProtocol) if not m.startswith("_")]
+    assert {"tune", "run", "save_checkpoint", "log_values", "sweep", "move_sizes"} <= set(members)
+    for name in members:
+        ours, theirs = getattr(hoomd_engine.HoomdSimulation, name), getattr(SimulationProtocol, name)
+        assert isinstance(ours, property) == isinstance(theirs, property), name
+        if callable(theirs):
+            assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters), (
+                name
+            )
+    assigned = set(ast.unparse(ast.parse(inspect.getsource(hoomd_engine.HoomdSimulation))).split())
+    for name in SimulationProtocol.__annotations__:  # instance attributes set in __init__
+        assert f"self.{name}" in assigned, name
+
+
+def test_adapter_imports_nothing_from_the_workflow():
+    tree = ast.parse(Path(hoomd_engine.__file__).read_text())
+    modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert modules and not [m for m in modules if "workflow" in m]
+
+
+# ------------------------------------------------------------------ rotation move sizes
+def _rotation_angle_cosines(relative):
+    """cos(theta) of the rotations given as unit quaternions (w, x, y, z)."""
+    return 2.0 * relative[:, 0] ** 2 - 1.0
+
+
+@pytest.mark.parametrize("a", [0.05, 0.3, 0.7, 1.0, 1.6, 4.0])
+def test_native_rotation_spread_is_exact(a):
+    """Closed form against the move itself: q' = (q + a w)/|q + a w| from q = 1, w on S^3."""
+    rng = np.random.default_rng(17)
+    w = rng.normal(size=(400_000, 4))
+    w /= np.linalg.norm(w, axis=1)[:, None]
+    q = np.array([1.0, 0.0, 0.0, 0.0]) + a * w
+    q /= np.linalg.norm(q, axis=1)[:, None]
+    x = 1.0 - _rotation_angle_cosines(q)
+    assert native_rotation_spread(a) == pytest.approx(x.mean(), abs=5 * x.std() / np.sqrt(x.size))
+
+
+def test_native_rotation_spread_limits():
+    assert native_rotation_spread(1e-4) == pytest.approx(1.5e-8, rel=1e-8)  # <theta^2>/2 = 3a^2/2
+    assert native_rotation_spread(1.0) == 1.0  # theta has density (2/pi) sin^2(theta) at a = 1
+    assert native_rotation_spread(1e8) == pytest.approx(1.5)  # uniform rotations: <1 - cos> = 3/2
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.3, 1.0, 2.5])
+def test_gaussian_rotation_spread_matches_hoomd7_moves(sigma):
+    """Quadrature against HOOMD >= 7's move: s ~ N(0, sigma^2 I_3) redrawn while |s| > pi."""
+    rng = np.random.default_rng(5)
+    s = rng.normal(scale=sigma, size=(600_000, 3))
+    theta = np.linalg.norm(s, axis=1)
+    x = 1.0 - np.cos(theta[theta <= np.pi])
+    assert gaussian_rotation_spread(sigma) == pytest.approx(x.mean(), abs=5 * x.std() / np.sqrt(x.size))
+    assert gaussian_rotation_spread(1e6) == pytest.approx(1 + 6 / np.pi**2)  # uniform in the pi-ball
+
+
+@pytest.mark.parametrize("a", [1e-6, 1e-3, 0.1, 0.3, 0.5, 1.0, 2.0, 30.0])
+def test_hoomd7_size_has_the_native_spread_and_round_trips(a):
+    sigma = hoomd_rotate_size(a, gaussian=True)
+    assert gaussian_rotation_spread(sigma) == pytest.approx(native_rotation_spread(a), rel=1e-12)
+    assert native_rotate_size(sigma, gaussian=True) == pytest.approx(a, rel=1e-9)
+    assert hoomd_rotate_size(native_rotate_size(sigma, True), True) == pytest.approx(sigma, rel=1e-12)
+    if a <= 0.1:  # both are <theta^2>/2 = 3 a^2 / 2 to leading order, so the sizes agree
+        assert sigma == pytest.approx(a, rel=1e-3)
+
+
+def test_hoomd7_sizes_are_monotonic_and_the_tuning_cap_is_known():
+    sizes = [hoomd_rotate_size(a, True) for a in np.linspace(0.01, 5.0, 60)]
+    assert np.all(np.diff(sizes) > 0)
+    assert hoomd_rotate_size(1.0, True) == pytest.approx(1.01736, abs=1e-5)  # docs/hoomd.md
+    assert native_rotate_size(50.0, True) == math.inf  # wider than any native move
+
+
+def test_hoomd_before_7_uses_the_native_definition_unchanged():
+    for a in (1e-3, 0.25, 1.0, 3.0):
+        assert hoomd_rotate_size(a, gaussian=False) == a == native_rotate_size(a, gaussian=False)
 
 
 def _gpu(usable, reason="no device"):
     def ask():
         ask.calls += 1
         return usable, reason
+
     ask.calls = 0
     return ask
 

@@ -17,6 +17,7 @@ import time
 import numba
 
 import cubemc
+from cubemc.devices import describe_gpu, gpu_usable
 
 
 def measure(n, device, seconds, batch=1):
@@ -58,14 +59,12 @@ def main():
     args = p.parse_args()
     devices = args.devices
     if devices is None:
-        devices = ["cpu"] + (["gpu"] if cubemc.simulation.resolve_device("auto") == "gpu" else [])
+        devices = ["cpu"] + (["gpu"] if gpu_usable()[0] else [])
     machine = dict(host=platform.node(), cpu=platform.processor() or platform.machine(),
                    cores=os.cpu_count(), numba_threads=numba.get_num_threads(),
                    cubemc=cubemc.__version__, numba=numba.__version__)
     if "gpu" in devices:
-        from cubemc import gpu
-
-        machine["gpu"] = gpu.describe()
+        machine["gpu"] = describe_gpu()
     print(f"# {machine}")
     print(f"{'device':>6} {'batch':>5} {'N':>8} {'sweeps':>7} {'seconds':>8} {'trial moves/s':>14} "
           f"{'per N':>10} {'acc(t/r)':>10}")

@@ -2,12 +2,18 @@
 
 On a GPU one launch per checkerboard set covers the active cells of every system, so a batch of
 ~1000-cube systems fills the device; on the CPU one prange covers them all.  Each system draws
-exactly the random numbers of its own separate run, so a batched run equals separate runs.
+exactly the random numbers of its own separate run, so a batched run equals separate runs.  The
+batch owns the configurations (resident on the device across runs); its simulations become views
+of it, and a simulation run on its own afterwards takes a private copy of its system.
 """
+
+from __future__ import annotations
 
 import numpy as np
 
+from . import validate
 from .errors import InputError
+from .systems import Systems
 
 
 class SimulationBatch:
@@ -22,49 +28,41 @@ class SimulationBatch:
             raise InputError("all simulations of a batch must have the same number of cubes")
         if len({s.device for s in sims}) != 1:
             raise InputError("all simulations of a batch must use the same device")
+        if len({(s.shape.NAME, s.pair.NAME) for s in sims}) != 1:
+            raise InputError("all simulations of a batch must have the same shape and pair energy")
         if any(s.schedule != "checkerboard" for s in sims):
             raise InputError("batches run the checkerboard schedule only")
         self.device = sims[0].device
+        self._systems = None
+
+    def _gather(self) -> Systems:
+        """The shared systems, (re)built if a member left the batch since the last run."""
+        sims = self.simulations
+        if self._systems is None or any(s._systems is not self._systems for s in sims):
+            states = [s.state for s in sims]
+            self._systems = Systems(sims[0].shape, sims[0].pair, self.device,
+                                    [(st.positions, st.orientations, st.shape_params, st.box)
+                                     for st in states],
+                                    [s._grid for s in sims], max(s._cap for s in sims))
+            for b, sim in enumerate(sims):
+                sim._bind(self._systems, b)
+        return self._systems
 
     def run(self, sweeps):
         """Run `sweeps` sweeps of every system; returns the (B, sweeps) bond traces."""
-        from . import cpu
-
         sims = self.simulations
-        sweeps = int(sweeps)
-        if sweeps < 0:
-            raise InputError(f"sweeps must be a non-negative integer, got {sweeps}")
+        sweeps = validate.nonnegative_int("sweeps", sweeps)
         if sweeps == 0:
             return np.zeros((len(sims), 0), np.int64)
-        pos = np.stack([s.positions for s in sims])
-        quat = np.stack([s.orientations for s in sims])
-        boxes = np.stack([s.box for s in sims])
-        grids = np.stack([s._grid for s in sims]).astype(np.int64)
-        cap = max(s._cap for s in sims)
-        seeds = np.array([s.seed for s in sims], np.uint64)
-        sweep0 = np.array([s.sweep for s in sims], np.int64)
-        d_moves = np.array([s.translate_size for s in sims], np.float64)
-        a_moves = np.array([s.rotate_size for s in sims], np.float64)
-        beta = np.array([s.beta_epsilon for s in sims], np.float64)
-        well2 = np.array([s.well_range ** 2 for s in sims], np.float64)
-        bonds = np.array([s.bonds for s in sims], np.int64)
-        if self.device == "gpu":
-            from . import gpu
-
-            pos, quat, trace, counts, ok = gpu.batched_sweeps(
-                pos, quat, boxes, grids, cap, seeds, sweep0, sweeps, d_moves, a_moves, beta,
-                well2)
-            trace = trace + bonds[:, None]
-        else:
-            counts = np.zeros((len(sims), 4), np.int64)
-            trace = np.zeros((len(sims), sweeps), np.int64)
-            ok = cpu.batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, sweeps, d_moves,
-                                    a_moves, beta, well2, bonds, counts, trace)
+        systems = self._gather()
+        params = [s.kernel_parameters() for s in sims]
+        trace, counts, ok = systems.advance(sweeps, [s.seed for s in sims],
+                                            [s.sweep for s in sims], [p[0] for p in params],
+                                            [p[1] for p in params], [s.bonds for s in sims])
         if not ok:
             raise RuntimeError("cell list overflow in a batch: a configuration overlaps (bug)")
         for b, sim in enumerate(sims):
-            sim._set_configuration(pos[b], quat[b])
             sim.bonds = int(trace[b, -1])
             sim.sweep += sweeps
-            sim._counts += counts[b]
+            sim.counts += counts[b]
         return trace

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from . import cpu
+from . import pairs, shapes
 from .errors import InputError
 from .geometry import cell_grid
+from .systems import Systems
 
 #: relative shrink of the box edge whenever the configuration is free of overlaps
 SHRINK = 0.005
@@ -22,29 +23,35 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
     """
     from .state import State
 
+    shape, pair = shapes.get(state.shape), pairs.square_well
+    kernels = state._kernels()
     pos, quat = state.positions.copy(), state.orientations.copy()
     box = state.box.copy()
-    seed = np.uint64(seed)
+    params = state.shape_params
+    pair_params = pair.parameters(1.0)  # a well of range 1 never holds a bond: hard particles
+    outer2 = shape.overlap_distance2(params)
     d_move, a_move = 0.2, 0.2
     sweep = 0
     while sweep < max_sweeps:
-        grid, cap = cell_grid(box)
+        grid, cap = cell_grid(box, 0.0, shape, params)
         cap *= 4  # overlapping centres pack closer than the overlap-free bound
-        bonds, overlaps = cpu.count_pairs(pos, quat, box, grid, cap, 1.0)
+        bonds, overlaps = kernels.count_pairs(pos, quat, params, box, grid, cap,
+                                              np.array(pair_params))
         if overlaps == 0 and bonds >= 0:
             if box[0] <= box_target * (1 + 1e-12):
-                return State(pos, quat, box)
+                return State(pos, quat, box, shape=state.shape, shape_params=params)
             factor = max(box_target / box[0], 1.0 - SHRINK)
             pos *= factor
             box *= factor
-            grid, cap = cell_grid(box)
+            grid, cap = cell_grid(box, 0.0, shape, params)
             cap *= 4
-        counts = np.zeros(4, np.int64)
-        trace = np.zeros(CHUNK, np.int64)
-        _, ok = cpu.checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep, CHUNK, d_move,
-                                        a_move, 0.0, 1.0, 0, counts, trace)
+        systems = Systems(shape, pair, "cpu", [(pos, quat, params, box)], [grid], cap)
+        _, counts, ok = systems.advance(CHUNK, [seed], [sweep], [(d_move, a_move, 0.0, outer2)],
+                                        [pair_params], [0])
         if not ok:
             break
+        pos, quat = (a.copy() for a in systems.configuration(0))
+        counts = counts[0]
         sweep += CHUNK
         # keep both moves near 30 % acceptance; sizes only matter for speed here
         d_move = min(0.5, d_move * (counts[0] / max(counts[1], 1) + 0.05) / 0.35)

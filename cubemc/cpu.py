@@ -1,56 +1,43 @@
 """CPU target: the shared kernels compiled with numba and driven by multithreaded loops.
 
-A whole batch of sweeps runs inside one compiled call (no Python per sweep); the active cells of a
-checkerboard set are distributed over threads with `prange`.
+This file is a template specialised per (shape, pair energy) by cubemc/targets.py, which sets
+the module globals SHAPE and PAIR before executing it (numba caches compiled functions per file,
+so each specialisation gets its own cache folder there).  Every driver works on a batch of B
+systems of equal N: a single simulation is a batch of one.  A whole run of sweeps happens inside
+one compiled call (no Python per sweep); the active cells of a checkerboard set, over all systems,
+are distributed over threads with `prange`.
 """
-
-import hashlib
-import os
 
 import numba
 import numpy as np
 from numba import prange
 
-from .kernels import make_kernels
+from cubemc.kernels import make_kernels
 
-
-def _cache_dir():
-    """Compiled-kernel cache keyed by the kernel sources and numba's version.
-
-    numba's own cache only notices edits to the file of the cached function, not to kernels.py,
-    so the folder name carries a hash of both sources.  CUBEMC_CACHE_DIR overrides the location.
-    """
-    digest = hashlib.sha256(numba.__version__.encode())
-    for name in ("kernels.py", "cpu.py"):
-        with open(os.path.join(os.path.dirname(__file__), name), "rb") as fh:
-            digest.update(fh.read())
-    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "cubemc")
-    return os.path.join(base, "numba-" + digest.hexdigest()[:16])
-
-
-# numba reads CACHE_DIR when a cached function is decorated, so set it around this module only
-_user_cache_dir = numba.config.CACHE_DIR
-numba.config.CACHE_DIR = _cache_dir()
-
-_k = make_kernels(numba.njit)
+SHAPE = globals().get("SHAPE")  # injected by cubemc.targets
+PAIR = globals().get("PAIR")
+_k = make_kernels(numba.njit, SHAPE, PAIR)
 # module-level names: numba cannot reach helpers through a dict or namespace object
-cubes_overlap = _k["cubes_overlap"]
-pair_overlap = _k["pair_overlap"]
-in_well = _k["in_well"]
 update_active_cell = _k["update_active_cell"]
 serial_trial = _k["serial_trial"]
 assign_cell = _k["assign_cell"]
 grid_shift = _k["grid_shift"]
+pair_state = _k["pair_state"]
+overlap_at = _k["overlap_at"]
+quat_to_matrix = _k["quat_to_matrix"]
+
+#: below this many active cells per set (all systems together) the cells run on one thread
+PARALLEL_MIN_CELLS = 8
 
 
 @numba.njit(cache=True)
-def build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
+def build_cells(pos, box, shift, grid, cell_count, members):
     """Fill the cell list in particle order; returns False if a cell overflows."""
     cell_count[:] = 0
     cap = members.shape[1]
     for i in range(pos.shape[0]):
-        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], lx, ly, lz, sx, sy, sz, nx, ny, nz)
+        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], shift[0],
+                        shift[1], shift[2], grid[0], grid[1], grid[2])
         k = cell_count[c]
         if k >= cap:
             return False
@@ -59,94 +46,119 @@ def build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
     return True
 
 
-#: below this many active cells per set the cells are updated on one thread
-PARALLEL_MIN_CELLS = 8
+@numba.njit(cache=True)
+def _layout(grids):
+    """Offsets of each system's active cells in the flat list, and the owner of each entry."""
+    n_sys = grids.shape[0]
+    offsets = np.zeros(n_sys + 1, np.int64)
+    for b in range(n_sys):
+        offsets[b + 1] = offsets[b] + (grids[b, 0] // 2) * (grids[b, 1] // 2) * (grids[b, 2] // 2)
+    owner = np.empty(offsets[n_sys], np.int64)
+    for b in range(n_sys):
+        owner[offsets[b]:offsets[b + 1]] = b
+    return offsets, owner
 
 
 @numba.njit(cache=True)
-def _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box, d_move, a_move,
-                 beta_eps, well2):
-    r = update_active_cell(m, k, seed, sweep, pos, quat, cell_count, members, grid[0], grid[1],
-                           grid[2], box[0], box[1], box[2], d_move, a_move, beta_eps, well2)
+def _update_into(res, t, b, kset, offsets, sweep, pos, quat, shapes, cells, boxes, grids, seeds,
+                 moves, pair_params):  # noqa: PLR0913 (thin wrapper so prange bodies stay small)
+    grid = (grids[b, 0], grids[b, 1], grids[b, 2])
+    box = (boxes[b, 0], boxes[b, 1], boxes[b, 2])
+    mv = (moves[b, 0], moves[b, 1], moves[b, 2], moves[b, 3])
+    r = update_active_cell(t - offsets[b], kset, seeds[b], sweep, pos[b], quat[b], shapes[b],
+                           (cells[0][b], cells[1][b]), grid, box, mv, pair_params[b])
     for q in range(5):
-        res[m, q] = r[q]
+        res[t, q] = r[q]
 
 
 @numba.njit(parallel=True, cache=True)
-def checkerboard_sweeps(pos, quat, box, grid, cap, seed, sweep0, n_sweeps, d_move, a_move,
-                        beta_eps, well2, bonds, counts, trace):
-    """Run n_sweeps checkerboard sweeps in place.
+def sweeps(pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves, pair_params,
+           units, counts, trace):  # noqa: PLR0913 (one compiled call per run: all arrays in)
+    """Run n_sweeps checkerboard sweeps of B systems of equal N, in place.
 
-    counts[0:4] accumulates (accepted translations, translations, accepted rotations, rotations);
-    trace[s] receives the bond count after sweep s.  Returns (bonds, ok); ok is False if a cell
-    overflowed (only possible for an overlapping configuration).
+    pos (B, N, 3), quat (B, N, 4), shapes (B, N, P), boxes (B, 3), grids (B, 3); per system the
+    seed, starting sweep, moves (d, a, beta_epsilon, largest overlap distance^2), pair parameters,
+    running energy units (B,), counts (B, 4) = (accepted translations, translations, accepted
+    rotations, rotations) and trace (B, n_sweeps) = units after each sweep.  Each system draws
+    exactly the random numbers of its own separate run.  Returns False on a cell overflow (only
+    possible for an overlapping configuration).
     """
-    lx, ly, lz = box[0], box[1], box[2]
-    nx, ny, nz = grid[0], grid[1], grid[2]
-    cell_count = np.zeros(nx * ny * nz, np.int64)
-    members = np.empty((nx * ny * nz, cap), np.int32)
-    n_active = (nx // 2) * (ny // 2) * (nz // 2)
-    res = np.zeros((n_active, 5), np.int64)
+    n_sys = pos.shape[0]
+    n_cells = 0
+    for b in range(n_sys):
+        n_cells = max(n_cells, grids[b, 0] * grids[b, 1] * grids[b, 2])
+    cell_count = np.zeros((n_sys, n_cells), np.int64)
+    members = np.empty((n_sys, n_cells, cap), np.int32)
+    cells = (cell_count, members)
+    built = np.ones(n_sys, np.bool_)
+    offsets, owner = _layout(grids)
+    total = offsets[n_sys]
+    res = np.zeros((total, 5), np.int64)
     for s in range(n_sweeps):
-        sweep = sweep0 + s
-        sx, sy, sz = grid_shift(seed, sweep, lx, ly, lz)
-        if not build_cells(pos, lx, ly, lz, sx, sy, sz, nx, ny, nz, cell_count, members):
-            return bonds, False
-        for k in range(8):
-            if n_active >= PARALLEL_MIN_CELLS:
-                for m in prange(n_active):
-                    _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box,
-                                 d_move, a_move, beta_eps, well2)
+        for b in prange(n_sys):
+            box = (boxes[b, 0], boxes[b, 1], boxes[b, 2])
+            shift = grid_shift(seeds[b], sweep0[b] + s, box[0], box[1], box[2])
+            built[b] = build_cells(pos[b], box, shift, grids[b], cell_count[b], members[b])
+        if not built.all():
+            return False
+        for kset in range(8):
+            if total >= PARALLEL_MIN_CELLS:
+                for t in prange(total):
+                    _update_into(res, t, owner[t], kset, offsets, sweep0[owner[t]] + s, pos, quat,
+                                 shapes, cells, boxes, grids, seeds, moves, pair_params)
             else:  # a few cells: starting threads would cost more than the work
-                for m in range(n_active):
-                    _update_into(res, m, k, seed, sweep, pos, quat, cell_count, members, grid, box,
-                                 d_move, a_move, beta_eps, well2)
-            for m in range(n_active):
-                bonds += res[m, 0]
-                counts[0] += res[m, 1]
-                counts[1] += res[m, 2]
-                counts[2] += res[m, 3]
-                counts[3] += res[m, 4]
-        trace[s] = bonds
-    return bonds, True
+                for t in range(total):
+                    _update_into(res, t, owner[t], kset, offsets, sweep0[owner[t]] + s, pos, quat,
+                                 shapes, cells, boxes, grids, seeds, moves, pair_params)
+            for t in range(total):
+                b = owner[t]
+                units[b] += res[t, 0]
+                for q in range(4):
+                    counts[b, q] += res[t, q + 1]
+        for b in range(n_sys):
+            trace[b, s] = units[b]
+    return True
 
 
 @numba.njit(cache=True)
-def serial_sweeps(pos, quat, box, seed, sweep0, n_sweeps, d_move, a_move, beta_eps, well2,
-                  bonds, counts, trace):
-    """Reference schedule: each sweep is N trials on uniformly chosen cubes."""
-    lx, ly, lz = box[0], box[1], box[2]
+def serial_sweeps(pos, quat, shapes, box, seed, sweep0, n_sweeps, moves, pair_params, units,
+                  counts, trace):  # noqa: PLR0913 (one compiled call per run)
+    """Reference schedule for one system: each sweep is N trials on uniformly chosen particles."""
     n = pos.shape[0]
+    bx = (box[0], box[1], box[2])
+    mv = (moves[0], moves[1], moves[2], moves[3])
     for s in range(n_sweeps):
         sweep = sweep0 + s
         for t in range(n):
-            delta, is_t, accepted = serial_trial(t, seed, sweep, pos, quat, lx, ly, lz,
-                                                 d_move, a_move, beta_eps, well2)
-            bonds += delta
+            delta, is_t, accepted = serial_trial(t, seed, sweep, pos, quat, shapes, bx, mv,
+                                                 pair_params)
+            units += delta
             if is_t:
                 counts[1] += 1
                 counts[0] += accepted
             else:
                 counts[3] += 1
                 counts[2] += accepted
-        trace[s] = bonds
-    return bonds, True
+        trace[s] = units
+    return units
 
 
 @numba.njit(parallel=True, cache=True)
-def count_pairs(pos, quat, box, grid, cap, well2):
-    """From-scratch (bonds, overlaps) with a cell list; each unordered pair counted once."""
-    lx, ly, lz = box[0], box[1], box[2]
+def count_pairs(pos, quat, shapes, box, grid, cap, pair_params):
+    """From-scratch (energy units, overlaps) with a cell list; each unordered pair counted once.
+
+    Returns (-1, -1) if a cell overflows (then the configuration overlaps)."""
     nx, ny, nz = grid[0], grid[1], grid[2]
     cell_count = np.zeros(nx * ny * nz, np.int64)
     members = np.empty((nx * ny * nz, cap), np.int32)
-    if not build_cells(pos, lx, ly, lz, 0.0, 0.0, 0.0, nx, ny, nz, cell_count, members):
+    if not build_cells(pos, box, (0.0, 0.0, 0.0), grid, cell_count, members):
         return -1, -1
     n = pos.shape[0]
-    bonds_i = np.zeros(n, np.int64)
+    units_i = np.zeros(n, np.int64)
     over_i = np.zeros(n, np.int64)
     for i in prange(n):
-        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], lx, ly, lz, 0.0, 0.0, 0.0, nx, ny, nz)
+        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0,
+                        nx, ny, nz)
         cz = c % nz
         cy = (c // nz) % ny
         cx = c // (nz * ny)
@@ -158,83 +170,31 @@ def count_pairs(pos, quat, box, grid, cap, well2):
                         j = members[m, s]
                         if j <= i:
                             continue
-                        if in_well(pos[i, 0], pos[i, 1], pos[i, 2], pos[j, 0], pos[j, 1],
-                                   pos[j, 2], lx, ly, lz, well2):
-                            bonds_i[i] += 1
-                        if pair_overlap(i, j, pos[i, 0], pos[i, 1], pos[i, 2], quat[i, 0],
-                                        quat[i, 1], quat[i, 2], quat[i, 3], pos, quat, lx, ly, lz):
-                            over_i[i] += 1
-    return bonds_i.sum(), over_i.sum()
+                        overlap, u = pair_state(i, j, pos, quat, shapes, box, pair_params)
+                        over_i[i] += overlap
+                        units_i[i] += u
+    return units_i.sum(), over_i.sum()
 
 
 @numba.njit(cache=True)
-def first_overlap(pos, quat, box):
+def first_overlap(pos, quat, shapes, box, pair_params):
     """Indices of one overlapping pair (brute force; only called after overlaps were found)."""
     n = pos.shape[0]
     for i in range(n):
         for j in range(i + 1, n):
-            if pair_overlap(i, j, pos[i, 0], pos[i, 1], pos[i, 2], quat[i, 0], quat[i, 1],
-                            quat[i, 2], quat[i, 3], pos, quat, box[0], box[1], box[2]):
+            if pair_state(i, j, pos, quat, shapes, box, pair_params)[0]:
                 return i, j
     return -1, -1
 
 
 @numba.njit(parallel=True, cache=True)
-def overlap_many(d, qa, qb, out):
-    """Vectorised exact overlap test for many pairs (used by tests and geometry checks)."""
+def overlap_many(d, qa, qb, shapes, out):
+    """Exact overlap of many pairs: particle 1 (orientation qb[k]) at d[k] from particle 0 (qa[k]).
+
+    shapes (2, P) holds the shape parameters of particles 0 and 1 (used by tests and checks)."""
     for k in prange(d.shape[0]):
-        out[k] = cubes_overlap(d[k, 0], d[k, 1], d[k, 2], qa[k, 0], qa[k, 1], qa[k, 2], qa[k, 3],
-                               qb[k, 0], qb[k, 1], qb[k, 2], qb[k, 3])
-
-
-@numba.njit(parallel=True, cache=True)
-def batched_sweeps(pos, quat, boxes, grids, cap, seeds, sweep0, n_sweeps, d_moves, a_moves,
-                   beta_eps, well2s, bonds, counts, trace):
-    """Checkerboard sweeps of B independent systems of equal N in one call.
-
-    pos (B, N, 3), quat (B, N, 4), boxes/grids (B, 3); per-system seeds, starting sweeps, move
-    sizes, beta_eps, well2, bonds (B,), counts (B, 4) and trace (B, n_sweeps).  All active cells
-    of all systems share one prange, so many small systems fill the cores; each system sees
-    exactly the random numbers of its own separate run.  Returns ok (False on cell overflow).
-    """
-    n_sys = pos.shape[0]
-    n_cells = np.empty(n_sys, np.int64)
-    offsets = np.zeros(n_sys + 1, np.int64)
-    for b in range(n_sys):
-        n_cells[b] = grids[b, 0] * grids[b, 1] * grids[b, 2]
-        offsets[b + 1] = offsets[b] + (grids[b, 0] // 2) * (grids[b, 1] // 2) * (grids[b, 2] // 2)
-    cell_count = np.zeros((n_sys, n_cells.max()), np.int64)
-    members = np.empty((n_sys, n_cells.max(), cap), np.int32)
-    built = np.ones(n_sys, np.bool_)
-    total = offsets[n_sys]
-    res = np.zeros((total, 5), np.int64)
-    owner = np.empty(total, np.int64)
-    for b in range(n_sys):
-        owner[offsets[b]:offsets[b + 1]] = b
-    for s in range(n_sweeps):
-        for b in prange(n_sys):
-            sx, sy, sz = grid_shift(seeds[b], sweep0[b] + s, boxes[b, 0], boxes[b, 1], boxes[b, 2])
-            built[b] = build_cells(pos[b], boxes[b, 0], boxes[b, 1], boxes[b, 2], sx, sy, sz,
-                                   grids[b, 0], grids[b, 1], grids[b, 2], cell_count[b], members[b])
-        if not built.all():
-            return False
-        for k in range(8):
-            for t in prange(total):
-                b = owner[t]
-                r = update_active_cell(t - offsets[b], k, seeds[b], sweep0[b] + s, pos[b], quat[b],
-                                       cell_count[b], members[b], grids[b, 0], grids[b, 1],
-                                       grids[b, 2], boxes[b, 0], boxes[b, 1], boxes[b, 2],
-                                       d_moves[b], a_moves[b], beta_eps[b], well2s[b])
-                for q in range(5):
-                    res[t, q] = r[q]
-            for t in range(total):
-                b = owner[t]
-                bonds[b] += res[t, 0]
-                for q in range(4):
-                    counts[b, q] += res[t, q + 1]
-        for b in range(n_sys):
-            trace[b, s] = bonds[b]
-    return True
-
-
-numba.config.CACHE_DIR = _user_cache_dir
+        quat = np.empty((2, 4))
+        quat[0] = qa[k]
+        quat[1] = qb[k]
+        mi = quat_to_matrix(qa[k, 0], qa[k, 1], qa[k, 2], qa[k, 3])
+        out[k] = overlap_at(0, 1, d[k, 0], d[k, 1], d[k, 2], mi, quat, shapes)

@@ -1,18 +1,21 @@
 """Single-source Monte Carlo kernels, compiled for the CPU (numba) and for CUDA (numba-cuda).
 
-`make_kernels(jit)` builds every per-move function from one source; `cpu.py` calls it with
-`numba.njit` and `gpu.py` with `cuda.jit(device=True)`.  Only scalars and tuples cross function
-boundaries (arrays are allocated by the target kernels), because that is what both targets accept.
+`make_kernels(jit, shape, pair)` builds every per-move function from one source for one particle
+shape (a module of cubemc/shapes) and one pair energy (a module of cubemc/pairs); `cpu.py` calls
+it with `numba.njit` and `gpu.py` with `cuda.jit(device=True)` (see cubemc/targets.py).  Only
+scalars, tuples and arrays passed in cross function boundaries (arrays are allocated by the target
+drivers), because that is what both targets accept.
 
 Parallel update schedule (checkerboard) and why it keeps the Boltzmann distribution invariant
 --------------------------------------------------------------------------------------------------
 * Every sweep the grid origin is shifted by a uniform random vector and the box is cut into
   nx * ny * nz cells, each axis count even and each cell at least as wide as the interaction range
-  r_int = max(sqrt(3), well_range).  Cells are split into 8 sets by the parity of their indices.
+  r_int = max(circumsphere diameter, pair-energy cutoff).  Cells are split into 8 sets by the parity of their indices.
 * The 8 sets are visited in turn (random starting set).  Within a set, every active cell does n_c
   trials, n_c = its number of cubes; a trial picks one of those cubes uniformly, proposes a
   symmetric translation or rotation, rejects it if the cube would leave the cell or overlap, and
-  accepts it with the Metropolis probability min(1, exp(-beta_eps * delta_bonds)).
+  accepts it with the Metropolis probability min(1, exp(-beta_eps * delta_units)), where the pair
+  energy counts integer units (bonds, for the square well).
 * One trial is a Metropolis step with a symmetric proposal: cube k of cell C is chosen with
   probability 1/n_c both forwards and backwards (the move never changes which cubes are in C), the
   displacement or quaternion perturbation is as likely as its inverse, and moves leaving C are
@@ -26,9 +29,8 @@ Parallel update schedule (checkerboard) and why it keeps the Boltzmann distribut
 * A "serial" schedule (N trials on uniformly chosen cubes, all pairs checked) is provided as an
   independent reference for tests and for boxes too small for the checkerboard.
 
-Conventions: cube edge 1, vertices at (+-1/2)^3 in the body frame; quaternions (w, x, y, z);
-touching counts as overlapping (separation tests use strict >); the well counts a pair when the
-centre distance r < well_range.  Energy is kept as an integer bond count, so it never drifts.
+Conventions: quaternions (w, x, y, z); touching counts as overlapping (the shape's test decides);
+energy is kept as an integer count of pair units (bonds), so it never drifts.
 
 Random numbers: splitmix64 chained over (seed, sweep, stream), then mixed with a counter; the
 stream encodes the purpose (cell trial, serial trial, grid shift) and the cell, so results do not
@@ -41,12 +43,6 @@ import numpy as np
 
 U64 = np.uint64
 INV53 = 1.0 / 9007199254740992.0  # 2**-53
-#: added to |R_ij| in the separating-axis test so that (nearly) parallel edges, whose cross-product
-#: axis degenerates to ~0, never report a false separation through rounding (inflates the excluded
-#: volume by ~1e-12, far below any statistical resolution).
-SAT_EPS = 1e-12
-#: circumsphere diameter squared of a unit cube: centres farther apart never overlap.
-CIRCUM2 = 3.0
 #: bits reserved for the cell or particle index inside a stream id.
 PURPOSE_CELL = U64(1) << U64(48)
 PURPOSE_SERIAL = U64(2) << U64(48)
@@ -55,9 +51,20 @@ PURPOSE_GRID = U64(3) << U64(48)
 DRAWS = 16
 
 
-def make_kernels(jit):
-    """Compile the shared per-move functions with `jit`; return them in a dict."""
 
+def make_kernels(jit, shape, pair):
+    """Compile the per-move functions for `shape` and `pair` with `jit`; return them in a dict."""
+    k = _random_functions(jit)
+    k.update(_grid_functions(jit, k))
+    k.update(shape.make(jit))
+    k.update(pair.make(jit))
+    k.update(_pair_functions(jit, k))
+    k.update(_move_functions(jit, k))
+    k.update(_trial_functions(jit, k, pair.ISOTROPIC))
+    return k
+
+
+def _random_functions(jit):
     @jit
     def splitmix64(x):
         z = x + U64(0x9E3779B97F4A7C15)
@@ -79,6 +86,13 @@ def make_kernels(jit):
     def gaussian_pair(u1, u2):
         r = math.sqrt(-2.0 * math.log(u1))
         return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
+
+    return dict(splitmix64=splitmix64, stream_key=stream_key, uniform=uniform,
+                gaussian_pair=gaussian_pair)
+
+
+def _grid_functions(jit, k):
+    stream_key, uniform = k["stream_key"], k["uniform"]
 
     @jit
     def wrap(x, length):
@@ -115,6 +129,33 @@ def make_kernels(jit):
         return min(k, 7)
 
     @jit
+    def assign_cell(x, y, z, lx, ly, lz, sx, sy, sz, nx, ny, nz):  # noqa: PLR0913 (scalars only)
+        return ((cell_coord(x, lx, sx, nx) * ny + cell_coord(y, ly, sy, ny)) * nz
+                + cell_coord(z, lz, sz, nz))
+
+    @jit
+    def active_cell(m, parity, nx, ny, nz):
+        """m-th cell of the checkerboard set `parity` (3 bits: x, y, z parity)."""
+        hy = ny // 2
+        hz = nz // 2
+        iz = m % hz
+        iy = (m // hz) % hy
+        ix = m // (hz * hy)
+        px = (parity >> 2) & 1
+        py = (parity >> 1) & 1
+        pz = parity & 1
+        return ((2 * ix + px) * ny + (2 * iy + py)) * nz + (2 * iz + pz)
+
+    return dict(wrap=wrap, min_image=min_image, cell_coord=cell_coord, grid_shift=grid_shift,
+                first_set=first_set, assign_cell=assign_cell, active_cell=active_cell)
+
+
+def _pair_functions(jit, k):
+    """Overlap and energy of one pair, from the shape's and the pair energy's device functions."""
+    min_image, pair_bounds, shape_overlap = k["min_image"], k["pair_bounds"], k["overlap"]
+    units = k["units"]
+
+    @jit
     def quat_to_matrix(w, x, y, z):
         """Row-major rotation matrix; column k is body axis k in the lab frame."""
         return (
@@ -124,110 +165,49 @@ def make_kernels(jit):
         )
 
     @jit
-    def cubes_overlap(dx, dy, dz, aw, ax, ay, az, bw, bx, by, bz):
-        """Exact test for unit cubes A at 0 and B at (dx, dy, dz) given as quaternions."""
-        return boxes_overlap(dx, dy, dz, quat_to_matrix(aw, ax, ay, az),
-                             quat_to_matrix(bw, bx, by, bz))
-
-    @jit
-    def boxes_overlap(dx, dy, dz, a, b):
-        """Exact test for unit cubes with rotation matrices a, b (9-tuples): 15 separating axes.
-
-        Returns True when the cubes overlap or touch.  Uses strict '>' for separation.
-        """
-        h = 0.5
-        # t = A^T d : centre offset in A's frame
-        t0 = a[0] * dx + a[3] * dy + a[6] * dz
-        t1 = a[1] * dx + a[4] * dy + a[7] * dz
-        t2 = a[2] * dx + a[5] * dy + a[8] * dz
-        # R_ij = a_i . b_j
-        r00 = a[0] * b[0] + a[3] * b[3] + a[6] * b[6]
-        r01 = a[0] * b[1] + a[3] * b[4] + a[6] * b[7]
-        r02 = a[0] * b[2] + a[3] * b[5] + a[6] * b[8]
-        r10 = a[1] * b[0] + a[4] * b[3] + a[7] * b[6]
-        r11 = a[1] * b[1] + a[4] * b[4] + a[7] * b[7]
-        r12 = a[1] * b[2] + a[4] * b[5] + a[7] * b[8]
-        r20 = a[2] * b[0] + a[5] * b[3] + a[8] * b[6]
-        r21 = a[2] * b[1] + a[5] * b[4] + a[8] * b[7]
-        r22 = a[2] * b[2] + a[5] * b[5] + a[8] * b[8]
-        e00 = abs(r00) + SAT_EPS
-        e01 = abs(r01) + SAT_EPS
-        e02 = abs(r02) + SAT_EPS
-        e10 = abs(r10) + SAT_EPS
-        e11 = abs(r11) + SAT_EPS
-        e12 = abs(r12) + SAT_EPS
-        e20 = abs(r20) + SAT_EPS
-        e21 = abs(r21) + SAT_EPS
-        e22 = abs(r22) + SAT_EPS
-        # face axes of A
-        if abs(t0) > h * (1.0 + e00 + e01 + e02):
-            return False
-        if abs(t1) > h * (1.0 + e10 + e11 + e12):
-            return False
-        if abs(t2) > h * (1.0 + e20 + e21 + e22):
-            return False
-        # face axes of B
-        if abs(t0 * r00 + t1 * r10 + t2 * r20) > h * (1.0 + e00 + e10 + e20):
-            return False
-        if abs(t0 * r01 + t1 * r11 + t2 * r21) > h * (1.0 + e01 + e11 + e21):
-            return False
-        if abs(t0 * r02 + t1 * r12 + t2 * r22) > h * (1.0 + e02 + e12 + e22):
-            return False
-        # edge-edge axes a_i x b_j
-        if abs(t2 * r10 - t1 * r20) > h * (e10 + e20 + e01 + e02):
-            return False
-        if abs(t2 * r11 - t1 * r21) > h * (e11 + e21 + e00 + e02):
-            return False
-        if abs(t2 * r12 - t1 * r22) > h * (e12 + e22 + e00 + e01):
-            return False
-        if abs(t0 * r20 - t2 * r00) > h * (e20 + e00 + e11 + e12):
-            return False
-        if abs(t0 * r21 - t2 * r01) > h * (e21 + e01 + e10 + e12):
-            return False
-        if abs(t0 * r22 - t2 * r02) > h * (e22 + e02 + e10 + e11):
-            return False
-        if abs(t1 * r00 - t0 * r10) > h * (e00 + e10 + e21 + e22):
-            return False
-        if abs(t1 * r01 - t0 * r11) > h * (e01 + e11 + e20 + e22):
-            return False
-        if abs(t1 * r02 - t0 * r12) > h * (e02 + e12 + e20 + e21):
-            return False
-        return True
-
-    @jit
-    def pair_overlap(i, j, xi, yi, zi, qi0, qi1, qi2, qi3, pos, quat, lx, ly, lz):
-        """Overlap of cube i (given state) with cube j (from the arrays), minimum image."""
-        dx = min_image(pos[j, 0] - xi, lx)
-        dy = min_image(pos[j, 1] - yi, ly)
-        dz = min_image(pos[j, 2] - zi, lz)
-        return overlap_at(i, j, dx, dy, dz, quat_to_matrix(qi0, qi1, qi2, qi3), quat)
-
-    @jit
-    def overlap_at(i, j, dx, dy, dz, mi, quat):
-        """Overlap of cube i (matrix mi) with cube j at offset (dx, dy, dz) from i.
+    def overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
+        """Overlap of particle i (matrix mi) with particle j at offset (dx, dy, dz) from i.
 
         The pair is always evaluated with the lower index first so that i-j and j-i round alike.
         """
         r2 = dx * dx + dy * dy + dz * dz
-        if r2 >= CIRCUM2:
+        outer2, inner2 = pair_bounds(shapes, i, j)
+        if r2 >= outer2:
             return False
-        if r2 < 1.0:  # inspheres overlap
+        if r2 < inner2:  # inspheres overlap
             return True
         mj = quat_to_matrix(quat[j, 0], quat[j, 1], quat[j, 2], quat[j, 3])
         if i < j:
-            return boxes_overlap(dx, dy, dz, mi, mj)
-        return boxes_overlap(-dx, -dy, -dz, mj, mi)
+            return shape_overlap(dx, dy, dz, mi, mj, shapes, i, j)
+        return shape_overlap(-dx, -dy, -dz, mj, mi, shapes, j, i)
 
     @jit
-    def in_well(xi, yi, zi, xj, yj, zj, lx, ly, lz, well2):
-        dx = min_image(xj - xi, lx)
-        dy = min_image(yj - yi, ly)
-        dz = min_image(zj - zi, lz)
-        return dx * dx + dy * dy + dz * dz < well2
+    def offset(pos, i, j, box):
+        """Minimum-image offset of particle j from particle i and its square."""
+        dx = min_image(pos[j, 0] - pos[i, 0], box[0])
+        dy = min_image(pos[j, 1] - pos[i, 1], box[1])
+        dz = min_image(pos[j, 2] - pos[i, 2], box[2])
+        return dx, dy, dz, dx * dx + dy * dy + dz * dz
 
     @jit
-    def propose(key, base, x, y, z, q0, q1, q2, q3, d_move, a_move, lx, ly, lz):
-        """Symmetric trial move of one cube.
+    def pair_state(i, j, pos, quat, shapes, box, pair_params):
+        """(overlap, energy units) of particles i and j as they are in the arrays."""
+        dx, dy, dz, r2 = offset(pos, i, j, box)
+        mi = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
+        if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
+            return True, 0
+        return False, units(dx, dy, dz, r2, mi, quat, j, pair_params)
+
+    return dict(quat_to_matrix=quat_to_matrix, overlap_at=overlap_at, offset=offset,
+                pair_state=pair_state)
+
+
+def _move_functions(jit, k):
+    uniform, gaussian_pair, wrap = k["uniform"], k["gaussian_pair"], k["wrap"]
+
+    @jit
+    def propose(key, base, x, y, z, q0, q1, q2, q3, d_move, a_move, lx, ly, lz):  # noqa: PLR0913
+        """Symmetric trial move of one particle (14 scalars: both targets pass scalars cheaply).
 
         Translation: uniform in a ball of radius d_move (direction from 3 Gaussians, radius d*u^(1/3)).
         Rotation: q' = (q + a*w)/|q + a*w| with w uniform on S^3, which is as likely as its inverse.
@@ -258,41 +238,117 @@ def make_kernels(jit):
         return False, x, y, z, n0 / qn, n1 / qn, n2 / qn, n3 / qn
 
     @jit
-    def metropolis(delta_bonds, beta_eps, u):
-        du = beta_eps * delta_bonds
+    def metropolis(delta_units, beta_eps, u):
+        du = beta_eps * delta_units
         if du <= 0.0:
             return True
         return u < math.exp(-du)
 
     @jit
-    def update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                    lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2):
-        """All trials of one active cell; returns (delta_bonds, acc_t, n_t, acc_r, n_r)."""
+    def commit(i, move, pos, quat):
+        pos[i, 0] = move[1]
+        pos[i, 1] = move[2]
+        pos[i, 2] = move[3]
+        quat[i, 0] = move[4]
+        quat[i, 1] = move[5]
+        quat[i, 2] = move[6]
+        quat[i, 3] = move[7]
+
+    return dict(propose=propose, metropolis=metropolis, commit=commit)
+
+
+def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays in one piece)
+    """Trials of one checkerboard cell and of the serial reference schedule.
+
+    `isotropic` (the pair module's ISOTROPIC) is frozen into the compiled code: rotations of an
+    isotropic pair energy never change it, so their energy is not evaluated.
+    """
+    stream_key, uniform, min_image = k["stream_key"], k["uniform"], k["min_image"]
+    cell_coord, grid_shift, first_set = k["cell_coord"], k["grid_shift"], k["first_set"]
+    active_cell, quat_to_matrix, overlap_at = k["active_cell"], k["quat_to_matrix"], k["overlap_at"]
+    units, reach_of, propose = k["units"], k["reach"], k["propose"]
+    metropolis, commit = k["metropolis"], k["commit"]
+
+    @jit
+    def neighbour_change(i, move, x, y, z, pos, quat, shapes, cells, c, grid, box, reach2,
+                         pair_params):  # noqa: PLR0913 (hot path: arrays and scalars, no structs)
+        """(overlap, change in energy units) of the trial `move` of particle i, which sits at
+        (x, y, z) in cell c; only the 27 (or fewer) neighbouring cells are searched."""
+        cell_count, members = cells
+        nx, ny, nz = grid
+        lx, ly, lz = box
+        cz = c % nz
+        cy = (c // nz) % ny
+        cx = c // (nz * ny)
+        # neighbour cell offsets; with 2 cells along an axis, -1 and +1 are the same cell
+        lo_x = -1 if nx > 2 else 0
+        lo_y = -1 if ny > 2 else 0
+        lo_z = -1 if nz > 2 else 0
+        is_t = move[0]
+        mi = quat_to_matrix(move[4], move[5], move[6], move[7])
+        mi_old = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
+        delta = 0
+        for ox in range(lo_x, 2):
+            mx = (cx + ox + nx) % nx
+            for oy in range(lo_y, 2):
+                my = (cy + oy + ny) % ny
+                for oz in range(lo_z, 2):
+                    m = (mx * ny + my) * nz + (cz + oz + nz) % nz
+                    for s in range(min(cell_count[m], members.shape[1])):
+                        j = members[m, s]
+                        if j == i:
+                            continue
+                        dx = min_image(pos[j, 0] - move[1], lx)
+                        dy = min_image(pos[j, 1] - move[2], ly)
+                        dz = min_image(pos[j, 2] - move[3], lz)
+                        r2 = dx * dx + dy * dy + dz * dz
+                        if r2 >= reach2:
+                            continue  # no overlap now, no interaction now or before the move
+                        if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
+                            return True, 0
+                        if is_t or not isotropic:
+                            delta += units(dx, dy, dz, r2, mi, quat, j, pair_params)
+                            ex = min_image(pos[j, 0] - x, lx)
+                            ey = min_image(pos[j, 1] - y, ly)
+                            ez = min_image(pos[j, 2] - z, lz)
+                            delta -= units(ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat,
+                                           j, pair_params)
+        return False, delta
+
+    @jit
+    def update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves,
+                    pair_params):  # noqa: PLR0913 (device function: no structs on both targets)
+        """All trials of one active cell; returns (delta_units, acc_t, n_t, acc_r, n_r).
+
+        moves = (translation size, rotation size, beta_epsilon, largest overlap distance^2).
+        """
+        cell_count, members = cells
+        nx, ny, nz = grid
+        lx, ly, lz = box
+        sx, sy, sz = shift
+        d_move, a_move, beta_eps, outer2 = moves
         cz = c % nz
         cy = (c // nz) % ny
         cx = c // (nz * ny)
         # clamp: an overflowing cell (only possible with overlaps) is reported by the caller
         n_c = min(cell_count[c], members.shape[1])
         key = stream_key(seed, U64(sweep), PURPOSE_CELL | U64(c))
-        dbonds = 0
+        dunits = 0
         acc_t = 0
         n_t = 0
         acc_r = 0
         n_r = 0
-        # neighbour cell offsets; with 2 cells along an axis, -1 and +1 are the same cell
-        lo_x = -1 if nx > 2 else 0
-        lo_y = -1 if ny > 2 else 0
-        lo_z = -1 if nz > 2 else 0
-        # a translation moves a cube by at most d_move, so a neighbour farther than
-        # max(circumsphere, well + d_move) from the new position neither overlaps nor was bonded
-        reach = math.sqrt(well2) + d_move
-        reach2 = max(CIRCUM2, reach * reach)
+        # a translation moves a particle by at most d_move, so a neighbour farther than
+        # max(overlap distance, reach + d_move) from the new position neither overlaps nor was
+        # interacting before
+        reach = reach_of(pair_params) + d_move
+        reach2 = max(outer2, reach * reach)
         for t in range(n_c):
             base = U64(t) * U64(DRAWS)
-            k = int(n_c * uniform(key, base))
-            if k >= n_c:
-                k = n_c - 1
-            i = members[c, k]
+            kk = int(n_c * uniform(key, base))
+            if kk >= n_c:
+                kk = n_c - 1
+            i = members[c, kk]
             x = pos[i, 0]
             y = pos[i, 1]
             z = pos[i, 2]
@@ -306,93 +362,38 @@ def make_kernels(jit):
                     continue  # leaving the cell is rejected (both directions alike)
             else:
                 n_r += 1
-            mi = quat_to_matrix(move[4], move[5], move[6], move[7])
-            overlap = False
-            delta = 0
-            for ox in range(lo_x, 2):
-                if overlap:
-                    break
-                mx = (cx + ox + nx) % nx
-                for oy in range(lo_y, 2):
-                    if overlap:
-                        break
-                    my = (cy + oy + ny) % ny
-                    for oz in range(lo_z, 2):
-                        mz = (cz + oz + nz) % nz
-                        m = (mx * ny + my) * nz + mz
-                        for s in range(min(cell_count[m], members.shape[1])):
-                            j = members[m, s]
-                            if j == i:
-                                continue
-                            dx = min_image(pos[j, 0] - move[1], lx)
-                            dy = min_image(pos[j, 1] - move[2], ly)
-                            dz = min_image(pos[j, 2] - move[3], lz)
-                            r2 = dx * dx + dy * dy + dz * dz
-                            if r2 >= reach2:
-                                continue  # no overlap now, no bond now or before the move
-                            if overlap_at(i, j, dx, dy, dz, mi, quat):
-                                overlap = True
-                                break
-                            if is_t:  # the well is spherical: rotations never change bonds
-                                if r2 < well2:
-                                    delta += 1
-                                if in_well(x, y, z, pos[j, 0], pos[j, 1], pos[j, 2],
-                                           lx, ly, lz, well2):
-                                    delta -= 1
-                        if overlap:
-                            break
+            overlap, delta = neighbour_change(i, move, x, y, z, pos, quat, shapes, cells, c,
+                                              grid, box, reach2, pair_params)
             if overlap:
                 continue
             if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
                 continue
-            pos[i, 0] = move[1]
-            pos[i, 1] = move[2]
-            pos[i, 2] = move[3]
-            quat[i, 0] = move[4]
-            quat[i, 1] = move[5]
-            quat[i, 2] = move[6]
-            quat[i, 3] = move[7]
-            dbonds += delta
+            commit(i, move, pos, quat)
+            dunits += delta
             if is_t:
                 acc_t += 1
             else:
                 acc_r += 1
-        return dbonds, acc_t, n_t, acc_r, n_r
+        return dunits, acc_t, n_t, acc_r, n_r
 
     @jit
-    def update_active_cell(m, k, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                           lx, ly, lz, d_move, a_move, beta_eps, well2):
-        """Trials of the m-th active cell of the k-th set visited in `sweep` (all targets)."""
-        sx, sy, sz = grid_shift(seed, sweep, lx, ly, lz)
-        c = active_cell(m, (first_set(seed, sweep) + k) % 8, nx, ny, nz)
-        return update_cell(c, seed, sweep, pos, quat, cell_count, members, nx, ny, nz,
-                           lx, ly, lz, sx, sy, sz, d_move, a_move, beta_eps, well2)
+    def update_active_cell(m, kset, seed, sweep, pos, quat, shapes, cells, grid, box, moves,
+                           pair_params):  # noqa: PLR0913 (device function: no structs)
+        """Trials of the m-th active cell of the kset-th set visited in `sweep` (all targets)."""
+        shift = grid_shift(seed, sweep, box[0], box[1], box[2])
+        c = active_cell(m, (first_set(seed, sweep) + kset) % 8, grid[0], grid[1], grid[2])
+        return update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves,
+                           pair_params)
 
     @jit
-    def assign_cell(x, y, z, lx, ly, lz, sx, sy, sz, nx, ny, nz):
-        return ((cell_coord(x, lx, sx, nx) * ny + cell_coord(y, ly, sy, ny)) * nz
-                + cell_coord(z, lz, sz, nz))
+    def serial_trial(t, seed, sweep, pos, quat, shapes, box, moves, pair_params):  # noqa: PLR0913
+        """Trial t of a serial sweep: uniformly chosen particle, all others checked.
 
-    @jit
-    def active_cell(m, parity, nx, ny, nz):
-        """m-th cell of the checkerboard set `parity` (3 bits: x, y, z parity)."""
-        hy = ny // 2
-        hz = nz // 2
-        iz = m % hz
-        iy = (m // hz) % hy
-        ix = m // (hz * hy)
-        px = (parity >> 2) & 1
-        py = (parity >> 1) & 1
-        pz = parity & 1
-        return ((2 * ix + px) * ny + (2 * iy + py)) * nz + (2 * iz + pz)
-
-    @jit
-    def serial_trial(t, seed, sweep, pos, quat, lx, ly, lz, d_move, a_move, beta_eps, well2):
-        """Trial t of a serial sweep: uniformly chosen cube, all other cubes checked.
-
-        Returns (delta_bonds, is_translation, accepted).
+        Returns (delta_units, is_translation, accepted).
         """
         n = pos.shape[0]
+        lx, ly, lz = box
+        d_move, a_move, beta_eps, _ = moves
         key = stream_key(seed, U64(sweep), PURPOSE_SERIAL)
         base = U64(t) * U64(DRAWS)
         i = int(n * uniform(key, base))
@@ -404,37 +405,28 @@ def make_kernels(jit):
         move = propose(key, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2],
                        quat[i, 3], d_move, a_move, lx, ly, lz)
         is_t = move[0]
+        mi = quat_to_matrix(move[4], move[5], move[6], move[7])
+        mi_old = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
         delta = 0
         for j in range(n):
             if j == i:
                 continue
-            if pair_overlap(i, j, move[1], move[2], move[3], move[4], move[5], move[6], move[7],
-                            pos, quat, lx, ly, lz):
+            dx = min_image(pos[j, 0] - move[1], lx)
+            dy = min_image(pos[j, 1] - move[2], ly)
+            dz = min_image(pos[j, 2] - move[3], lz)
+            if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
                 return 0, is_t, False
-            if is_t:
-                if in_well(move[1], move[2], move[3], pos[j, 0], pos[j, 1], pos[j, 2],
-                           lx, ly, lz, well2):
-                    delta += 1
-                if in_well(x, y, z, pos[j, 0], pos[j, 1], pos[j, 2], lx, ly, lz, well2):
-                    delta -= 1
+            if is_t or not isotropic:
+                delta += units(dx, dy, dz, dx * dx + dy * dy + dz * dz, mi, quat, j, pair_params)
+                ex = min_image(pos[j, 0] - x, lx)
+                ey = min_image(pos[j, 1] - y, ly)
+                ez = min_image(pos[j, 2] - z, lz)
+                delta -= units(ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat, j,
+                               pair_params)
         if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
             return 0, is_t, False
-        pos[i, 0] = move[1]
-        pos[i, 1] = move[2]
-        pos[i, 2] = move[3]
-        quat[i, 0] = move[4]
-        quat[i, 1] = move[5]
-        quat[i, 2] = move[6]
-        quat[i, 3] = move[7]
+        commit(i, move, pos, quat)
         return delta, is_t, True
 
-    return dict(
-        splitmix64=splitmix64, stream_key=stream_key, uniform=uniform, wrap=wrap, min_image=min_image,
-        cell_coord=cell_coord, grid_shift=grid_shift, first_set=first_set,
-        quat_to_matrix=quat_to_matrix, cubes_overlap=cubes_overlap, boxes_overlap=boxes_overlap,
-        pair_overlap=pair_overlap, overlap_at=overlap_at,
-        in_well=in_well, propose=propose, metropolis=metropolis, update_cell=update_cell,
-        update_active_cell=update_active_cell,
-        serial_trial=serial_trial,
-        assign_cell=assign_cell, active_cell=active_cell,
-    )
+    return dict(neighbour_change=neighbour_change, update_cell=update_cell,
+                update_active_cell=update_active_cell, serial_trial=serial_trial)

@@ -1,53 +1,43 @@
-"""NVT Metropolis Monte Carlo of hard cubes with a centre-centre square well."""
+"""NVT Metropolis Monte Carlo of hard particles with a pair energy (hard cubes with a square well
+unless told otherwise), on the CPU or a GPU; a single simulation is a batch of one."""
+
+from __future__ import annotations
 
 import logging
 import sys
 
 import numpy as np
 
+from . import pairs, shapes
 from . import trajectory as gsdio
 from . import validate
-from .contract import (CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points,
-                       run_arguments)
+from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, run_arguments
+from .devices import resolve_device
 from .errors import DeviceError, InputError
 from .geometry import cell_grid
+from .operations import CheckpointWriter, GSDWriter, MoveSizeTuner, Operations
 from .state import State
+from .systems import Systems
 
 log = logging.getLogger("cubemc")
 
 SCHEDULES = ("checkerboard", "serial")
 
 
-def resolve_device(device):
-    """'cpu' or 'gpu' for a requested 'cpu' | 'gpu' | 'auto'; DeviceError if impossible."""
-    if device not in DEVICES:
-        raise DeviceError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    if device == "cpu":
-        return "cpu"
-    reason = "numba-cuda found no usable CUDA device"
-    try:
-        from . import gpu
-
-        usable = gpu.available()
-    except Exception as err:  # numba-cuda missing or its driver bindings broken
-        usable, reason = False, f"numba-cuda cannot be used ({type(err).__name__}: {err})"
-    if usable:
-        return "gpu"
-    if device == "gpu":
-        raise DeviceError(f"device='gpu' was requested but {reason}; use device='cpu' or 'auto'")
-    return "cpu"
-
-
 class Simulation:
     """Metropolis MC of `state` with translation and rotation moves (half of the trials each).
 
     beta_epsilon is the well depth in units of kT (negative = attractive); a pair of
-    non-overlapping cubes whose centres are closer than well_range contributes beta_epsilon to
-    beta*U.  Move sizes change only in tune(), never in run(), so production runs are Markov chains.
+    non-overlapping particles whose centres are closer than well_range contributes beta_epsilon to
+    beta*U.  Move sizes change only while tuning, never in a plain run(), so production runs are
+    Markov chains.  Operations (writers, updaters, tuners) attached to `sim.operations` act between
+    sweeps during run().
     """
 
-    def __init__(self, state, beta_epsilon, well_range=1.14, seed=0, device="auto",
-                 translate_size=0.1, rotate_size=0.1, schedule="checkerboard", _warn_well=True):
+    def __init__(self, state: State, beta_epsilon: float, well_range: float = 1.14, seed: int = 0,
+                 device: str = "auto", translate_size: float = 0.1, rotate_size: float = 0.1,
+                 schedule: str = "checkerboard", pair: str = "square_well",
+                 _warn_well: bool = True):  # noqa: PLR0913 (the model's parameters, by name)
         if not isinstance(state, State):
             raise InputError("state must be a cubemc.State")
         self.beta_epsilon = validate.finite("beta_epsilon", beta_epsilon)
@@ -59,8 +49,11 @@ class Simulation:
         if schedule not in SCHEDULES:
             raise InputError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.schedule = schedule
+        self.shape = shapes.get(state.shape)
+        self.pair = pairs.get(pair)
         try:
-            self._grid, self._cap = cell_grid(state.box, self.well_range)
+            self._grid, self._cap = cell_grid(state.box, self.pair.cutoff(self.well_range),
+                                              self.shape, state.shape_params)
         except ValueError as err:
             raise InputError(str(err)) from None
         self.device = resolve_device(device)
@@ -69,109 +62,95 @@ class Simulation:
         bonds, overlaps = state.count_pairs(self.well_range)
         if overlaps:
             state.check_overlaps()  # raises OverlapError with a pair named
-        self._state = state.copy()
+        self._box = state.box.copy()
         self.bonds = bonds
         self.sweep = 0
         self.tuned = False
-        self._counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
-        self._gpu = None
-        if self.device == "gpu":
-            from . import gpu
+        self.counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
+        self.operations = Operations()
+        self._bind(Systems(self.shape, self.pair, self.device, [_configuration(state)],
+                           [self._grid], self._cap), 0)
 
-            self._gpu = gpu.GPUBackend(self._state.positions, self._state.orientations,
-                                       self._state.box, self._grid, self._cap)
-        self._host_stale = False
+    # ------------------------------------------------------------------ batch membership
+    def _bind(self, systems: Systems, index: int) -> None:
+        """Make this simulation system `index` of `systems` (used by SimulationBatch)."""
+        self._systems, self._index = systems, index
+
+    def _own_systems(self) -> Systems:
+        """This simulation's systems, after leaving a batch if it is in one (copies its data)."""
+        if self._systems.size > 1:
+            st = self.state
+            self._bind(Systems(self.shape, self.pair, self.device, [_configuration(st)],
+                               [self._grid], self._cap), 0)
+        return self._systems
+
+    def kernel_parameters(self):
+        """(moves, pair parameters) rows passed to the drivers for this system."""
+        outer2 = self.shape.overlap_distance2(self._systems.shape_params(self._index))
+        moves = (self.translate_size, self.rotate_size, self.beta_epsilon, outer2)
+        return moves, self.pair.parameters(self.well_range)
 
     # ------------------------------------------------------------------ read-only views
     @property
-    def state(self):
-        self._sync()
-        return self._state.copy()
+    def state(self) -> State:
+        pos, quat = self._systems.configuration(self._index)
+        return State(pos.copy(), quat.copy(), self._box.copy(), check=False,
+                     shape=self.shape.NAME,
+                     shape_params=self._systems.shape_params(self._index).copy())
 
     @property
     def positions(self):
-        self._sync()
-        return self._state.positions.copy()
+        return self._systems.configuration(self._index)[0].copy()
 
     @property
     def orientations(self):
-        self._sync()
-        return self._state.orientations.copy()
+        return self._systems.configuration(self._index)[1].copy()
 
     @property
     def box(self):
-        return self._state.box.copy()
+        return self._box.copy()
 
     @property
-    def N(self):
-        return self._state.N
+    def N(self) -> int:
+        return int(self._systems.configuration(self._index)[0].shape[0])
 
     @property
-    def energy(self):
+    def energy(self) -> float:
         """beta * U of the whole system."""
         return self.beta_epsilon * self.bonds
 
     @property
-    def acceptance(self):
-        c = self._counts
+    def acceptance(self) -> dict:
+        c = self.counts
         return {"translate": c[0] / c[1] if c[1] else float("nan"),
                 "rotate": c[2] / c[3] if c[3] else float("nan")}
 
     @property
-    def move_sizes(self):
+    def move_sizes(self) -> dict:
         return {"translate": self.translate_size, "rotate": self.rotate_size}
 
-    def reset_acceptance(self):
-        self._counts[:] = 0
-
-    def _set_configuration(self, positions, orientations):
-        """Replace positions and orientations (used by SimulationBatch; no checks)."""
-        self._sync()
-        self._state.positions[:] = positions
-        self._state.orientations[:] = orientations
-        if self._gpu is not None:
-            self._gpu.upload(self._state.positions, self._state.orientations)
-
-    def _sync(self):
-        if self._host_stale:
-            pos, quat = self._gpu.download()
-            self._state.positions[:] = pos
-            self._state.orientations[:] = quat
-            self._host_stale = False
+    def reset_acceptance(self) -> None:
+        self.counts[:] = 0
 
     # ------------------------------------------------------------------ running
     def _advance(self, n_sweeps):
         """Run n_sweeps with the current move sizes; returns the bond count after each sweep."""
-        from . import cpu
-
         n_sweeps = int(n_sweeps)
         if n_sweeps == 0:
             return np.zeros(0, np.int64)
-        well2 = self.well_range ** 2
-        seed = np.uint64(self.seed)
-        if self.device == "gpu":
-            trace, counts, ok = self._gpu.sweeps(seed, self.sweep, n_sweeps, self.translate_size,
-                                                 self.rotate_size, self.beta_epsilon, well2)
-            trace = trace + self.bonds
-            self._counts += counts
-            self._host_stale = True
+        systems = self._own_systems()
+        moves, pair_params = self.kernel_parameters()
+        if self.schedule == "serial":
+            trace, counts = systems.serial(n_sweeps, self.seed, self.sweep, moves, pair_params,
+                                           self.bonds)
         else:
-            trace = np.zeros(n_sweeps, np.int64)
-            st = self._state
-            if self.schedule == "serial":
-                bonds, ok = cpu.serial_sweeps(st.positions, st.orientations, st.box, seed,
-                                              self.sweep, n_sweeps, self.translate_size,
-                                              self.rotate_size, self.beta_epsilon, well2,
-                                              self.bonds, self._counts, trace)
-            else:
-                bonds, ok = cpu.checkerboard_sweeps(st.positions, st.orientations, st.box,
-                                                    self._grid, self._cap, seed, self.sweep,
-                                                    n_sweeps, self.translate_size,
-                                                    self.rotate_size, self.beta_epsilon, well2,
-                                                    self.bonds, self._counts, trace)
-        if not ok:
-            raise RuntimeError("cell list overflow: the configuration must contain overlaps "
-                               "(this indicates a bug; please report it with the input file)")
+            traces, counts, ok = systems.advance(n_sweeps, [self.seed], [self.sweep], [moves],
+                                                 [pair_params], [self.bonds])
+            if not ok:
+                raise RuntimeError("cell list overflow: the configuration must contain overlaps "
+                                   "(this indicates a bug; please report it with the input file)")
+            trace, counts = traces[0], counts[0]
+        self.counts += counts
         self.bonds = int(trace[-1])
         self.sweep += n_sweeps
         return trace
@@ -183,90 +162,90 @@ class Simulation:
     def tune(self, sweeps, target_acceptance=0.3, period=10):
         """Equilibration with move-size tuning toward `target_acceptance` (both move kinds).
 
-        After every `period` sweeps each move size is scaled by (acc + 0.05)/(target + 0.05),
-        clipped to [0.5, 2]; translations stay below half a cell, rotations below 1.  The
-        acceptance counters are reset at the end, so later statistics cover frozen moves only.
+        A MoveSizeTuner acts every `period` sweeps of this call (and at its end); translations
+        stay below half a cell, rotations below 1.  The acceptance counters are reset at the end,
+        so later statistics cover frozen moves only.
         """
         sweeps = validate.nonnegative_int("sweeps", sweeps)
         period = validate.positive_int("period", period)
-        target = validate.fraction("target_acceptance", target_acceptance)
-        max_translate = 0.5 * float(np.min(self._state.box / self._grid))
-        done = 0
-        while done < sweeps:
-            chunk = min(period, sweeps - done)
-            before = self._counts.copy()
-            self._advance(chunk)
-            c = self._counts - before
-            if c[1]:
-                self.translate_size = min(max_translate, self.translate_size
-                                          * _tune_factor(c[0] / c[1], target))
-            if c[3]:
-                self.rotate_size = min(1.0, self.rotate_size * _tune_factor(c[2] / c[3], target))
-            done += chunk
+        max_translate = 0.5 * float(np.min(self._box / self._grid))
+        tuner = MoveSizeTuner(target_acceptance, period, self.sweep, max_translate)
+        self.operations.tuners.append(tuner)
+        try:
+            self._run_operations(sweeps, list(self.operations))
+        finally:
+            self.operations.tuners.remove(tuner)
         self.reset_acceptance()
         self.tuned = True
 
     def run(self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None,
-            progress=False):
-        """Run `sweeps` more sweeps with frozen move sizes.
+            progress=False):  # noqa: PLR0913 (convenience keywords for the common writers)
+        """Run `sweeps` more sweeps with frozen move sizes, triggering the attached operations.
 
         trajectory: GSD file; a frame is appended whenever the sweep count is a multiple of
         `period` (and at the start if that sweep has no frame yet).  Frames newer than the current
         sweep (left by a killed run) are dropped first.  checkpoint: .npz written atomically every
-        `checkpoint_period` sweeps and at the end.  progress: a tqdm bar on a terminal, else one
-        log line per checkpoint.
+        `checkpoint_period` sweeps and at the end.  These keywords add a GSDWriter and a
+        CheckpointWriter for this run only.  progress: a tqdm bar on a terminal, else one log line
+        per checkpoint.
         """
         sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
                                                                 checkpoint, checkpoint_period)
-        if path is not None and gsdio.needs_first_frame(path, self.sweep, period):
-            self.write_frame(path)
+        extra = []
+        if path is not None:
+            extra.append(GSDWriter(path, period))
+        if checkpoint is not None:
+            extra.append(_LoggedCheckpoint(checkpoint, checkpoint_period, progress))
+        self._run_operations(sweeps, list(self.operations) + extra, progress)
+
+    def _run_operations(self, sweeps, ops, progress=False):
+        for op in ops:
+            op.attach(self)
         end = self.sweep + sweeps
         bar = _progress_bar(sweeps, progress)
         try:
-            for stop in pause_points(self.sweep, end, period, checkpoint_period):
-                start = self.sweep
-                self._advance(stop - start)
+            while self.sweep < end:
+                stop = min([end] + [op.next_stop(self.sweep) for op in ops])
+                done = stop - self.sweep
+                self._advance(done)
                 if bar is not None:
-                    bar.update(stop - start)
-                if path is not None and self.sweep % period == 0:
-                    self.write_frame(path)
-                if checkpoint is not None and (self.sweep % checkpoint_period == 0
-                                               or self.sweep == end):
-                    self.save_checkpoint(checkpoint)
-                    if bar is None and progress:
-                        log.info("sweep %d of %d, energy %.4f, checkpoint %s",
-                                 self.sweep, end, self.energy, checkpoint)
+                    bar.update(done)
+                for op in ops:
+                    if op.due(self.sweep) or (op.at_end and self.sweep == end):
+                        op.act(self)
+                        if bar is None and getattr(op, "progress", False):
+                            log.info("sweep %d of %d, energy %.4f, checkpoint %s",
+                                     self.sweep, end, self.energy, op.path)
         finally:
             if bar is not None:
                 bar.close()
 
     # ------------------------------------------------------------------ output
-    def log_values(self):
+    def log_values(self) -> dict:
         acc = self.acceptance
         return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
                 "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
                 "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
                 "translate_move_size": self.translate_size, "rotate_move_size": self.rotate_size}
 
-    def write_frame(self, path):
-        self._sync()
-        st = self._state
-        gsdio.append(str(path), gsdio.make_frame(st.positions, st.orientations, st.box,
-                                                           self.sweep, self.log_values()))
+    def write_frame(self, path) -> None:
+        pos, quat = self._systems.configuration(self._index)
+        gsdio.append(str(path), gsdio.make_frame(pos, quat, self._box, self.sweep,
+                                                 self.log_values(),
+                                                 self.shape.gsd_shapes(None)))
 
-    def save_checkpoint(self, path):
+    def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""
-        self._sync()
-        st = self._state
+        pos, quat = self._systems.configuration(self._index)
         gsdio.write_checkpoint(str(path), dict(
-            version=CHECKPOINT_VERSION, positions=st.positions, orientations=st.orientations,
-            box=st.box, sweep=self.sweep, bonds=self.bonds, counts=self._counts,
+            version=CHECKPOINT_VERSION, positions=pos, orientations=quat,
+            box=self._box, sweep=self.sweep, bonds=self.bonds, counts=self.counts,
             beta_epsilon=self.beta_epsilon, well_range=self.well_range, seed=self.seed,
             translate_size=self.translate_size, rotate_size=self.rotate_size,
             schedule=self.schedule, tuned=self.tuned))
 
     @classmethod
-    def from_checkpoint(cls, path, device="auto"):
+    def from_checkpoint(cls, path, device="auto") -> Simulation:
         data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
         state = State(data["positions"], data["orientations"], data["box"])
         sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
@@ -280,8 +259,20 @@ class Simulation:
                              f"{int(data['bonds'])} stored")
         sim.sweep = int(data["sweep"])
         sim.tuned = bool(data["tuned"])
-        sim._counts[:] = data["counts"]
+        sim.counts[:] = data["counts"]
         return sim
+
+
+class _LoggedCheckpoint(CheckpointWriter):
+    """The checkpoint writer of run(checkpoint=...), which also reports progress in the log."""
+
+    def __init__(self, path, period, progress):
+        super().__init__(path, period)
+        self.progress = progress
+
+
+def _configuration(state):
+    return (state.positions, state.orientations, state.shape_params, state.box)
 
 
 def _native_schedule(data):
@@ -289,10 +280,6 @@ def _native_schedule(data):
     with the checkerboard schedule, which samples the same distribution."""
     schedule = str(data["schedule"])
     return schedule if schedule in SCHEDULES else "checkerboard"
-
-
-def _tune_factor(acc, target):
-    return min(2.0, max(0.5, (acc + 0.05) / (target + 0.05)))
 
 
 def _progress_bar(total, progress):

@@ -5,19 +5,22 @@ import os
 
 import numpy as np
 
-from . import validate
+from . import pairs, shapes, targets, validate
 from .errors import InputError, OverlapError
-from .geometry import CIRCUMSPHERE_DIAMETER, cell_grid, random_quaternions
+from .geometry import CIRCUMSPHERE_DIAMETER, cell_grid, min_box_edge, random_quaternions
 
 
 class State:
-    """Positions (N, 3), unit quaternions (N, 4) as (w, x, y, z) and box edges (3,), all float64.
+    """Positions (N, 3), unit quaternions (N, 4) as (w, x, y, z) and box edges (3,), all float64,
+    and the particle shape: a registered shape name (cubemc.shapes) with per-particle parameters
+    (N, P) (none for the unit cube).
 
     Constructing a State checks shapes and values, wraps positions into [-L/2, L/2), normalises
-    the quaternions and (unless check=False) refuses overlapping cubes with an OverlapError.
+    the quaternions and (unless check=False) refuses overlapping particles with an OverlapError.
     """
 
-    def __init__(self, positions, orientations, box, check=True):
+    def __init__(self, positions, orientations, box, check=True, shape="cube",
+                 shape_params=None):  # noqa: PLR0913 (configuration plus shape, by name)
         box = np.array(box, np.float64).reshape(-1)
         if box.shape != (3,) or not np.all(np.isfinite(box)) or np.any(box <= 0):
             raise InputError(f"box must be three positive finite edge lengths, got {box.tolist()}")
@@ -39,6 +42,11 @@ class State:
         quat[off] /= norm[off, None]
         self.orientations = quat
         self.box = box
+        self.shape = shape
+        n_params = max(shapes.get(shape).N_PARAMS, 1)  # the kernels want at least one column
+        if shape_params is None:
+            shape_params = np.zeros((pos.shape[0], n_params))
+        self.shape_params = np.array(shape_params, np.float64).reshape(pos.shape[0], n_params)
         if check:
             self.check_overlaps()
 
@@ -55,29 +63,32 @@ class State:
         return self.N / self.volume
 
     def copy(self):
-        return State(self.positions.copy(), self.orientations.copy(), self.box.copy(), check=False)
+        return State(self.positions.copy(), self.orientations.copy(), self.box.copy(), check=False,
+                     shape=self.shape, shape_params=self.shape_params.copy())
+
+    def _kernels(self):
+        return targets.cpu(shapes.get(self.shape), pairs.square_well)
 
     def count_pairs(self, well_range=0.0):
         """(bonds inside `well_range`, overlapping pairs), counted from scratch."""
-        from . import cpu
-
+        shape = shapes.get(self.shape)
         try:
-            grid, cap = cell_grid(self.box, well_range)
+            grid, cap = cell_grid(self.box, well_range, shape, self.shape_params)
         except ValueError as err:
             raise InputError(str(err)) from None
-        bonds, overlaps = cpu.count_pairs(self.positions, self.orientations, self.box, grid, cap,
-                                          float(well_range) ** 2)
-        if bonds < 0:  # a cell held more cubes than non-overlapping cubes can
+        bonds, overlaps = self._kernels().count_pairs(
+            self.positions, self.orientations, self.shape_params, self.box, grid, cap,
+            np.array(pairs.square_well.parameters(well_range)))
+        if bonds < 0:  # a cell held more particles than non-overlapping ones can
             overlaps = max(overlaps, 1)
         return int(bonds), int(overlaps)
 
     def check_overlaps(self):
-        """Raise OverlapError naming one overlapping pair if any cubes overlap or touch."""
+        """Raise OverlapError naming one overlapping pair if any particles overlap or touch."""
         _, overlaps = self.count_pairs()
         if overlaps:
-            from . import cpu
-
-            i, j = cpu.first_overlap(self.positions, self.orientations, self.box)
+            i, j = self._kernels().first_overlap(self.positions, self.orientations,
+                                                 self.shape_params, self.box, np.zeros(1))
             raise OverlapError(
                 f"the configuration has overlapping cubes ({overlaps} overlapping pair(s), e.g. "
                 f"cubes {i} and {j} at {np.round(self.positions[i], 4).tolist()} and "
@@ -95,11 +106,11 @@ class State:
         phi = validate.fraction("packing_fraction", packing_fraction)
         a = phi ** (-1.0 / 3.0)
         box = n * a
-        if box < 2 * CIRCUMSPHERE_DIAMETER:
-            n_min = math.ceil(2 * CIRCUMSPHERE_DIAMETER / a)
+        smallest = min_box_edge(CIRCUMSPHERE_DIAMETER)
+        if box < smallest:
             raise InputError(f"a {n}x{n}x{n} lattice at packing fraction {phi} gives a box of "
-                             f"{box:.3f}, smaller than the minimum {2 * CIRCUMSPHERE_DIAMETER:.3f}; "
-                             f"use n >= {n_min}")
+                             f"{box:.3f}, smaller than the minimum {smallest:.3f}; "
+                             f"use n >= {math.ceil(smallest / a)}")
         sites = n ** 3
         if vacancy_sites is not None:
             removed = np.unique(np.asarray(vacancy_sites, np.int64).reshape(-1))
@@ -135,9 +146,10 @@ class State:
         n = validate.positive_int("n_particles", n_particles)
         phi = validate.fraction("packing_fraction", packing_fraction)
         box_target = (n / phi) ** (1.0 / 3.0)
-        if box_target < 2 * CIRCUMSPHERE_DIAMETER:
+        if box_target < min_box_edge(CIRCUMSPHERE_DIAMETER):
             raise InputError(f"{n} cubes at packing fraction {phi} give a box of {box_target:.3f}, "
-                             f"smaller than the minimum {2 * CIRCUMSPHERE_DIAMETER:.3f}; use more cubes")
+                             f"smaller than the minimum {min_box_edge(CIRCUMSPHERE_DIAMETER):.3f}; "
+                             "use more cubes")
         rng = np.random.default_rng(validate.seed(seed))
         m = math.ceil(n ** (1.0 / 3.0) - 1e-9)
         spacing = max(box_target / m, 1.001 * CIRCUMSPHERE_DIAMETER)  # random cubes cannot touch

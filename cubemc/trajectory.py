@@ -9,13 +9,13 @@ import numpy as np
 from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
 from .geometry import CUBE_VERTICES
+from .shapes import cube
 
-CUBE_SHAPE = {"type": "ConvexPolyhedron", "rounding_radius": 0.0,
-              "vertices": CUBE_VERTICES.tolist()}
+CUBE_SHAPE = cube.gsd_shapes(None)[0]
 
 
-def make_frame(positions, orientations, box, step, log):
-    """One GSD frame; `log` maps LOG_KEYS to scalars."""
+def make_frame(positions, orientations, box, step, log, type_shapes=None):
+    """One GSD frame; `log` maps LOG_KEYS to scalars; type_shapes defaults to the unit cube."""
     frame = gsd.hoomd.Frame()
     frame.configuration.step = int(step)
     frame.configuration.box = [float(box[0]), float(box[1]), float(box[2]), 0.0, 0.0, 0.0]
@@ -24,7 +24,7 @@ def make_frame(positions, orientations, box, step, log):
     frame.particles.typeid = np.zeros(positions.shape[0], np.uint32)
     frame.particles.position = positions.astype(np.float32)
     frame.particles.orientation = orientations.astype(np.float32)
-    frame.particles.type_shapes = [CUBE_SHAPE]
+    frame.particles.type_shapes = [CUBE_SHAPE] if type_shapes is None else type_shapes
     for key in LOG_KEYS:  # every key in every frame: gsd falls back to frame 0 for missing ones
         dtype = np.uint64 if key in LOG_UINT64_KEYS else np.float64
         frame.log[LOG_PREFIX + key] = np.array([log[key]], dtype)

@@ -9,12 +9,9 @@ def gpu_available():
 
     if numba.config.ENABLE_CUDASIM:
         return False
-    try:
-        from cubemc import gpu
+    from cubemc.devices import gpu_usable
 
-        return gpu.available()
-    except Exception:
-        return False
+    return gpu_usable()[0]
 
 
 needs_gpu = pytest.mark.skipif(not gpu_available(), reason="no CUDA GPU on this machine")

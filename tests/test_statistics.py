@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 import cubemc
-from cubemc import cpu
-from cubemc.geometry import quaternion_matrices, random_quaternions
+from cubemc.geometry import overlaps, quaternion_matrices, random_quaternions
 from support import DEVICES
 
 
@@ -28,8 +27,7 @@ def exact_well_probability(beta_eps, well_range, box, n=4_000_000, seed=1):
     ball = 4 / 3 * np.pi * well_range ** 3 / box ** 3
 
     def free_fraction(d):
-        over = np.zeros(len(d), np.bool_)
-        cpu.overlap_many(d, random_quaternions(rng, len(d)), random_quaternions(rng, len(d)), over)
+        over = overlaps(d, random_quaternions(rng, len(d)), random_quaternions(rng, len(d)))
         return (~over).reshape(20, -1).mean(1)  # 20 batch estimates for the error
 
     u = rng.normal(size=(n, 3))

@@ -1,14 +1,11 @@
-"""HOOMD-blue backend (``CUBEMC_ENGINE=hoomd``): the cubemc model run by HOOMD's HPMC.
+"""HOOMD-blue backend (``CUBEMC_ENGINE=hoomd``): the cubemc model run by HOOMD's HPMC (docs/hoomd.md).
 
-The only module that imports ``hoomd``, and only when an :class:`Engine` or
-:class:`HoomdSimulation` is created, so ``import cubemc.hoomd_engine`` works without it.
-:class:`HoomdSimulation` implements :class:`cubemc.contract.SimulationProtocol` like the native
-``cubemc.Simulation`` (docs/engine-api.md): one HOOMD timestep is one sweep (``nselect=1``: N trial
-moves), GSD frames carry the native ``log/cubemc/*`` names and the checkpoints are the native
-``.npz`` format, so a job can continue with either engine. Move sizes are reported, logged and
-checkpointed in cubemc's definition whatever HOOMD's version (see :func:`hoomd_rotate_size`).
-HOOMD's energies are in units of kT = 1 (the integrator's default), so ``epsilon=[beta_epsilon]``
-gives beta*U directly. Nothing here imports the workflow layer.
+The only module that imports ``hoomd``, and only when an :class:`Engine` or :class:`HoomdSimulation`
+is created. :class:`HoomdSimulation` implements :class:`cubemc.contract.SimulationProtocol`: one
+HOOMD timestep is one sweep (``nselect=1``), frames carry the native ``log/cubemc/*`` names and the
+checkpoints are the native ``.npz`` format, so a job can continue with either engine. Move sizes
+are always cubemc's definitions, whatever HOOMD's version (:func:`hoomd_rotate_size`). HOOMD's kT is
+left at 1, so ``epsilon=[beta_epsilon]`` gives beta*U. Nothing here imports the workflow layer.
 """
 
 from __future__ import annotations
@@ -73,32 +70,24 @@ def import_hoomd():
 
 
 # ---------------------------------------------------------------------- rotation move sizes
-# cubemc (and HOOMD 4.6-6.x) rotate by q' = (q + a w)/|q + a w|, w uniform on the unit
-# 3-sphere. HOOMD >= 7 draws a rotation vector s from a 3D Gaussian of standard deviation a per
-# component, redraws it while |s| > pi, and rotates by the angle |s| about s/|s|. Both moves are
-# isotropic, so each is described by its distribution of the rotation angle theta; we give HOOMD
-# the size with the same mean of 1 - cos(theta). That is the mean squared displacement of every
-# point of the cube over (4/3) r^2 (r its distance from the centre): both moves shift the
-# vertices equally far on average. For small moves the two sizes agree to O(a^3).
+# cubemc (and HOOMD 4.6-6.x) rotate by q' = (q + a w)/|q + a w|, w uniform on S^3. HOOMD >= 7
+# rotates by the vector s (angle |s|), s Gaussian with standard deviation a per component, drawn
+# again while |s| > pi. Both moves are isotropic; HOOMD 7 gets the size with the same mean of
+# 1 - cos(theta), the mean squared displacement of any point of the cube over (4/3) r^2 (r: its
+# distance from the centre). For small moves the two sizes agree to O(a^3).
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
 
 
 def native_rotation_spread(a: float) -> float:
-    """Mean of 1 - cos(theta) for cubemc's rotation move of size `a` (exact).
-
-    The relative rotation is (1 + a u)/|1 + a u| with u uniform on S^3; averaging
-    sin^2(theta/2) = a^2 (1 - u0^2)/(1 + 2 a u0 + a^2) over u0 gives these closed forms.
-    """
+    """Mean of 1 - cos(theta) for cubemc's rotation move of size `a`: exact, the average of
+    2 sin^2(theta/2) = 2 a^2 (1 - u0^2)/(1 + 2 a u0 + a^2) over u uniform on S^3."""
     a2 = float(a) ** 2
     return a2 * (3.0 - a2) / 2.0 if a2 <= 1.0 else (3.0 * a2 - 1.0) / (2.0 * a2)
 
 
 def gaussian_rotation_spread(sigma: float) -> float:
-    """Mean of 1 - cos(theta) for HOOMD >= 7's rotation move of size `sigma` (quadrature).
-
-    theta = |s| has density ~ theta^2 exp(-theta^2 / 2 sigma^2) on [0, pi]; Gauss-Legendre on
-    [0, min(pi, 12 sigma)] (the tail beyond 12 sigma weighs less than 1e-29).
-    """
+    """Mean of 1 - cos(theta) for HOOMD >= 7's rotation move of size `sigma`: theta has density
+    ~ theta^2 exp(-theta^2 / 2 sigma^2) on [0, pi]; Gauss-Legendre on [0, min(pi, 12 sigma)]."""
     top = min(math.pi, 12.0 * float(sigma))
     theta = 0.5 * top * (_NODES + 1.0)
     weight = _WEIGHTS * theta**2 * np.exp(-0.5 * (theta / sigma) ** 2)
@@ -108,7 +97,7 @@ def gaussian_rotation_spread(sigma: float) -> float:
 def hoomd_rotate_size(a: float, gaussian: bool) -> float:
     """HOOMD's rotation move size for cubemc's size `a`: `a` itself before HOOMD 7, else the
     Gaussian width with the same mean 1 - cos(theta) (found by bisection, to the last bit)."""
-    if not gaussian:
+    if not gaussian or a <= 0:
         return float(a)
     target = native_rotation_spread(a)  # < 1.5 <= the Gaussian move's limit 1 + 6/pi^2
     lo, hi = 0.0, 1.0
@@ -129,7 +118,7 @@ def native_rotate_size(a_hoomd: float, gaussian: bool) -> float:
     """cubemc's rotation move size for HOOMD's `a_hoomd` (inverse of hoomd_rotate_size).
 
     inf where HOOMD's move is wider than any of cubemc's (mean 1 - cos(theta) >= 3/2)."""
-    if not gaussian:
+    if not gaussian or a_hoomd <= 0:
         return float(a_hoomd)
     m = gaussian_rotation_spread(a_hoomd)
     if m <= 1.0:  # root of a^4 - 3 a^2 + 2 m = 0 below 1, written without cancellation
@@ -211,8 +200,10 @@ class HoomdSimulation:
         if not isinstance(state, State):
             raise InputError("state must be a cubemc.State")
         self.beta_epsilon = validate.finite("beta_epsilon", beta_epsilon)
-        check_well = validate.positive if _from_checkpoint else lambda _, value: validate.well_range(value)
-        self.well_range = check_well("well_range", well_range)
+        if _from_checkpoint:  # a stored run keeps the well it was started with
+            self.well_range = validate.positive("well_range", well_range)
+        else:
+            self.well_range = validate.well_range(well_range)
         self.seed = validate.seed(seed) & SEED_MASK  # record what HOOMD really uses
         try:  # the native box rule, so both engines accept the same inputs; also bounds d
             grid, _ = cell_grid(state.box, self.well_range)

@@ -4,7 +4,9 @@ Run it in (or below) the project directory. It prints a login URL with a token; 
 README.md for SSH tunnels and ``CUBEMC_DASHBOARD_TOKEN``.
 """
 
-from cubemc.workflow.dashboard import make_dashboard
+import sys
+
+from cubemc.workflow.dashboard import main
 
 if __name__ == "__main__":
-    make_dashboard().main()
+    sys.exit(main())

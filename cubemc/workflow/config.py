@@ -22,8 +22,11 @@ runs the CPU-named operations but lets the engine use a GPU when it finds one.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
+
+from cubemc.files import MEMORY_LIMIT_ENV, parse_size
 
 from .errors import ConfigError
 
@@ -104,6 +107,7 @@ def load_config(project_path: str | None = None, environ=None) -> WorkflowConfig
         deadline_value = float(deadline) if deadline else None
     except ValueError:
         raise ConfigError(f"CUBEMC_DEADLINE={deadline!r} is not a Unix time") from None
+    check_environment(environ)
     return WorkflowConfig(
         device=device,
         engine=engine,
@@ -111,3 +115,38 @@ def load_config(project_path: str | None = None, environ=None) -> WorkflowConfig
         checkpoints_per_stage=_positive_int("checkpoints_per_stage", merged["checkpoints_per_stage"]),
         deadline=deadline_value,
     )
+
+
+def _positive_number(name: str, text: str) -> None:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}={text!r} must be a positive number")
+
+
+def check_environment(environ=None) -> None:
+    """Check the CUBEMC_* variables read outside this module (submission, memory, SLURM), so a
+    typo is reported in one line before any work starts instead of being ignored."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("CUBEMC_MAX_WALLTIME_HOURS", "").strip()
+    if value:
+        _positive_number("CUBEMC_MAX_WALLTIME_HOURS", value)
+    value = environ.get("CUBEMC_CPUS_PER_JOB", "").strip()
+    if value:
+        _positive_int("CUBEMC_CPUS_PER_JOB", value)
+    value = environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if value:
+        try:
+            parse_size(value)
+        except ValueError as error:  # cubemc.InputError
+            raise ConfigError(str(error)) from None
+    spec = environ.get("CUBEMC_SLURM_GPU_PARTITIONS")
+    if spec is not None:
+        from .slurm import parse_gpu_partitions
+
+        try:
+            parse_gpu_partitions(spec)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None

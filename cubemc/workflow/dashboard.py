@@ -13,6 +13,7 @@ single-user machine, bound to 127.0.0.1).
 from __future__ import annotations
 
 import os
+import socket
 from collections import Counter
 
 from signac_dashboard import Dashboard
@@ -28,6 +29,7 @@ from signac_dashboard.modules import (
 )
 
 from . import operations
+from .errors import WorkflowError
 from .studies import describe
 
 
@@ -59,7 +61,7 @@ class CubemcDashboard(Dashboard):
 def project_progress(project) -> str:
     """Text for the project page: how many jobs are in each stage."""
     counts = Counter(operations.stage_label(job).split(" ")[0] for job in project)
-    order = ("new", "tuning", "equilibrating", "sampling", "sampled", "analysed")
+    order = ("new", "tuning", "equilibrating", "sampling", "sampled", "analysed", "damaged")
     parts = [f"{name}: {counts[name]}" for name in order if counts.get(name)]
     report = os.path.join(operations.report_dir(project), operations.REPORT_MANIFEST)
     status = "report: up to date" if os.path.exists(report) else "report: not written yet"
@@ -106,10 +108,61 @@ def make_dashboard(project_path=None, config=None):
         project = CubemcProject.get_project(project_path)
     except LookupError:
         where = os.path.abspath(project_path or os.getcwd())
-        raise SystemExit(f"dashboard.py: error: no signac project in {where} or above it; "
-                         "create one with: python init.py vacancy --quick") from None
+        raise WorkflowError(f"no signac project in {where} or above it; "
+                            "create one with: python init.py vacancy --quick") from None
     config = dict(config or {})  # never share signac-dashboard's mutable default
     token = access_token_from_env()
     if "ACCESS_TOKEN" not in config and token is not ...:
         config["ACCESS_TOKEN"] = token
     return CubemcDashboard(config=config, project=project, modules=default_modules())
+
+
+def build_parser():
+    from cubemc.cli_errors import OneLineArgumentParser
+
+    parser = OneLineArgumentParser(prog="dashboard.py", description=(
+        "Web dashboard of the cubemc project in (or above) the current directory."))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="run")
+    run = commands.add_parser("run", help="serve the dashboard", error_prog="dashboard.py")
+    run.add_argument("--host", default="localhost", help="binding address (default localhost)")
+    run.add_argument("--port", type=int, default=8888, help="port (default 8888)")
+    run.add_argument("-d", "--debug", action="store_true", help="flask debug mode")
+    run.add_argument("-p", "--profile", action="store_true", help="flask profiling")
+    return parser
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that cannot be listened on (signac-dashboard would silently move to
+    another port than the URL it printed)."""
+    if not 0 < port < 65536:
+        raise WorkflowError(f"--port {port} is not a port number (1-65535)")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise WorkflowError(f"cannot listen on {host}:{port} ({reason}); choose another --port "
+                            "or --host") from None
+
+
+def main(argv=None) -> int:
+    """``python dashboard.py run [--host H] [--port P]``; errors are one line on stderr."""
+    from cubemc.cli_errors import run_reporting_errors
+
+    from .flowproject import check_project
+
+    args = build_parser().parse_args(argv)
+
+    def work():
+        check_port(args.host, args.port)
+        dashboard = make_dashboard()
+        check_project(dashboard.project)
+        command = ["run", "--host", args.host, "--port", str(args.port)]
+        command += ["--debug"] * args.debug + ["--profile"] * args.profile
+        dashboard.main(command_args=command)
+
+    return run_reporting_errors("dashboard.py", work, user_errors=(WorkflowError,),
+                                interrupted_hint="the dashboard stopped")

@@ -13,6 +13,7 @@ GPU (``aggregator.groupsof``).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -20,8 +21,8 @@ from flow import FlowProject, aggregator
 
 from . import operations as ops
 from . import slurm  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
-from .config import load_config
-from .errors import ConfigError
+from .config import check_environment, load_config
+from .errors import ConfigError, WorkflowError
 
 CPU_CUBE_SWEEPS_PER_SECOND = 1.0e5  # conservative single-thread rate for walltime estimates
 GPU_CUBE_SWEEPS_PER_SECOND = 2.0e6
@@ -80,6 +81,25 @@ def walltime_sample_gpu(*jobs):
     return _hours(jobs, ("production_sweeps",), GPU_CUBE_SWEEPS_PER_SECOND)
 
 
+def _memory(jobs, minimum_gib, systems=1):
+    """Memory directive: the engine's estimate (cubemc.files) for the largest job, at least
+    `minimum_gib`; `systems` jobs held in memory at once (a batch)."""
+    from cubemc.files import estimate_memory_bytes
+
+    need = max(estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"],
+                                     systems=systems)
+               for sp in (job.cached_statepoint for job in jobs))
+    return f"{max(minimum_gib, math.ceil(need / 2**30))}g"
+
+
+def memory_cpu(*jobs):
+    return _memory(jobs, 2)
+
+
+def memory_gpu(*jobs):
+    return _memory(jobs, 4, systems=len(jobs))
+
+
 def cpus_per_job(*jobs):
     """Cores for one CPU simulation (numba threads); ``CUBEMC_CPUS_PER_JOB``, default 1."""
     try:
@@ -120,7 +140,7 @@ def running(job):
 
 
 @CubemcProject.post(ops.is_created)
-@CubemcProject.operation(directives={"np": 1, "walltime": 0.5, "memory": "2g"})
+@CubemcProject.operation(directives={"np": 1, "walltime": 0.5, "memory": memory_cpu})
 def create_initial_state(job):
     """Build the initial crystal or fluid and checkpoint it (initial.npz, initial.gsd)."""
     ops.create_initial_state(job)
@@ -129,7 +149,8 @@ def create_initial_state(job):
 @CubemcProject.pre(ops.is_created)
 @CubemcProject.pre(ops.cpu_mode)
 @CubemcProject.post(ops.is_equilibrated)
-@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_equilibrate, "memory": "2g"})
+@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_equilibrate,
+                                     "memory": memory_cpu})
 def equilibrate(job):
     """Tune move sizes, then burn in (equilibration.gsd, equilibrated.npz)."""
     ops.equilibrate(job)
@@ -138,7 +159,7 @@ def equilibrate(job):
 @CubemcProject.pre(ops.is_equilibrated)
 @CubemcProject.pre(ops.cpu_mode)
 @CubemcProject.post(ops.is_sampled)
-@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_sample, "memory": "2g"})
+@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_sample, "memory": memory_cpu})
 def sample(job):
     """Production run with checkpoints (trajectory.gsd, final.npz)."""
     ops.sample(job)
@@ -155,7 +176,7 @@ _GPU_KWARGS = {} if GPU_GROUP_SIZE <= 1 else {
 @CubemcProject.pre(ops.gpu_mode)
 @CubemcProject.post(_all(ops.is_equilibrated))
 @CubemcProject.operation(
-    directives={"np": 1, "ngpu": 1, "walltime": walltime_equilibrate_gpu, "memory": "4g"}, **_GPU_KWARGS
+    directives={"np": 1, "ngpu": 1, "walltime": walltime_equilibrate_gpu, "memory": memory_gpu}, **_GPU_KWARGS
 )
 def equilibrate_gpu(*jobs):
     """equilibrate on a GPU, for one job or a group of jobs run back to back."""
@@ -166,7 +187,7 @@ def equilibrate_gpu(*jobs):
 @CubemcProject.pre(ops.gpu_mode)
 @CubemcProject.post(_all(ops.is_sampled))
 @CubemcProject.operation(
-    directives={"np": 1, "ngpu": 1, "walltime": walltime_sample_gpu, "memory": "4g"}, **_GPU_KWARGS
+    directives={"np": 1, "ngpu": 1, "walltime": walltime_sample_gpu, "memory": memory_gpu}, **_GPU_KWARGS
 )
 def sample_gpu(*jobs):
     """sample on a GPU, for one job or a group of jobs run back to back."""
@@ -192,26 +213,116 @@ def report(*jobs):
     ops.report(*jobs)
 
 
+#: the signac-flow subcommands that ask the scheduler for its queue
+QUEUE_COMMANDS = ("status", "submit")
+
+
+def _subcommand(argv) -> str | None:
+    return next((arg for arg in argv if arg in ("status", "next", "run", "submit", "exec")), None)
+
+
+def _squeue_problem() -> str | None:
+    """Why ``squeue`` cannot list this user's jobs (no controller answers), or None."""
+    import getpass
+    import subprocess
+
+    try:
+        subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i"], check=True,
+                       capture_output=True, text=True, timeout=30)
+    except subprocess.CalledProcessError as error:
+        said = (error.stderr or error.stdout or "").strip().splitlines()
+        return said[-1] if said else f"exit status {error.returncode}"
+    except subprocess.TimeoutExpired:
+        return "no answer within 30 s"
+    except OSError as error:
+        return str(error)
+    return None
+
+
+def choose_environment(command: str | None) -> None:
+    """Where SLURM's client tools exist but ``squeue`` fails (no reachable controller),
+    signac-flow's SLURM environment would fail with a traceback: ``status`` falls back to the
+    standard environment with a warning; ``submit``, or a SLURM environment chosen explicitly
+    with SIGNAC_FLOW_ENVIRONMENT, is an error that says how to choose."""
+    from flow.environment import get_environment
+    from flow.scheduling.slurm import SlurmScheduler
+
+    if command not in QUEUE_COMMANDS:
+        return
+    environment = get_environment()
+    if getattr(environment, "scheduler_type", None) is not SlurmScheduler:
+        return
+    problem = _squeue_problem()
+    if problem is None:
+        return
+    chosen = os.environ.get("SIGNAC_FLOW_ENVIRONMENT")
+    if command == "status" and not chosen:
+        print(f"project.py: warning: squeue failed ({problem}); showing the status without the "
+              "SLURM queue (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment skips SLURM)",
+              file=sys.stderr, flush=True)
+        os.environ["SIGNAC_FLOW_ENVIRONMENT"] = "StandardEnvironment"
+        return
+    where = f"SIGNAC_FLOW_ENVIRONMENT={chosen}" if chosen else "SLURM tools were found"
+    raise WorkflowError(f"{command} needs the SLURM queue, but squeue failed ({problem}; {where}); "
+                        "check the controller with `scontrol ping`, or run the jobs on this "
+                        "machine with SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment python project.py run")
+
+
+def check_project(project) -> None:
+    """Refuse to work on a project whose state point files are damaged (naming them)."""
+    from signac.errors import JobsCorruptedError
+
+    try:
+        project.check()
+    except JobsCorruptedError as error:
+        ids = list(error.job_ids)
+        path = os.path.join(project.workspace, ids[0], "signac_statepoint.json")
+        more = f" (and {len(ids) - 1} more job(s))" if len(ids) > 1 else ""
+        raise WorkflowError(f"{path} (state point of job {ids[0]}) is damaged{more}; re-run the "
+                            "init.py command that created the job (it writes the state point "
+                            "again), or restore the file") from None
+
+
 def main(project_path=None, entrypoint=None):
     """Command-line entry point used by ``project.py``.
 
     ``entrypoint`` is the script that submitted jobs call (``python <entrypoint> exec ...``);
     without it signac-flow would point them at this module. The SLURM template is found by
     signac-flow in ``cubemc/workflow/templates/`` (next to the environment class); a
-    ``templates/cubemc-slurm.sh`` in the project directory overrides it.
+    ``templates/cubemc-slurm.sh`` in the project directory overrides it. Ordinary errors are one
+    line on stderr with a non-zero exit status (cubemc/cli_errors.py).
     """
-    kwargs = {}
-    if entrypoint:
-        kwargs["entrypoint"] = {"path": os.path.abspath(entrypoint)}
-    try:
-        project = CubemcProject.get_project(project_path, **kwargs)
-    except LookupError:
-        print(f"project.py: error: no signac project in {os.path.abspath(project_path or os.getcwd())} or "
-              "above it; create one with: python init.py vacancy --quick", file=sys.stderr)
-        raise SystemExit(2) from None
-    try:
+    import subprocess
+
+    from flow.errors import SubmitError
+    from signac.errors import ConfigError as SignacConfigError
+
+    from cubemc.cli_errors import OneLineArgumentParser, run_reporting_errors
+
+    def work():
+        kwargs = {}
+        if entrypoint:
+            kwargs["entrypoint"] = {"path": os.path.abspath(entrypoint)}
+        check_environment()
+        choose_environment(_subcommand(sys.argv[1:]))
+        try:
+            project = CubemcProject.get_project(project_path, **kwargs)
+        except LookupError:
+            raise WorkflowError(f"no signac project in {os.path.abspath(project_path or os.getcwd())} "
+                                "or above it; create one with: python init.py vacancy --quick") from None
         load_config(project.path)
-    except ConfigError as error:
-        print(f"project.py: error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    project.main()
+        check_project(project)
+        try:
+            project.main(parser=OneLineArgumentParser(prog="project.py"))
+        except subprocess.CalledProcessError as error:
+            command = " ".join(map(str, error.cmd)) if isinstance(error.cmd, list) else error.cmd
+            raise WorkflowError(f"{command} failed with exit status {error.returncode}; is the "
+                                "scheduler reachable? (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment "
+                                "runs without it)") from None
+
+    status = run_reporting_errors(
+        "project.py", work, user_errors=(WorkflowError, SubmitError, SignacConfigError),
+        os_hint="fix that and run the same command again",
+        interrupted_hint="run the same command again: every stage continues from its last checkpoint")
+    if status:
+        raise SystemExit(status)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from .errors import StatePointError
+from cubemc import files
+from cubemc.cli_errors import OneLineArgumentParser, run_reporting_errors
+
+from .errors import StatePointError, WorkflowError
 from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
 
 GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles")
@@ -14,11 +16,11 @@ SCALAR_OPTIONS = ("replicas", "vacancies", "tune_sweeps", "equilibration_sweeps"
                   "production_sweeps", "sample_period")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineArgumentParser:
     studies = ", ".join(
         f"{name} ({study.description})" for name, study in STUDIES.items()
     )
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="init.py",
         description=(
             "Create (or extend) the signac project with the jobs of named studies or of a "
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--equilibration-sweeps", type=int)
     parser.add_argument("--production-sweeps", type=int)
     parser.add_argument("--sample-period", type=int)
+    parser.add_argument("--memory-limit", metavar="SIZE",
+                        help=f"memory one job may use, e.g. 64G (default: ${files.MEMORY_LIMIT_ENV}, "
+                             "else this machine's memory); larger state points are rejected")
     parser.add_argument("--dry-run", action="store_true", help="validate and list, write nothing")
     parser.add_argument("--quiet", "-q", action="store_true")
     return parser
@@ -61,10 +66,12 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
     if unknown:
         raise StatePointError(f"unknown study {unknown[0]!r}; known studies: {', '.join(sorted(STUDIES))}")
     if not names and not custom:
-        raise StatePointError("name a study (" + ", ".join(STUDIES) + ") or give grid options such as --beta-epsilon")
+        raise StatePointError("name a study (" + ", ".join(STUDIES)
+                              + ") or give grid options such as --beta-epsilon")
     initial = args.initial_state or (get_study(names[0]).initial_state if names else "crystal_vacancy")
     if initial == "fluid" and (args.n_lattice or args.vacancies is not None):
-        raise StatePointError("--n-lattice/--vacancies apply to crystal_vacancy starts; use --n-particles for fluids")
+        raise StatePointError("--n-lattice/--vacancies apply to crystal_vacancy starts; "
+                              "use --n-particles for fluids")
     if initial == "crystal_vacancy" and args.n_particles:
         raise StatePointError("--n-particles applies to fluid starts; use --n-lattice for crystals")
     result = []
@@ -84,22 +91,86 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
     return result
 
 
+#: disk space init.py needs: the project files and about one kilobyte per job (state point,
+#: job document), with room to spare
+PROJECT_BYTES, JOB_BYTES = 256 * 1024, 16 * 1024
+DOCUMENT_HINT = ("restore it from a backup, or move it aside (the records in it are lost; "
+                 "init.py then writes a new one)")
+
+
+def check_memory(statepoints, limit=None) -> None:
+    """Reject state points whose simulation needs more memory than one job may use
+    (`limit`, else $CUBEMC_MEMORY_LIMIT, else this machine's memory)."""
+    allowed, source = files.memory_limit(limit)  # a bad size is an InputError of its own
+    if allowed is None:
+        return
+    too_big = [(files.estimate_memory_bytes(sp["N"], sp["packing_fraction"],
+                                            well_range=sp["well_range"]), sp) for sp in statepoints]
+    too_big = [(need, sp) for need, sp in too_big if need > allowed]
+    if too_big:
+        need, sp = max(too_big, key=lambda item: item[0])
+        raise StatePointError(
+            f"invalid state point(s), nothing written: {len(too_big)} state point(s) need more "
+            f"memory than {files.format_bytes(allowed)} ({source}), up to "
+            f"{files.format_bytes(need)} for N={sp['N']} [{describe(sp)}]; use a smaller system, "
+            f"or --memory-limit / {files.MEMORY_LIMIT_ENV} if the jobs run on a larger machine")
+
+
+def check_target(project_dir: str, pairs) -> None:
+    """Everything that could stop init.py halfway, checked before it writes: a writable folder
+    with space for the jobs, and readable project and job files where the project exists."""
+    folder = os.path.abspath(project_dir)
+    what = "project directory"
+    if not os.path.exists(folder):  # init.py creates the project directory, not its parents
+        folder, what = os.path.dirname(folder), "parent of --project-dir"
+    hint = "create it, make it writable, or choose another --project-dir"
+    files.check_writable_directory(folder, what=what, hint=hint)
+    files.check_free_space(folder, PROJECT_BYTES + JOB_BYTES * len(pairs),
+                           hint="free some space, or choose another --project-dir")
+    if not os.path.isfile(os.path.join(project_dir, ".signac", "config")):
+        return
+    project = _open_project(project_dir)
+    for name in ("signac_project_document.json",):
+        path = os.path.join(project.path, name)
+        if os.path.exists(path):
+            files.read_json_document(path, what="project document", hint=DOCUMENT_HINT)
+    for _, sp in pairs:
+        job = project.open_job(sp)
+        doc = job.fn("signac_job_document.json")
+        if os.path.exists(doc):
+            files.read_json_document(doc, what="job document", hint=DOCUMENT_HINT)
+
+
+def _open_project(project_dir: str):
+    import signac
+    from signac.errors import ConfigError
+
+    try:
+        return signac.get_project(path=project_dir)
+    except ConfigError as error:
+        config = os.path.join(project_dir, ".signac", "config")
+        raise WorkflowError(f"{config} is damaged ({' '.join(str(error).split())}); restore it "
+                            "(a new project's file holds the single line: schema_version = 2)") from None
+
+
 def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
     """Validate everything, then create the project and jobs. Returns (new, existing) counts."""
     statepoints = [sp for _, sp in pairs]
     warnings = validate_grid(statepoints)  # raises before anything is written
     for message in warnings:
         print(f"init.py: warning: {message}", file=sys.stderr)
+    check_target(project_dir, pairs)
 
     import signac
 
-    os.makedirs(project_dir, exist_ok=True)
+    os.makedirs(project_dir, exist_ok=True)  # check_target found its parent
     project = signac.init_project(path=project_dir)
     new = existing = 0
     for study_name, sp in pairs:
         job = project.open_job(sp)
         if job in project:
             existing += 1
+            _repair_statepoint(job)
         else:
             job.init()
             new += 1
@@ -113,21 +184,38 @@ def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
     return new, existing
 
 
+def _repair_statepoint(job) -> None:
+    """Write the state point file of an existing job again if it is damaged: init.py knows it
+    (the job id is its hash), so re-running init.py is the way to recover one."""
+    path = job.fn("signac_statepoint.json")
+    try:
+        files.read_json_document(path)
+    except files.FileCheckError:
+        job.init(force=True)
+        print(f"init.py: wrote the damaged state point file {path} again", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
+
+    def work():
         pairs = statepoints_from_args(args)
+        statepoints = [sp for _, sp in pairs]
         if args.dry_run:
-            warnings = validate_grid([sp for _, sp in pairs])
+            warnings = validate_grid(statepoints)
+            check_memory(statepoints, args.memory_limit)
             for message in warnings:
                 print(f"init.py: warning: {message}", file=sys.stderr)
             for name, sp in pairs:
                 print(f"{name}: {describe(sp)}")
             print(f"init.py: {len(pairs)} state point(s) valid; nothing written (--dry-run)")
             return 0
+        validate_grid(statepoints)
+        check_memory(statepoints, args.memory_limit)
         create_jobs(args.project_dir, pairs, quiet=args.quiet)
-    except StatePointError as error:
-        print(f"init.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return run_reporting_errors("init.py", work, user_errors=(WorkflowError,),
+                                os_hint="fix that and run init.py again (it adds what is missing)",
+                                interrupted_hint="run init.py again: it adds the jobs that are missing")

@@ -10,6 +10,9 @@ import json
 import os
 import sys
 
+from cubemc import files
+from cubemc.cli_errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, one_line
+
 from . import analysis_bridge, figures, provenance, stages
 from .config import WorkflowConfig, load_config
 from .errors import JobBusyError, WorkflowError
@@ -56,8 +59,52 @@ is_equilibrated = stages.is_equilibrated
 is_sampled = stages.is_sampled
 
 
+JOB_DOCUMENT = "signac_job_document.json"
+DOCUMENT_HINT = ("restore it from a backup, or move it aside: the operations start a new one "
+                 "(delete analysis.json as well so that analyse records the results again)")
+ANALYSIS_HINT = "delete it: `python project.py run` analyses the job again"
+#: (path, size, mtime) -> problem or None, so that status reads each file once
+_PROBLEMS: dict = {}
+
+
+def _problem(path: str, check, required: bool = False) -> str | None:
+    """Cached result of ``check(path)``: None when readable (or absent and not required),
+    else why not."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return f"{path} is missing" if required else None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _PROBLEMS:
+        try:
+            check(path)
+            _PROBLEMS[key] = None
+        except (files.FileCheckError, OSError, ValueError) as err:
+            _PROBLEMS[key] = one_line(err)
+    return _PROBLEMS[key]
+
+
+def _analysis_readable(path):
+    if "summary" not in files.read_json_document(path, what="analysis"):
+        raise ValueError(f"{path} holds no summary")
+
+
+def damaged_files(job) -> list[str]:
+    """Names of the job's document and final files that cannot be read (or, once the job is
+    sampled, its trajectory is missing). Files still being written are not opened."""
+    checks = [(JOB_DOCUMENT, files.read_json_document, False),
+              (ANALYSIS_JSON, _analysis_readable, False)]
+    if job.isfile(stages.FINAL):  # written last: nothing appends to the trajectory any more
+        checks += [(stages.FINAL, files.check_checkpoint_quickly, True),
+                   (stages.TRAJECTORY, files.check_gsd_quickly, True)]
+    return [name for name, check, required in checks if _problem(job.fn(name), check, required)]
+
+
 def is_analysed(job) -> bool:
-    return all(job.isfile(name) for name in (ANALYSIS_JSON, figures.ENERGY_PNG, figures.SNAPSHOT_PNG))
+    """The job is sampled, every product of analyse is there and the final files are readable."""
+    return (stages.is_sampled(job)
+            and all(job.isfile(name) for name in (ANALYSIS_JSON, figures.ENERGY_PNG, figures.SNAPSHOT_PNG))
+            and not damaged_files(job))
 
 
 def cpu_mode(*jobs) -> bool:
@@ -99,7 +146,11 @@ def _percent(job, stage_names) -> int:
 
 
 def stage_label(job) -> str:
-    """One text label per job: its stage and, while running, the percentage done."""
+    """One text label per job: its stage and, while running, the percentage done; ``damaged``
+    with the file names where the job document or final files cannot be read."""
+    damaged = damaged_files(job)
+    if damaged:
+        return f"damaged ({', '.join(damaged)})"
     if is_analysed(job):
         return "analysed"
     if is_sampled(job):
@@ -121,7 +172,14 @@ def running_label(job) -> bool:
 # --- operation bodies ------------------------------------------------------------------------
 
 #: exit status of an operation refused because another process works on the same job
-BUSY_EXIT_STATUS = 75  # EX_TEMPFAIL: try again later
+BUSY_EXIT_STATUS = EXIT_BUSY  # EX_TEMPFAIL: try again later
+
+
+def check_job_document(job) -> None:
+    """Refuse to work on a job whose document cannot be read (naming the file)."""
+    path = job.fn(JOB_DOCUMENT)
+    if os.path.exists(path):
+        files.read_json_document(path, what="job document", hint=DOCUMENT_HINT)
 
 
 def _user_errors():
@@ -137,25 +195,37 @@ def _user_errors():
 
 
 def refuse_if_busy(func):
-    """Report refusals and input errors in one line on stderr instead of a traceback.
+    """Report refusals and ordinary errors in one line on stderr instead of a traceback.
 
     A job locked by another process exits with status 75 (EX_TEMPFAIL: try again later) and
-    nothing in the job directory is touched; bad input, a bad configuration or a missing GPU
-    exit with status 2. Anything else is a bug and keeps its traceback.
+    nothing in the job directory is touched; bad input, a bad configuration, a missing GPU, a
+    damaged or foreign file, a read-only or full disk exit with status 2; Ctrl-C with 130.
+    Anything else is a bug and keeps its traceback.
     """
     import functools
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        where = ", ".join(getattr(job, "id", "?")[:8] for job in args)
+        prefix = f"cubemc: {func.__name__} ({where})"
         try:
+            for job in args:
+                check_job_document(job)
             return func(*args, **kwargs)
         except JobBusyError as error:
             print(f"cubemc: refused: {error}", file=sys.stderr, flush=True)
             raise SystemExit(BUSY_EXIT_STATUS) from None
         except _user_errors() as error:
-            where = ", ".join(getattr(job, "id", "?")[:8] for job in args)
-            print(f"cubemc: {func.__name__} ({where}): error: {error}", file=sys.stderr, flush=True)
-            raise SystemExit(2) from None
+            print(f"{prefix}: error: {one_line(error)}", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_ERROR) from None
+        except OSError as error:
+            print(f"{prefix}: error: {files.describe_os_error(error)}; fix that and run again: "
+                  "the stage continues from its last checkpoint", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted; `python project.py run` continues from the last "
+                  "checkpoint", file=sys.stderr, flush=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -196,6 +266,7 @@ def analyse(job) -> None:
         n = sp["N"]
         title = f"{job.id[:8]}  beta*eps={sp['beta_epsilon']}  phi={sp['packing_fraction']}  N={n}"
 
+        check_final_files(job)
         _, energy, bonds = figures.read_energy_log(job.fn(stages.TRAJECTORY))
         job.doc["energy"] = figures.energy_statistics(energy / n)
         job.doc["bonds_per_cube"] = figures.energy_statistics(bonds / n)
@@ -218,6 +289,17 @@ def analyse(job) -> None:
             f"{job.doc['bonds_per_cube']['mean']:.4f}, wrote {ANALYSIS_JSON} and figures")
 
 
+def check_final_files(job) -> None:
+    """Refuse to analyse a damaged final checkpoint or an incomplete production trajectory."""
+    final = stages.checkpoint_identity(job, stages.FINAL)
+    first = stages.checkpoint_identity(job, stages.EQUILIBRATED).sweep
+    files.check_trajectory_complete(
+        job.fn(stages.TRAJECTORY), final, period=job.cached_statepoint["sample_period"],
+        first=first, seed_logged=False,
+        hint=f"delete it and {stages.FINAL}: `python project.py run` redoes the production run "
+             f"from {stages.EQUILIBRATED}, bit for bit the same run")
+
+
 def job_summary(job, with_series=True) -> dict:
     """What the report gets for one job: state point, analysis summary (and series), extras."""
     row = {
@@ -232,8 +314,8 @@ def job_summary(job, with_series=True) -> dict:
         "path": job.path,
     }
     if with_series and job.isfile(ANALYSIS_JSON):
-        with open(job.fn(ANALYSIS_JSON), encoding="utf-8") as handle:
-            analysis = json.load(handle)
+        analysis = files.read_json_document(job.fn(ANALYSIS_JSON), what="analysis",
+                                            hint=ANALYSIS_HINT)
         row["summary"] = analysis.get("summary", row["summary"])
         row["series"] = analysis.get("series", {})
     return analysis_bridge.to_json(row)

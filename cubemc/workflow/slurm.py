@@ -32,13 +32,26 @@ def parse_gpu_partitions(spec: str) -> dict:
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, _, count = item.partition(":")
         try:
-            result[name.strip()] = int(count) if count else 1
+            gpus = int(count) if count else 1
         except ValueError:
-            raise ValueError(f"CUBEMC_SLURM_GPU_PARTITIONS: bad entry {item!r} (want name:gpus)") from None
+            gpus = 0
+        if not name.strip() or gpus < 1:
+            raise ValueError(f"CUBEMC_SLURM_GPU_PARTITIONS: bad entry {item!r} (want name:gpus, "
+                             "e.g. gpu:4)")
+        result[name.strip()] = gpus
     return result
 
 
-GPU_PARTITIONS = parse_gpu_partitions(os.environ.get("CUBEMC_SLURM_GPU_PARTITIONS", "gpu:4"))
+def _gpu_partitions_from_env():
+    """(partitions, error message or None): a bad value is reported by project.py in one line
+    (config.check_environment) instead of failing while signac-flow imports this module."""
+    try:
+        return parse_gpu_partitions(os.environ.get("CUBEMC_SLURM_GPU_PARTITIONS", "gpu:4")), None
+    except ValueError as error:
+        return {}, str(error)
+
+
+GPU_PARTITIONS, GPU_PARTITIONS_ERROR = _gpu_partitions_from_env()
 
 
 class CubemcSlurmEnvironment(DefaultSlurmEnvironment):

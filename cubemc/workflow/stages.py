@@ -16,7 +16,10 @@ Files in a job directory (each stage's product is written atomically, last):
 
 A stage always (re)starts from the newest checkpoint on disk; the engine continues bit for bit
 from a checkpoint and drops trajectory frames newer than it, so an interrupted and resumed
-stage produces the same files as an uninterrupted one.
+stage produces the same files as an uninterrupted one.  Before it resumes, a stage checks
+(cubemc/files.py) that the checkpoint is readable and that the trajectory belongs to the same
+run and holds every frame up to the checkpoint; otherwise it stops with one line saying which
+file to restore or delete (:data:`RECOVERY`).
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import time
 
 import numpy as np
 
+from cubemc import files
 from cubemc import trajectory as gsdio
 
 from . import provenance
 from .config import WorkflowConfig
 from .engine import get_engine, initial_state
-from .locking import job_lock
+from .locking import is_locked, job_lock
 from .progress import StageProgress, log
 
 INITIAL = "initial.npz"
@@ -47,6 +51,20 @@ FINAL = "final.npz"
 
 STAGES = ("create", "equilibrate", "sample")
 
+#: how to recover when a checkpoint is damaged: the stages redo the lost work bit for bit
+RECOVERY = {
+    INITIAL: f"delete it and {INITIAL_GSD}: `python project.py run` creates the same state again",
+    TUNED: f"delete it and {EQUILIBRATION_TRAJECTORY}: `python project.py run` tunes again",
+    EQUILIBRATION_RESTART: f"delete it: `python project.py run` redoes the burn-in from {TUNED}, "
+                           "bit for bit the same run",
+    EQUILIBRATED: f"delete it: `python project.py run` redoes the burn-in from {TUNED}, bit for "
+                  "bit the same run",
+    SAMPLE_RESTART: f"delete it: `python project.py run` redoes the production run from "
+                    f"{EQUILIBRATED}, bit for bit the same run",
+    FINAL: f"delete it: `python project.py run` redoes the production run from {EQUILIBRATED}, "
+           "bit for bit the same run",
+}
+
 
 def job_seed(job) -> int:
     """Seed derived from the job id (a hash of the state point), so replicas differ."""
@@ -57,6 +75,34 @@ def checkpoint_sweep(path: str) -> int:
     """Sweep count stored in a checkpoint file."""
     with np.load(path, allow_pickle=False) as data:
         return int(data["sweep"])
+
+
+def checkpoint_identity(job, name: str) -> files.RunIdentity:
+    """The run stored in the job's checkpoint `name`, after checking it is readable."""
+    return files.read_checkpoint_identity(job.fn(name), hint=RECOVERY.get(name, ""))
+
+
+def check_resume(job, run: files.RunIdentity, *, trajectory: str, restart: str, start_file: str,
+                 first: int, target: int) -> None:
+    """Refuse to continue a stage whose trajectory is foreign, damaged, missing or shorter than
+    the checkpoint `run` says (frames every ``sample_period`` sweeps from `first`)."""
+    hint = (f"restore {trajectory}, or delete {restart} and {trajectory}: `python project.py run` "
+            f"then redoes the stage from {start_file}, bit for bit the same run")
+    # frames of projects started before cubemc logged the seed carry none; the job directory
+    # (one run per job) and N, box and model parameters still identify them
+    files.check_trajectory_continues(job.fn(trajectory), run,
+                                     period=job.cached_statepoint["sample_period"], first=first,
+                                     last=target, seed_logged=False, hint=hint)
+
+
+def check_job_directory(job, frames: int = 0, checkpoints: int = 0) -> None:
+    """Refuse to start on a job directory that is read-only or on a disk without the space for
+    `frames` trajectory frames and `checkpoints` checkpoint files."""
+    hint = "free some space, or move the project to a writable disk"
+    files.check_writable_directory(job.path, what="job directory", hint=hint)
+    needed = files.estimate_output_bytes(job.cached_statepoint["N"], frames=frames,
+                                         checkpoints=checkpoints)
+    files.check_free_space(job.path, needed, hint=hint)
 
 
 def checkpoint_interval(sweeps: int, period: int, checkpoints: int) -> int:
@@ -185,6 +231,8 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     if is_created(job):
         return
     sp = job.cached_statepoint
+    files.check_memory(sp["N"], sp["packing_fraction"], well_range=sp["well_range"],
+                       hint=f"set {files.MEMORY_LIMIT_ENV} if the jobs may use more")
     engine = get_engine(config.engine)
     segment = provenance.SegmentLog(job, "create", from_sweep=0, engine=engine.name,
                                     engine_version=engine.version)
@@ -211,6 +259,7 @@ def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
     engine = get_engine(config.engine)
 
     if not job.isfile(TUNED):
+        checkpoint_identity(job, INITIAL)
         sim = engine.load_checkpoint(job.fn(INITIAL), device=device)
         _record_common(job, engine, sim)
         sweep0 = int(sim.sweep)
@@ -226,9 +275,11 @@ def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
         sim.save_checkpoint(job.fn(TUNED))
         segment.update(status="done", **_segment_progress(sim, segment))
 
-    stage_start = checkpoint_sweep(job.fn(TUNED))
+    stage_start = checkpoint_identity(job, TUNED).sweep
     target = stage_start + sp["equilibration_sweeps"]
     source = EQUILIBRATION_RESTART if job.isfile(EQUILIBRATION_RESTART) else TUNED
+    check_resume(job, checkpoint_identity(job, source), trajectory=EQUILIBRATION_TRAJECTORY,
+                 restart=EQUILIBRATION_RESTART, start_file=TUNED, first=stage_start, target=target)
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     segment = provenance.SegmentLog(job, "equilibrate", **_segment_fields(engine, sim))
@@ -249,9 +300,11 @@ def sample(job, config: WorkflowConfig, device: str) -> bool:
         return True
     sp = job.cached_statepoint
     engine = get_engine(config.engine)
-    stage_start = checkpoint_sweep(job.fn(EQUILIBRATED))
+    stage_start = checkpoint_identity(job, EQUILIBRATED).sweep
     target = stage_start + sp["production_sweeps"]
     source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
+    check_resume(job, checkpoint_identity(job, source), trajectory=TRAJECTORY,
+                 restart=SAMPLE_RESTART, start_file=EQUILIBRATED, first=stage_start, target=target)
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     if source == EQUILIBRATED:
@@ -275,8 +328,33 @@ def sample(job, config: WorkflowConfig, device: str) -> bool:
 # --- entry points used by the operations -----------------------------------------------------
 
 
+def _stage_output(job, stage: str) -> tuple[int, int]:
+    """(trajectory frames, checkpoint files) a stage writes at most, for the disk-space check."""
+    sp = job.cached_statepoint
+    if stage == "create":
+        return 1, 1
+    sweeps = sp["equilibration_sweeps"] if stage == "equilibrate" else sp["production_sweeps"]
+    return sweeps // sp["sample_period"] + 1, 4
+
+
+def check_sample_ready(job) -> None:
+    """The checks `sample` makes before it resumes, for jobs sampled together (batched.py)."""
+    if is_sampled(job) or not is_equilibrated(job) or is_locked(job):
+        return  # nothing to sample yet, or another process owns the job (refused later)
+    check_job_directory(job, *_stage_output(job, "sample"))
+    stage_start = checkpoint_identity(job, EQUILIBRATED).sweep
+    source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
+    check_resume(job, checkpoint_identity(job, source), trajectory=TRAJECTORY,
+                 restart=SAMPLE_RESTART, start_file=EQUILIBRATED, first=stage_start,
+                 target=stage_start + job.cached_statepoint["production_sweeps"])
+
+
 def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | None = None) -> bool:
     """Run one stage of one job under the job lock."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    if not is_locked(job):  # a busy job is refused by the lock with its own message
+        check_job_directory(job, *_stage_output(job, stage))
     with job_lock(job, task or stage):
         if stage == "create":
             create_initial_state(job, config)
@@ -298,6 +376,8 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
     if stage == "sample":  # jobs of equal N and schedule advance together in one batch
         from .batched import sample_group
 
+        for job in jobs:
+            check_sample_ready(job)
         batched = sample_group(jobs, config, device, task or "sample_gpu")
         if batched is not None:
             return batched

@@ -38,14 +38,14 @@ class SimulationBatch:
     def _gather(self) -> Systems:
         """The shared systems, (re)built if a member left the batch since the last run."""
         sims = self.simulations
-        if self._systems is None or any(s._systems is not self._systems for s in sims):
+        if self._systems is None or any(s.systems is not self._systems for s in sims):
             states = [s.state for s in sims]
             self._systems = Systems(sims[0].shape, sims[0].pair, self.device,
                                     [(st.positions, st.orientations, st.shape_params, st.box)
                                      for st in states],
-                                    [s._grid for s in sims], max(s._cap for s in sims))
+                                    [s.cells[0] for s in sims], max(s.cells[1] for s in sims))
             for b, sim in enumerate(sims):
-                sim._bind(self._systems, b)
+                sim.bind(self._systems, b)
         return self._systems
 
     def run(self, sweeps):

@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 
-from . import pairs, shapes
+from . import pairs, shapes, validate
 from . import trajectory as gsdio
-from . import validate
 from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, run_arguments
 from .devices import resolve_device
 from .errors import DeviceError, InputError
@@ -68,20 +67,30 @@ class Simulation:
         self.tuned = False
         self.counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
         self.operations = Operations()
-        self._bind(Systems(self.shape, self.pair, self.device, [_configuration(state)],
-                           [self._grid], self._cap), 0)
+        self.bind(Systems(self.shape, self.pair, self.device, [_configuration(state)],
+                          [self._grid], self._cap), 0)
 
     # ------------------------------------------------------------------ batch membership
-    def _bind(self, systems: Systems, index: int) -> None:
-        """Make this simulation system `index` of `systems` (used by SimulationBatch)."""
+    @property
+    def systems(self) -> Systems:
+        """The Systems holding this simulation's configuration (shared while in a batch)."""
+        return self._systems
+
+    @property
+    def cells(self) -> tuple:
+        """(cell counts per axis, cell capacity) of the checkerboard grid for this box."""
+        return self._grid.copy(), self._cap
+
+    def bind(self, systems: Systems, index: int) -> None:
+        """Make this simulation a view of system `index` of `systems` (SimulationBatch does)."""
         self._systems, self._index = systems, index
 
     def _own_systems(self) -> Systems:
         """This simulation's systems, after leaving a batch if it is in one (copies its data)."""
         if self._systems.size > 1:
             st = self.state
-            self._bind(Systems(self.shape, self.pair, self.device, [_configuration(st)],
-                               [self._grid], self._cap), 0)
+            self.bind(Systems(self.shape, self.pair, self.device, [_configuration(st)],
+                              [self._grid], self._cap), 0)
         return self._systems
 
     def kernel_parameters(self):

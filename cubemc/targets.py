@@ -76,8 +76,8 @@ def _cache_dir(template, shape, pair):
     import numba
 
     digest = hashlib.sha256(numba.__version__.encode())
-    for path in (template, os.path.join(_HERE, "kernels.py"), inspect.getfile(shape),
-                 inspect.getfile(pair)):
+    kernels = [os.path.join(_HERE, name) for name in ("kernels.py", "kernel_basics.py")]
+    for path in (template, *kernels, inspect.getfile(shape), inspect.getfile(pair)):
         with open(path, "rb") as fh:
             digest.update(fh.read())
     base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(

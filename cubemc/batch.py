@@ -30,6 +30,8 @@ class SimulationBatch:
             raise InputError("all simulations of a batch must use the same device")
         if len({(s.shape.NAME, s.pair.NAME) for s in sims}) != 1:
             raise InputError("all simulations of a batch must have the same shape and pair energy")
+        if len({s.gpu_variant for s in sims}) != 1:
+            raise InputError("all simulations of a batch must use the same gpu_variant")
         if any(s.schedule != "checkerboard" for s in sims):
             raise InputError("batches run the checkerboard schedule only")
         self.device = sims[0].device
@@ -43,7 +45,8 @@ class SimulationBatch:
             self._systems = Systems(sims[0].shape, sims[0].pair, self.device,
                                     [(st.positions, st.orientations, st.shape_params, st.box)
                                      for st in states],
-                                    [s.cells[0] for s in sims], max(s.cells[1] for s in sims))
+                                    [s.cells[0] for s in sims], max(s.cells[1] for s in sims),
+                                    sims[0].gpu_variant)
             for b, sim in enumerate(sims):
                 sim.bind(self._systems, b)
         return self._systems

@@ -28,6 +28,8 @@ assign_cell = _k["assign_cell"]
 grid_shift = _k["grid_shift"]
 
 THREADS = 64
+#: CUDA kernel layouts (Simulation(gpu_variant=...)): "cell" = one thread per active cell
+VARIANTS = ("cell",)
 
 
 @cuda.jit
@@ -103,7 +105,12 @@ def _blocks(n):
 class DeviceArrays:
     """The configuration of B systems resident on the GPU, and the sweeps that advance it."""
 
-    def __init__(self, pos, quat, shapes, boxes, grids):
+    def __init__(self, pos, quat, shapes, boxes, grids, variant="cell"):
+        if variant not in VARIANTS:
+            from cubemc.errors import InputError
+
+            raise InputError(f"unknown gpu_variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        self.variant = variant
         self.pos = cuda.to_device(pos)
         self.quat = cuda.to_device(quat)
         self.shapes = cuda.to_device(shapes)

@@ -36,6 +36,7 @@ class Simulation:
     def __init__(self, state: State, beta_epsilon: float, well_range: float = 1.14, seed: int = 0,
                  device: str = "auto", translate_size: float = 0.1, rotate_size: float = 0.1,
                  schedule: str = "checkerboard", pair: str = "square_well",
+                 gpu_variant: str = "cell",
                  _warn_well: bool = True):  # noqa: PLR0913 (the model's parameters, by name)
         if not isinstance(state, State):
             raise InputError("state must be a cubemc.State")
@@ -56,6 +57,7 @@ class Simulation:
         except ValueError as err:
             raise InputError(str(err)) from None
         self.device = resolve_device(device)
+        self.gpu_variant = gpu_variant  # which CUDA kernel layout runs (cubemc/gpu.py VARIANTS)
         if self.device == "gpu" and schedule == "serial":
             raise DeviceError("the serial schedule runs on the CPU only; use device='cpu'")
         bonds, overlaps = state.count_pairs(self.well_range)
@@ -67,8 +69,7 @@ class Simulation:
         self.tuned = False
         self.counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
         self.operations = Operations()
-        self.bind(Systems(self.shape, self.pair, self.device, [_configuration(state)],
-                          [self._grid], self._cap), 0)
+        self.bind(self._new_systems(state), 0)
 
     # ------------------------------------------------------------------ batch membership
     @property
@@ -88,10 +89,12 @@ class Simulation:
     def _own_systems(self) -> Systems:
         """This simulation's systems, after leaving a batch if it is in one (copies its data)."""
         if self._systems.size > 1:
-            st = self.state
-            self.bind(Systems(self.shape, self.pair, self.device, [_configuration(st)],
-                              [self._grid], self._cap), 0)
+            self.bind(self._new_systems(self.state), 0)
         return self._systems
+
+    def _new_systems(self, state):
+        return Systems(self.shape, self.pair, self.device, [_configuration(state)], [self._grid],
+                       self._cap, self.gpu_variant)
 
     def kernel_parameters(self):
         """(moves, pair parameters) rows passed to the drivers for this system."""

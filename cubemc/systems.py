@@ -18,8 +18,10 @@ from . import targets
 class Systems:
     """Configurations of B systems of N particles of one shape, pair energy and device."""
 
-    def __init__(self, shape, pair, device, configurations, grids, cap):
-        """configurations: a list of (positions, orientations, shape_params, box) per system."""
+    def __init__(self, shape, pair, device, configurations, grids, cap,
+                 gpu_variant="cell"):  # noqa: PLR0913 (what defines a batch, by name)
+        """configurations: a list of (positions, orientations, shape_params, box) per system;
+        gpu_variant: the CUDA kernel layout (cubemc/gpu.py VARIANTS), ignored on the CPU."""
         self.shape, self.pair, self.device = shape, pair, device
         self.size = len(configurations)
         self.grids = np.ascontiguousarray(np.stack([np.asarray(g, np.int64) for g in grids]))
@@ -32,7 +34,7 @@ class Systems:
         self._stale = False  # True when the device copy is newer than the host copy
         if device == "gpu":
             self._device = targets.gpu(shape, pair).DeviceArrays(*self._host, self.boxes,
-                                                                 self.grids)
+                                                                 self.grids, gpu_variant)
 
     def kernels(self):
         return targets.cpu(self.shape, self.pair)

@@ -178,7 +178,7 @@ def test_engine_selection():
     try:
         import hoomd  # noqa: F401
     except ImportError:
-        with pytest.raises(EngineSelectionError, match="'hoomd' package is not importable"):
+        with pytest.raises(EngineSelectionError, match="needs HOOMD-blue, which is not importable"):
             get_engine("hoomd")
     else:
         pytest.skip("hoomd is installed; the missing-hoomd message cannot be checked here")

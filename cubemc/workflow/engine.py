@@ -19,11 +19,7 @@ conda-forge); other adapters can be added with :func:`register_engine`.
 
 from __future__ import annotations
 
-import importlib
-
 from .errors import EngineSelectionError
-
-HOOMD_ADAPTER_MODULE = "cubemc.hoomd_engine"
 
 
 class NativeEngine:
@@ -70,23 +66,10 @@ def initial_state(statepoint: dict, seed: int):
 
 
 def _load_hoomd():
-    try:
-        importlib.import_module("hoomd")
-    except ImportError:
-        raise EngineSelectionError(
-            "CUBEMC_ENGINE=hoomd but the 'hoomd' package is not importable; install it from "
-            "conda-forge (conda install -c conda-forge hoomd) or use CUBEMC_ENGINE=native"
-        ) from None
-    try:
-        module = importlib.import_module(HOOMD_ADAPTER_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != HOOMD_ADAPTER_MODULE:
-            raise
-        raise EngineSelectionError(
-            f"CUBEMC_ENGINE=hoomd: hoomd is installed but the adapter module "
-            f"{HOOMD_ADAPTER_MODULE} does not exist yet; use CUBEMC_ENGINE=native"
-        ) from None
-    return module.Engine()
+    """The HOOMD-blue adapter; its import_hoomd() is the one check that HOOMD is usable."""
+    from cubemc.hoomd_engine import Engine
+
+    return Engine()
 
 
 _FACTORIES = {"native": NativeEngine, "hoomd": _load_hoomd}

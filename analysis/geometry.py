@@ -1,7 +1,8 @@
-"""Small geometry helpers shared by the analysis modules.
+"""Geometry helpers of the analysis that the engine does not need.
 
-Quaternions are scalar first, (w, x, y, z), as in GSD/HOOMD/freud. All functions
-broadcast over leading axes and work in float64 (GSD stores float32).
+Quaternions are scalar first, (w, x, y, z), as in GSD/HOOMD/freud. The functions here
+broadcast over leading axes and work in float64 (GSD stores float32). Rotation matrices,
+random rotations and the cube's vertices come from `cubemc.geometry` (one definition each).
 """
 
 import itertools
@@ -47,19 +48,6 @@ def quat_from_axis_angle(axis, angle):
     return np.concatenate([np.cos(angle / 2), np.sin(angle / 2) * axis], axis=-1)
 
 
-def quat_to_matrix(q):
-    """Rotation matrices (..., 3, 3); column k is body axis k in the lab frame."""
-    w, x, y, z = np.moveaxis(quat_normalize(q), -1, 0)
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        axis=-2,
-    )
-
-
 def matrix_to_quat(m):
     """Unit quaternion (w >= 0 where possible) of a single proper rotation matrix."""
     m = np.asarray(m, dtype=float)
@@ -95,11 +83,6 @@ def cube_group():
     quats = np.array([matrix_to_quat(m) for m in mats])
     order = np.argsort(-quats[:, 0], kind="stable")  # identity (w = 1) first
     return quats[order]
-
-
-def random_quaternions(n, rng):
-    """Uniform random rotations (normalised 4D Gaussian vectors)."""
-    return quat_normalize(rng.normal(size=(n, 4)))
 
 
 def minimum_image(d, box):

@@ -20,11 +20,11 @@ as an orientation-blind cross-check.
 import freud
 import numpy as np
 
-from .geometry import (cube_group, minimum_image, quat_conjugate, quat_multiply, quat_normalize,
-                       quat_to_matrix)
+from cubemc.geometry import quaternion_matrices
 
-__all__ = ["steinhardt_q4_q6", "crystal_bonds", "CrystalClusters", "cluster_shape",
-           "mean_cubic_orientation"]
+from .geometry import cube_group, minimum_image, quat_conjugate, quat_multiply, quat_normalize
+
+__all__ = ["steinhardt_q4_q6", "crystal_bonds", "CrystalClusters", "cluster_shape", "mean_cubic_orientation"]
 
 _GROUP = cube_group()
 
@@ -34,8 +34,10 @@ def steinhardt_q4_q6(box, positions, num_neighbors=6):
     if len(positions) <= num_neighbors:
         return np.full(len(positions), np.nan), np.full(len(positions), np.nan)
     st = freud.order.Steinhardt([4, 6])
-    st.compute((freud.box.Box(*np.asarray(box)[:3]), np.asarray(positions, np.float32)),
-               {"num_neighbors": num_neighbors})
+    st.compute(
+        (freud.box.Box(*np.asarray(box)[:3]), np.asarray(positions, np.float32)),
+        {"num_neighbors": num_neighbors},
+    )
     po = np.asarray(st.particle_order, dtype=float)
     return po[:, 0], po[:, 1]
 
@@ -46,8 +48,7 @@ def _pair_misorientation_cos(qi, qj):
     return np.abs(rel @ quat_conjugate(_GROUP).T).max(axis=-1)
 
 
-def crystal_bonds(box, positions, orientations, r_bond=1.3, max_bond_angle=30.0,
-                  max_misorientation=25.0):
+def crystal_bonds(box, positions, orientations, r_bond=1.3, max_bond_angle=30.0, max_misorientation=25.0):
     """Crystal bonds (see module doc). Returns (i, j) index arrays with i < j."""
     box = np.asarray(box, dtype=float)[:3]
     pos = np.asarray(positions, dtype=float)
@@ -61,7 +62,7 @@ def crystal_bonds(box, positions, orientations, r_bond=1.3, max_bond_angle=30.0,
         return i, j
     b = minimum_image(pos[j] - pos[i], box)
     b /= np.linalg.norm(b, axis=1, keepdims=True)
-    R = quat_to_matrix(q)
+    R = quaternion_matrices(q)
     # |b . body axis| for every axis of i and of j; the best must beat cos(max angle).
     cos_b = np.cos(np.radians(max_bond_angle))
     align_i = np.abs(np.einsum("nk,nkl->nl", b, R[i])).max(axis=1)
@@ -108,7 +109,11 @@ def cluster_shape(positions, box=None, orientations=None, spacing=None):
     lam = np.sort(np.linalg.eigvalsh(gyr))
     tr = lam.sum()
     kappa2 = float(1.5 * (lam**2).sum() / tr**2 - 0.5) if tr > 0 else 0.0
-    axes = np.eye(3) if orientations is None else quat_to_matrix(mean_cubic_orientation(orientations))
+    axes = (
+        np.eye(3)
+        if orientations is None
+        else quaternion_matrices(mean_cubic_orientation(orientations)[None])[0]
+    )
     proj = d @ axes
     if spacing is None:
         # Median nearest-neighbour distance inside the cluster (positions are unwrapped).
@@ -141,8 +146,9 @@ class CrystalClusters:
     and `shapes()` (cluster_shape of each cluster of at least `min_shape_size` cubes).
     """
 
-    def __init__(self, r_bond=1.3, max_bond_angle=30.0, max_misorientation=25.0, min_bonds=4,
-                 surface_bonds=3):
+    def __init__(
+        self, r_bond=1.3, max_bond_angle=30.0, max_misorientation=25.0, min_bonds=4, surface_bonds=3
+    ):
         self.r_bond = r_bond
         self.max_bond_angle = max_bond_angle
         self.max_misorientation = max_misorientation
@@ -161,8 +167,7 @@ class CrystalClusters:
         self.core = self.n_bonds >= self.min_bonds
         cryst = self.core.copy()
         if self.surface_bonds is not None:
-            to_core = (np.bincount(i[self.core[j]], minlength=n)
-                       + np.bincount(j[self.core[i]], minlength=n))
+            to_core = np.bincount(i[self.core[j]], minlength=n) + np.bincount(j[self.core[i]], minlength=n)
             cryst |= to_core >= self.surface_bonds
         self.crystalline = cryst
         both = cryst[i] & cryst[j]
@@ -181,9 +186,11 @@ class CrystalClusters:
             vec = minimum_image(pos[sub][pj] - pos[sub][qi], box)
             order = np.lexsort((pj, qi))
             nl = freud.locality.NeighborList.from_arrays(
-                sub.size, sub.size, qi[order], pj[order], vec[order].astype(np.float32))
-            cl = freud.cluster.Cluster().compute((freud.box.Box(*box), pos[sub].astype(np.float32)),
-                                                 neighbors=nl)
+                sub.size, sub.size, qi[order], pj[order], vec[order].astype(np.float32)
+            )
+            cl = freud.cluster.Cluster().compute(
+                (freud.box.Box(*box), pos[sub].astype(np.float32)), neighbors=nl
+            )
             idx = np.asarray(cl.cluster_idx)
             sizes = np.bincount(idx)
             rank = np.empty_like(sizes)
@@ -195,7 +202,7 @@ class CrystalClusters:
         self.num_clusters = int(self.cluster_sizes.size)
         self.largest_cluster_size = int(self.cluster_sizes[0]) if self.num_clusters else 0
         u, c = np.unique(self.cluster_sizes, return_counts=True)
-        self.size_distribution = {int(a): int(b) for a, b in zip(u, c)}
+        self.size_distribution = {int(a): int(b) for a, b in zip(u, c, strict=False)}
         return self
 
     def _unwrapped(self, members):
@@ -233,8 +240,18 @@ class CrystalClusters:
             members = np.flatnonzero(self.cluster_idx == c)
             pos, percolating = self._unwrapped(members)
             if percolating:
-                shape = {k: None for k in ("gyration_eigenvalues", "radius_of_gyration", "kappa2",
-                                           "elongation", "extents", "cuboidality", "spacing")}
+                shape = {
+                    k: None
+                    for k in (
+                        "gyration_eigenvalues",
+                        "radius_of_gyration",
+                        "kappa2",
+                        "elongation",
+                        "extents",
+                        "cuboidality",
+                        "spacing",
+                    )
+                }
                 shape["size"] = int(size)
             else:
                 shape = cluster_shape(pos, None, self._q[members])

@@ -10,7 +10,9 @@ import freud
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from .geometry import cube_group, quat_conjugate, quat_multiply, quat_normalize, quat_to_matrix
+from cubemc.geometry import quaternion_matrices
+
+from .geometry import cube_group, quat_conjugate, quat_multiply, quat_normalize
 
 __all__ = [
     "cubatic_order",
@@ -62,7 +64,9 @@ def inplane_angles(orientations, plane=(0, 1)):
     """
     u, v = plane
     normal = 3 - u - v
-    R = quat_to_matrix(np.asarray(orientations, dtype=float))  # columns = body axes
+    R = quaternion_matrices(
+        quat_normalize(np.asarray(orientations, dtype=float)).reshape(-1, 4)
+    )  # columns = body axes
     n = len(R)
     view = np.abs(R[:, normal, :]).argmax(axis=1)
     cand = np.array([[1, 2], [0, 2], [0, 1]])[view]  # the two body axes other than `view`

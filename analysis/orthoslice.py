@@ -41,8 +41,9 @@ def orthoslice_data(positions, orientations, lattice, plane="xy", center_site=No
         else:
             center_site = int(np.argmin(np.linalg.norm(lattice.sites, axis=1)))
     c = lattice.sites[center_site]
-    layer_of_site = np.rint(minimum_image(lattice.sites - c, lattice.box)[:, normal]
-                            / lattice.a[normal]).astype(int)
+    layer_of_site = np.rint(
+        minimum_image(lattice.sites - c, lattice.box)[:, normal] / lattice.a[normal]
+    ).astype(int)
     in_layer = layer_of_site[lattice.site_of] == 0
     rel = minimum_image(np.asarray(positions, dtype=float)[:, :3] - c, lattice.box)
     empty = [s for s in lattice.empty_sites if layer_of_site[s] == 0]
@@ -57,8 +58,9 @@ def orthoslice_data(positions, orientations, lattice, plane="xy", center_site=No
     }
 
 
-def plot_orthoslices(positions, orientations, box, lattice=None, center_site=None, outfile=None,
-                     title=None, n_cells=None):
+def plot_orthoslices(
+    positions, orientations, box, lattice=None, center_site=None, outfile=None, title=None, n_cells=None
+):
     """Three panels (xy, xz, yz) through the vacancy; returns the Figure (saved if `outfile`)."""
     import matplotlib
 
@@ -70,9 +72,9 @@ def plot_orthoslices(positions, orientations, box, lattice=None, center_site=Non
         lattice = LatticeVacancies(box, n_cells=n_cells, n_particles=len(positions)).compute(positions)
     box = np.asarray(box, dtype=float)[:3]
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.3))
-    for ax, plane in zip(axes, PLANES):
+    for ax, plane in zip(axes, PLANES, strict=False):
         d = orthoslice_data(positions, orientations, lattice, plane, center_site)
-        polys = [_square(p, t) for p, t in zip(d["xy"], d["angle"])]
+        polys = [_square(p, t) for p, t in zip(d["xy"], d["angle"], strict=False)]
         colours = np.where(d["displaced"], "tab:orange", "lightsteelblue")
         ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors="k", linewidths=0.4))
         for e in d["empty"]:

@@ -11,9 +11,11 @@ import freud
 import numpy as np
 from scipy.signal import find_peaks as _find_peaks
 
+from .analyzers import Analyzer
 from .geometry import fibonacci_sphere
 
 __all__ = [
+    "ScatteringAnalyzer",
     "MEASURED_PEAKS_NM",
     "MEASURED_LATTICE_NM",
     "SC_RATIOS",
@@ -31,6 +33,8 @@ __all__ = [
 MEASURED_PEAKS_NM = (0.55, 0.78, 1.1, 1.23)  # SAXS Bragg peaks of supraparticles (seed 000)
 MEASURED_LATTICE_NM = 11.4  # NC-NC distance (seed 000)
 SC_RATIOS = np.sqrt([1.0, 2.0, 3.0, 4.0, 5.0])  # {100} {110} {111} {200} {210}
+
+
 def _subset(positions, max_particles, seed):
     """Fixed random subset (a strided one would pick a sublattice and add superlattice peaks)."""
     if max_particles is None or len(positions) <= max_particles:
@@ -39,8 +43,9 @@ def _subset(positions, max_particles, seed):
     return positions[np.sort(idx)]
 
 
-def structure_factor(positions, box, k_max=14.0, bins=200, k_min=None, max_particles=2000,
-                     num_sampled_k_points=0, seed=0):
+def structure_factor(
+    positions, box, k_max=14.0, bins=200, k_min=None, max_particles=2000, num_sampled_k_points=0, seed=0
+):
     """Direct-sum S(k) (freud StaticStructureFactorDirect) on bins of |k|.
 
     The cost is (particles) x (k-vectors of the box grid up to k_max), and the grid grows with
@@ -57,7 +62,8 @@ def structure_factor(positions, box, k_max=14.0, bins=200, k_min=None, max_parti
     if k_min is None:
         k_min = 0.5 * 2 * np.pi / box.max()
     sf = freud.diffraction.StaticStructureFactorDirect(
-        bins=bins, k_max=k_max, k_min=k_min, num_sampled_k_points=num_sampled_k_points)
+        bins=bins, k_max=k_max, k_min=k_min, num_sampled_k_points=num_sampled_k_points
+    )
     sf.compute((freud.box.Box(*box), pos.astype(np.float32)))
     return np.asarray(sf.bin_centers, dtype=float), np.asarray(sf.S_k, dtype=float)
 
@@ -135,8 +141,8 @@ def refine_peaks(positions, box, k_peaks, half_width, max_particles=1000, seed=0
             continue
         S = np.empty(kn.size)
         for i in range(0, kn.size, chunk):
-            amp = np.exp(1j * pos @ kv[i:i + chunk].T).sum(axis=0)
-            S[i:i + chunk] = np.abs(amp) ** 2 / len(pos)
+            amp = np.exp(1j * pos @ kv[i : i + chunk].T).sum(axis=0)
+            S[i : i + chunk] = np.abs(amp) ** 2 / len(pos)
         out.append(float((S * kn).sum() / S.sum()))
     return np.array(out)
 
@@ -179,7 +185,7 @@ def to_inverse_nm(k, a_sim, a_nm=MEASURED_LATTICE_NM):
     return np.asarray(k, dtype=float) * a_sim / a_nm
 
 
-def plot_intensity(k_nm, I, outfile, measured=MEASURED_PEAKS_NM, S=None, label="simulation"):
+def plot_intensity(k_nm, intensity_q, outfile, measured=MEASURED_PEAKS_NM, S=None, label="simulation"):
     """I(q) on the SAXS axis (nm^-1) with the measured Bragg peaks as vertical lines."""
     import matplotlib
 
@@ -188,12 +194,13 @@ def plot_intensity(k_nm, I, outfile, measured=MEASURED_PEAKS_NM, S=None, label="
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     k_nm = np.asarray(k_nm, dtype=float)
-    ok = np.isfinite(I)
-    ax.semilogy(k_nm[ok], np.clip(np.asarray(I)[ok], 1e-6, None), "-", lw=1.2, label=f"I(q) {label}")
+    ok = np.isfinite(intensity_q)
+    ax.semilogy(
+        k_nm[ok], np.clip(np.asarray(intensity_q)[ok], 1e-6, None), "-", lw=1.2, label=f"I(q) {label}"
+    )
     if S is not None:
         ok = np.isfinite(S)
-        ax.semilogy(k_nm[ok], np.clip(np.asarray(S)[ok], 1e-6, None), "-", lw=0.8, alpha=0.5,
-                    label="S(q)")
+        ax.semilogy(k_nm[ok], np.clip(np.asarray(S)[ok], 1e-6, None), "-", lw=0.8, alpha=0.5, label="S(q)")
     for i, qm in enumerate(measured):
         ax.axvline(qm, color="C3", ls="--", lw=0.8, label="measured (seed 000)" if i == 0 else None)
     ax.set_xlabel(r"$q$ (nm$^{-1}$)")
@@ -203,3 +210,73 @@ def plot_intensity(k_nm, I, outfile, measured=MEASURED_PEAKS_NM, S=None, label="
     fig.savefig(outfile, dpi=120)
     plt.close(fig)
     return outfile
+
+
+class ScatteringAnalyzer(Analyzer):
+    """S(q) averaged over chosen frames, I(q) = P(q) S(q), and indexed SC peaks.
+
+    `at` holds the positions (0, 1, ... in the order computed) of the frames to use.
+    `lattice_constant` (crystal runs) indexes peaks against the known lattice; without it
+    the first peak sets the lattice constant (fluids, growing crystallites).
+    """
+
+    section = "scattering"
+
+    def __init__(self, at, k_max=14.0, bins=200, a_nm=None, lattice_constant=None):
+        super().__init__(0.0)
+        self.at = {int(i) for i in at}
+        self.k_max, self.bins = float(k_max), int(bins)
+        self.a_nm = MEASURED_LATTICE_NM if a_nm is None else float(a_nm)
+        self.lattice_constant = lattice_constant
+        self._seen = 0
+        self._sum, self._k, self._last, self.n_averaged = None, None, None, 0
+
+    def compute(self, frame):
+        if self._seen in self.at:
+            k, S = structure_factor(frame.positions, frame.box, k_max=self.k_max, bins=self.bins)
+            self._k, self._last = k, frame
+            self._sum = S if self._sum is None else self._sum + S
+            self.n_averaged += 1
+        self._seen += 1
+        return self
+
+    @property
+    def summary(self):
+        if not self.n_averaged:
+            return {}
+        k, S = self._k, self._sum / self.n_averaged
+        i_q = intensity(k, S)
+        pos, box = self._last.positions, self._last.box
+        # search above 0.8 x the first SC peak expected at this density; sharpen the positions
+        # on the individual k-vectors of the last frame used
+        k_from = 0.8 * 2 * np.pi * (len(pos) / np.prod(box)) ** (1 / 3)
+        kp, _ = find_peaks(k, S, k_from=k_from)
+        if kp.size:
+            kp = refine_peaks(pos, box, kp, k[1] - k[0])
+        a_sim = self.lattice_constant
+        if a_sim is None:
+            a_sim = float(2 * np.pi / kp[0]) if kp.size else float("nan")
+        peaks = []
+        for kk, hkl, dev in index_sc_peaks(kp, a_sim) if np.isfinite(a_sim) else []:
+            i = int(np.argmin(np.abs(k - kk)))
+            peaks.append(
+                {
+                    "k": kk,
+                    "q_nm": float(to_inverse_nm(kk, a_sim, self.a_nm)),
+                    "hkl": hkl,
+                    "deviation": dev,
+                    "ratio": kk / kp[0],
+                    "S": float(S[i]),
+                    "I": float(i_q[i]),
+                }
+            )
+        return {
+            "frames_averaged": self.n_averaged,
+            "a_sim": a_sim,
+            "a_nm": self.a_nm,
+            "k": k,
+            "S": S,
+            "I": i_q,
+            "q_nm": to_inverse_nm(k, a_sim, self.a_nm) if np.isfinite(a_sim) else None,
+            "peaks": peaks,
+        }

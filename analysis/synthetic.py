@@ -1,15 +1,15 @@
-"""Synthetic configurations with known answers (for tests and for checking the analysis).
+"""Synthetic configurations and time series with known answers (for tests and for checking
+the analysis).
 
-Also writes GSD frames in the cubemc format (docs/engine-api.md) so that the trajectory
-driver can be exercised without the engine.
+GSD frames are written with the engine's own frame writer (`cubemc.trajectory.make_frame`),
+so the trajectory driver is exercised on exactly the format the engine produces.
 """
 
 import numpy as np
 
-from .geometry import (lattice_sites, minimum_image, quat_from_axis_angle, quat_multiply,
-                       quat_to_matrix, random_quaternions, site_index)
+from cubemc.geometry import quaternion_matrices, random_quaternions
 
-CUBE_VERTICES = [[sx * 0.5, sy * 0.5, sz * 0.5] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
+from .geometry import lattice_sites, minimum_image, quat_from_axis_angle, quat_multiply, site_index
 
 
 def crystal_with_vacancy(n=10, packing_fraction=0.8, vacancy=(4, 5, 6)):
@@ -73,7 +73,7 @@ def crystallite(shape, a, center, orientation):
     """Block of shape (nx, ny, nz) of SC sites turned by `orientation`; cubes co-rotated."""
     idx = np.stack(np.meshgrid(*(np.arange(k) for k in shape), indexing="ij"), -1).reshape(-1, 3)
     local = (idx - (np.asarray(shape) - 1) / 2.0) * a
-    R = quat_to_matrix(orientation)
+    R = quaternion_matrices(np.asarray(orientation, dtype=float)[None])[0]
     pos = local @ R.T + np.asarray(center, dtype=float)
     q = np.tile(orientation, (len(pos), 1))
     return pos, q
@@ -108,8 +108,7 @@ def random_fluid(n, box, min_distance, rng, exclude=None, exclude_distance=0.0, 
     return np.array(pts).reshape(-1, 3)
 
 
-def two_crystallites_in_fluid(rng, box_length=16.0, shapes=((5, 5, 5), (4, 4, 4)), a=1.05,
-                              n_fluid=600):
+def two_crystallites_in_fluid(rng, box_length=16.0, shapes=((5, 5, 5), (4, 4, 4)), a=1.05, n_fluid=600):
     """Two randomly oriented SC crystallites in a random fluid; returns box, pos, q, labels.
 
     labels: 0 and 1 for the crystallites, -1 for fluid cubes (random orientations).
@@ -117,43 +116,40 @@ def two_crystallites_in_fluid(rng, box_length=16.0, shapes=((5, 5, 5), (4, 4, 4)
     box = np.full(3, box_length)
     centers = [np.array([-box_length / 4, 0.0, 0.0]), np.array([box_length / 4, 0.0, 0.0])]
     pos, q, lab = [], [], []
-    for k, (shape, c) in enumerate(zip(shapes, centers)):
-        p, qq = crystallite(shape, a, c, random_quaternions(1, rng)[0])
+    for k, (shape, c) in enumerate(zip(shapes, centers, strict=False)):
+        p, qq = crystallite(shape, a, c, random_quaternions(rng, 1)[0])
         pos.append(p)
         q.append(qq)
         lab.append(np.full(len(p), k))
     cryst = np.concatenate(pos)
     fluid = random_fluid(n_fluid, box, 1.0, rng, exclude=cryst, exclude_distance=1.5)
     pos.append(fluid)
-    q.append(random_quaternions(len(fluid), rng))
+    q.append(random_quaternions(rng, len(fluid)))
     lab.append(np.full(len(fluid), -1))
     pos = np.concatenate(pos)
     pos = pos - box * np.floor(pos / box + 0.5)
     return box, pos, np.concatenate(q), np.concatenate(lab)
 
 
-def gsd_frame(step, box, positions, orientations, energy=None, bonds=None, beta_epsilon=None,
-              well_range=1.14):
-    """A gsd.hoomd.Frame in the cubemc trajectory format."""
-    import gsd.hoomd
+def gsd_frame(
+    step, box, positions, orientations, energy=None, bonds=None, beta_epsilon=None, well_range=1.14
+):
+    """A gsd.hoomd.Frame in the cubemc trajectory format; logs not given are NaN."""
+    from cubemc.contract import LOG_KEYS
+    from cubemc.trajectory import make_frame
 
-    n = len(positions)
-    f = gsd.hoomd.Frame()
-    f.configuration.step = int(step)
-    f.configuration.box = [float(box[0]), float(box[1]), float(box[2]), 0, 0, 0]
-    f.particles.N = n
-    f.particles.types = ["A"]
-    f.particles.typeid = np.zeros(n, dtype=np.uint32)
-    f.particles.position = np.asarray(positions, dtype=np.float32)
-    f.particles.orientation = np.asarray(orientations, dtype=np.float32)
-    f.particles.type_shapes = [{"type": "ConvexPolyhedron", "rounding_radius": 0.0,
-                                "vertices": CUBE_VERTICES}]
-    logs = {"sweep": step, "energy": energy, "bonds": bonds, "beta_epsilon": beta_epsilon,
-            "well_range": well_range}
-    for key, val in logs.items():
-        if val is not None:
-            f.log[f"cubemc/{key}"] = np.array([val], dtype=float)
-    return f
+    given = {
+        "sweep": step,
+        "energy": energy,
+        "bonds": bonds,
+        "beta_epsilon": beta_epsilon,
+        "well_range": well_range,
+        "seed": 0,
+    }
+    log = {key: np.nan if given.get(key, None) is None else given[key] for key in LOG_KEYS}
+    return make_frame(
+        np.asarray(positions, dtype=float), np.asarray(orientations, dtype=float), box, step, log
+    )
 
 
 def write_gsd(path, frames):
@@ -169,3 +165,57 @@ def write_gsd(path, frames):
 def rotate_all(q, rotation):
     """Apply a lab-frame rotation quaternion to every orientation."""
     return quat_multiply(np.asarray(rotation)[None, :], q)
+
+
+def correlated_series(n, correlation, rng, mean=0.0, sigma=1.0):
+    """AR(1) series x_t = c x_(t-1) + noise with stationary mean and standard deviation.
+
+    Its mean has the standard error sigma sqrt((1 + c) / ((1 - c) n)) for long series, i.e.
+    n (1 - c) / (1 + c) effective samples: the known answer for block averaging.
+    """
+    noise = rng.normal(0.0, sigma * np.sqrt(1.0 - correlation**2), n)
+    x = np.empty(n)
+    x[0] = rng.normal(0.0, sigma)
+    for t in range(1, n):
+        x[t] = correlation * x[t - 1] + noise[t]
+    return mean + x
+
+
+def vacancy_job(
+    beta_epsilon, excess, bulk=0.1, frames=400, correlation=0.5, noise=0.1, n_cells=10, replica=0, seed=0
+):
+    """A job summary of a crystal run with synthetic vacancy series of known means.
+
+    The per-frame excess line shift is an AR(1) series with mean `excess`, standard deviation
+    `noise` and lag-one correlation `correlation`; the bulk floor is constant `bulk`; the row
+    length follows the line shift as for a vacancy shared evenly (1 + 4 x excess sites).
+    """
+    rng = np.random.default_rng(seed + 7919 * replica)
+    excess_series = correlated_series(frames, correlation, rng, excess, noise)
+    bulk_series = np.full(frames, float(bulk))
+    rows = np.clip(np.rint(1 + 4 * np.maximum(excess_series, 0.0)), 1, n_cells - 1).astype(int)
+    n = n_cells**3 - 1
+    return {
+        "statepoint": {
+            "beta_epsilon": beta_epsilon,
+            "packing_fraction": 0.8,
+            "well_range": 1.14,
+            "N": n,
+            "n_lattice": n_cells,
+            "initial_state": "crystal_vacancy",
+            "replica": replica,
+        },
+        "summary": {
+            "N": n,
+            "discard": 0.0,
+            "lattice": True,
+            "n_frames": frames,
+            "vacancy": {"n_cells": [n_cells] * 3, "long_row_sites": 4, "hops_per_sweep": 0.0},
+        },
+        "series": {
+            "step": list(range(0, 100 * frames, 100)),
+            "line_shift": (excess_series + bulk_series).tolist(),
+            "bulk_line_shift": bulk_series.tolist(),
+            "row_length": rows.tolist(),
+        },
+    }

@@ -7,19 +7,11 @@ besides empty/doubly claimed sites we measure how many cubes are displaced and h
 row is that the vacancy is spread over.
 """
 
-import freud
 import numpy as np
 
 from .geometry import lattice_sites, minimum_image, site_coords, site_index, wrap
-from .stats import replica_statistics
 
-__all__ = [
-    "infer_cells",
-    "LatticeVacancies",
-    "VacancyTracker",
-    "vacancy_series",
-    "replica_statistics",
-]
+__all__ = ["infer_cells", "LatticeVacancies", "VacancyTracker", "vacancy_series"]
 
 
 def infer_cells(n_particles, box):
@@ -63,11 +55,14 @@ class LatticeVacancies:
     threshold-free `line_shift`: the largest (over empty sites and axes) total displacement,
     in units of a, of the cubes on a lattice line through the empty site toward it, counting
     up to `line_reach` sites each way (~0 for a localised vacancy, 1.2 for three cubes pushed
-    0.4 a into the hole, about 1 for a vacancy shared evenly by a row of 5 sites).
+    0.4 a into the hole, about 1 for a vacancy shared evenly by a row of 5 sites), and
+    `bulk_line_shift`, the same measure around occupied sites far from the vacancy (mean over
+    four of them): the floor that thermal rattling alone gives.
     """
 
-    def __init__(self, box, n_cells=None, n_particles=None, displacement_fraction=0.25,
-                 refine_steps=2, line_reach=4):
+    def __init__(
+        self, box, n_cells=None, n_particles=None, displacement_fraction=0.25, refine_steps=2, line_reach=4
+    ):
         self.box = np.asarray(box, dtype=float)[:3]
         if n_cells is None:
             if n_particles is None:
@@ -79,15 +74,13 @@ class LatticeVacancies:
         self.displacement_fraction = float(displacement_fraction)
         self.refine_steps = int(refine_steps)
         self.line_reach = int(line_reach)
-        self._fbox = freud.box.Box(*self.box)
 
     def _assign(self, positions, drift):
+        # the nearest point of a rectangular lattice is the nearest one along each axis
         sites = wrap(self.reference_sites + drift, self.box)
-        nl = (freud.locality.AABBQuery(self._fbox, sites.astype(np.float32))
-              .query(positions.astype(np.float32), {"num_neighbors": 1})
-              .toNeighborList(sort_by_distance=False))
-        site_of = np.empty(len(positions), dtype=int)
-        site_of[nl.query_point_indices] = nl.point_indices
+        origin = -self.box / 2 + self.a / 2 + drift
+        ijk = np.mod(np.rint((positions - origin) / self.a).astype(int), self.n_cells)
+        site_of = site_index(ijk, self.n_cells)
         disp = minimum_image(positions - sites[site_of], self.box)
         return sites, site_of, disp
 
@@ -116,6 +109,33 @@ class LatticeVacancies:
         self._find_rows(rel)
         return self
 
+    def _line_shift(self, centre, occupant, rel):
+        """Largest (over axes) total displacement toward `centre` of the cubes on a lattice line
+        through it, `line_reach` sites each way (fewer in a small box, so no cube counts twice)."""
+        best = 0.0
+        for axis in range(3):
+            reach = min(self.line_reach, (self.n_cells[axis] - 1) // 2)
+            if reach < 1:
+                continue
+            steps = np.concatenate([np.arange(1, reach + 1), -np.arange(1, reach + 1)])
+            coords = np.repeat(np.asarray(centre)[None, :], len(steps), axis=0)
+            coords[:, axis] += steps
+            j = occupant[site_index(coords, self.n_cells)]
+            on = j >= 0
+            best = max(best, float(-(rel[j[on], axis] * np.sign(steps[on])).sum()))
+        return best
+
+    def _bulk_references(self):
+        """Sites as far as the box allows from the first empty site, on no lattice line with it.
+
+        Offsets of half a box in two or three coordinates, so the lines through them never
+        meet the vacancy's row: their line shift is what thermal motion alone gives.
+        """
+        origin = site_coords(self.empty_sites[0] if len(self.empty_sites) else 0, self.n_cells)
+        h = self.n_cells // 2
+        offsets = ((h[0], h[1], 0), (h[0], 0, h[2]), (0, h[1], h[2]), (h[0], h[1], h[2]))
+        return [origin + np.asarray(o) for o in offsets]
+
     def _find_rows(self, rel):
         """Longest axis-aligned run of displaced cubes pushed toward each empty site."""
         occupant = np.full(len(self.sites), -1)
@@ -129,40 +149,38 @@ class LatticeVacancies:
             c = site_coords(e, self.n_cells)
             best_e = (1, None, [int(e)])
             for axis in range(3):
-                others = [k for k in range(3) if k != axis]
-                run = [int(e)]
-                for step in (1, -1):
-                    for k in range(1, self.n_cells[axis]):
-                        if len(run) >= self.n_cells[axis]:
-                            break
-                        cc = c.copy()
-                        cc[axis] += step * k
-                        s = int(site_index(cc, self.n_cells))
-                        j = occupant[s]
-                        if j < 0 or not self.displaced[j]:
-                            break
-                        d = rel[j]
-                        # Mostly along the row axis and pointing back toward the empty site.
-                        if abs(d[axis]) < np.abs(d[others]).max() or d[axis] * step >= 0:
-                            break
-                        run.append(s)
-                shift = 0.0
-                reach = min(self.line_reach, (self.n_cells[axis] - 1) // 2)
-                for step in (1, -1):
-                    for k in range(1, reach + 1):
-                        cc = c.copy()
-                        cc[axis] += step * k
-                        j = occupant[int(site_index(cc, self.n_cells))]
-                        if j >= 0:
-                            shift -= rel[j, axis] * step
-                self.line_shift = max(self.line_shift, float(shift))
+                run = self._run_toward(c, axis, occupant, rel)
                 if len(run) > best_e[0]:
                     best_e = (len(run), axis, run)
+            self.line_shift = max(self.line_shift, self._line_shift(c, occupant, rel))
             self.row_lengths.append(best_e[0])
             if best_e[0] > best[0]:
                 best = best_e
         self.row_length, self.row_axis, self.row_sites = best
         self.row_lengths = np.asarray(self.row_lengths, dtype=int)
+        refs = self._bulk_references()
+        self.bulk_line_shift = float(np.mean([self._line_shift(c, occupant, rel) for c in refs]))
+
+    def _run_toward(self, c, axis, occupant, rel):
+        """Sites of the empty site `c` plus the displaced cubes next to it along `axis` that
+        are pushed mainly along the axis and toward it."""
+        others = [k for k in range(3) if k != axis]
+        run = [int(site_index(c, self.n_cells))]
+        for step in (1, -1):
+            for k in range(1, self.n_cells[axis]):
+                if len(run) >= self.n_cells[axis]:
+                    break
+                cc = c.copy()
+                cc[axis] += step * k
+                s = int(site_index(cc, self.n_cells))
+                j = occupant[s]
+                if j < 0 or not self.displaced[j]:
+                    break
+                d = rel[j]
+                if abs(d[axis]) < np.abs(d[others]).max() or d[axis] * step >= 0:
+                    break
+                run.append(s)
+        return run
 
 
 class VacancyTracker:
@@ -170,11 +188,22 @@ class VacancyTracker:
 
     A hop is a site that is empty now but was not empty in the previous frame; `series`
     holds per-frame lists (n_empty, n_double, n_displaced, row_length, line_shift,
-    max_displacement, hops, hop_count (cumulative), drift, empty_sites).
+    bulk_line_shift, max_displacement, hops, hop_count (cumulative), drift, empty_sites).
     """
 
-    KEYS = ("n_empty", "n_double", "n_displaced", "row_length", "line_shift", "max_displacement",
-            "hops", "hop_count", "drift", "empty_sites")
+    KEYS = (
+        "n_empty",
+        "n_double",
+        "n_displaced",
+        "row_length",
+        "line_shift",
+        "bulk_line_shift",
+        "max_displacement",
+        "hops",
+        "hop_count",
+        "drift",
+        "empty_sites",
+    )
 
     def __init__(self, box, n_cells=None, n_particles=None, displacement_fraction=0.25):
         self.lattice = LatticeVacancies(box, n_cells, n_particles, displacement_fraction)
@@ -194,6 +223,7 @@ class VacancyTracker:
         s["n_displaced"].append(lv.n_displaced)
         s["row_length"].append(int(lv.row_length))
         s["line_shift"].append(lv.line_shift)
+        s["bulk_line_shift"].append(lv.bulk_line_shift)
         s["max_displacement"].append(lv.max_displacement)
         s["hops"].append(hops)
         s["hop_count"].append(hops + (s["hop_count"][-1] if s["hop_count"] else 0))

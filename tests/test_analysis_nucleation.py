@@ -2,13 +2,31 @@
 
 import numpy as np
 import pytest
+from cubemc.analysis.geometry import (
+    cube_group,
+    lattice_sites,
+    minimum_image,
+    quat_from_axis_angle,
+    quat_multiply,
+    wrap,
+)
+from cubemc.analysis.nucleation import (
+    CrystalClusters,
+    cluster_shape,
+    crystal_bonds,
+    mean_cubic_orientation,
+    steinhardt_q4_q6,
+)
+from cubemc.analysis.synthetic import (
+    crystal_with_vacancy,
+    crystallite,
+    random_fluid,
+    small_rotations,
+    sphere_crystallite,
+    two_crystallites_in_fluid,
+)
 
-from analysis.geometry import (cube_group, lattice_sites, minimum_image, quat_from_axis_angle, quat_multiply,
-                               random_quaternions, wrap)
-from analysis.nucleation import CrystalClusters, cluster_shape, crystal_bonds, mean_cubic_orientation, \
-    steinhardt_q4_q6
-from analysis.synthetic import (crystal_with_vacancy, crystallite, random_fluid, small_rotations,
-                                sphere_crystallite, two_crystallites_in_fluid)
+from cubemc.geometry import random_quaternions
 
 
 def test_steinhardt_of_perfect_sc():
@@ -38,7 +56,7 @@ def test_thresholds_on_noisy_crystal_and_random_fluid():
 
     L = (500 / 0.45) ** (1 / 3)
     fluid = random_fluid(500, np.full(3, L), 0.95, rng)
-    cc = CrystalClusters().compute(np.full(3, L), fluid, random_quaternions(len(fluid), rng))
+    cc = CrystalClusters().compute(np.full(3, L), fluid, random_quaternions(rng, len(fluid)))
     assert cc.crystalline_fraction == 0.0 and cc.num_clusters == 0 and cc.largest_cluster_size == 0
     # Even with every cube aligned (an extreme cubatic fluid) hardly any cube passes.
     cc = CrystalClusters().compute(np.full(3, L), fluid, np.tile([1.0, 0, 0, 0], (len(fluid), 1)))
@@ -70,14 +88,14 @@ def test_crystal_bonds_require_alignment():
     pos = np.array([[0, 0, 0], [1.05, 0, 0], [0, 0, 1.05]], dtype=float)
     q = np.tile([1.0, 0, 0, 0], (3, 1))
     i, j = crystal_bonds(box, pos, q)
-    assert sorted(zip(i, j)) == [(0, 1), (0, 2)]
+    assert sorted(zip(i, j, strict=False)) == [(0, 1), (0, 2)]
     q[1] = quat_from_axis_angle([0, 0, 1], np.radians(40))  # misaligned neighbour
     i, j = crystal_bonds(box, pos, q)
-    assert sorted(zip(i, j)) == [(0, 2)]
+    assert sorted(zip(i, j, strict=False)) == [(0, 2)]
     pos[2] = [-0.75, 0.0, 0.75]  # diagonal bond, 45 degrees from the axes
     q[1] = [1, 0, 0, 0]
     i, j = crystal_bonds(box, pos, q)
-    assert sorted(zip(i, j)) == [(0, 1)]
+    assert sorted(zip(i, j, strict=False)) == [(0, 1)]
 
 
 def test_shape_cube_sphere_rod():
@@ -85,9 +103,9 @@ def test_shape_cube_sphere_rod():
     big = np.full(3, 30.0)
     shapes = {}
     for name, (p, q) in {
-        "cube": crystallite((6, 6, 6), 1.05, [14.0, 0, 0], random_quaternions(1, rng)[0]),  # wraps the box
-        "sphere": sphere_crystallite(3.5, 1.05, [0, 14.5, 0], random_quaternions(1, rng)[0]),
-        "rod": crystallite((3, 3, 12), 1.05, [0, 0, 0], random_quaternions(1, rng)[0]),
+        "cube": crystallite((6, 6, 6), 1.05, [14.0, 0, 0], random_quaternions(rng, 1)[0]),  # wraps the box
+        "sphere": sphere_crystallite(3.5, 1.05, [0, 14.5, 0], random_quaternions(rng, 1)[0]),
+        "rod": crystallite((3, 3, 12), 1.05, [0, 0, 0], random_quaternions(rng, 1)[0]),
     }.items():
         cc = CrystalClusters().compute(big, wrap(p, big), q)
         assert cc.num_clusters == 1 and cc.largest_cluster_size == len(p)
@@ -105,13 +123,14 @@ def test_shape_cube_sphere_rod():
 
 def test_cluster_shape_min_image_and_mean_orientation():
     rng = np.random.default_rng(2)
-    q0 = random_quaternions(1, rng)[0]
+    q0 = random_quaternions(rng, 1)[0]
     p, q = crystallite((4, 4, 4), 1.0, [9.9, 9.9, 9.9], q0)
     box = np.full(3, 20.0)
     s = cluster_shape(wrap(p, box), box, q)
     assert s["cuboidality"] == pytest.approx(1.0, abs=1e-6)
     # Mean orientation equals q0 up to the cube group and sign.
     from analysis.orientation import misorientation_angles
+
     assert misorientation_angles(mean_cubic_orientation(q)[None], q0)[0] < 1e-4
     # Noisy and scrambled by cube symmetries: the mean is still close to q0.
     noisy = quat_multiply(q, small_rotations(len(q), 3.0, rng))

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
-
-from analysis.geometry import quat_from_axis_angle
-from analysis.orthoslice import orthoslice_data, plot_orthoslices
-from analysis.synthetic import crystal_with_vacancy, push_row
-from analysis.vacancy import LatticeVacancies
+from cubemc.analysis.geometry import quat_from_axis_angle
+from cubemc.analysis.orthoslice import orthoslice_data, plot_orthoslices
+from cubemc.analysis.synthetic import crystal_with_vacancy, push_row
+from cubemc.analysis.vacancy import LatticeVacancies
 
 N = 6
 VAC = (2, 3, 4)

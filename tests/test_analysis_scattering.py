@@ -2,11 +2,20 @@
 
 import numpy as np
 import pytest
-
-from analysis.geometry import sc_lattice
-from analysis.scattering import (MEASURED_PEAKS_NM, SC_RATIOS, cube_form_factor, find_peaks,
-                                 index_sc_peaks, intensity, peak_ratios, plot_intensity, refine_peaks,
-                                 structure_factor, to_inverse_nm)
+from cubemc.analysis.geometry import sc_lattice
+from cubemc.analysis.scattering import (
+    MEASURED_PEAKS_NM,
+    SC_RATIOS,
+    cube_form_factor,
+    find_peaks,
+    index_sc_peaks,
+    intensity,
+    peak_ratios,
+    plot_intensity,
+    refine_peaks,
+    structure_factor,
+    to_inverse_nm,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +61,7 @@ def test_form_factor_normalised_and_guinier():
     assert cube_form_factor(0.0)[0] == pytest.approx(1.0)
     q = np.array([0.1, 0.3, 0.6])
     rg2 = 0.25  # unit cube: 3 * 1/12
-    assert np.allclose(cube_form_factor(q), np.exp(-q**2 * rg2 / 3), rtol=2e-4)
+    assert np.allclose(cube_form_factor(q), np.exp(-(q**2) * rg2 / 3), rtol=2e-4)
     assert np.allclose(cube_form_factor(q), 1 - q**2 * rg2 / 3, atol=2e-3)
     # Scaling: P(q; edge e) = P(q e; 1)
     assert cube_form_factor(2.0, edge=1.5)[0] == pytest.approx(cube_form_factor(3.0)[0])
@@ -64,15 +73,15 @@ def test_form_factor_normalised_and_guinier():
 
 def test_intensity_and_nm_mapping(sc_sq, tmp_path):
     k, S = sc_sq
-    I = intensity(k, S)
+    i_q = intensity(k, S)
     ok = np.isfinite(S)
-    assert np.all(I[ok] <= S[ok] + 1e-9)
+    assert np.all(i_q[ok] <= S[ok] + 1e-9)
     a = 0.8 ** (-1 / 3)
     q100 = to_inverse_nm(2 * np.pi / a, a)
     assert q100 == pytest.approx(2 * np.pi / 11.4)
     assert q100 == pytest.approx(MEASURED_PEAKS_NM[0], abs=0.005)
     assert to_inverse_nm(2 * np.pi / a, a, a_nm=12.3) == pytest.approx(2 * np.pi / 12.3)
-    out = plot_intensity(to_inverse_nm(k, 1.0), I, tmp_path / "iq.png", S=S)
+    out = plot_intensity(to_inverse_nm(k, 1.0), i_q, tmp_path / "iq.png", S=S)
     assert (tmp_path / "iq.png").stat().st_size > 1000 and out == tmp_path / "iq.png"
 
 
@@ -105,7 +114,17 @@ def test_index_sc_peaks_handles_any_order_including_fluid_noise():
     from analysis.scattering import index_sc_peaks, sc_reflection
 
     assert [sc_reflection(s) for s in (1, 2, 3, 4, 5, 6, 8, 9, 12, 14)] == [
-        "100", "110", "111", "200", "210", "211", "220", "300", "222", "321"]
+        "100",
+        "110",
+        "111",
+        "200",
+        "210",
+        "211",
+        "220",
+        "300",
+        "222",
+        "321",
+    ]
     assert sc_reflection(7) is None and sc_reflection(15) is None and sc_reflection(28) is None
     a = 1.1
     k = 2 * np.pi / a * np.sqrt(np.array([12.0, 7.0, 12.9, 40.0]))

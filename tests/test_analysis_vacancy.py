@@ -2,11 +2,9 @@
 
 import numpy as np
 import pytest
-
-from analysis.geometry import lattice_sites, site_coords, site_index, wrap
-from analysis.stats import replica_statistics, time_average
-from analysis.synthetic import crystal_with_vacancy, push_row, share_vacancy
-from analysis.vacancy import LatticeVacancies, VacancyTracker, infer_cells, vacancy_series
+from cubemc.analysis.geometry import lattice_sites, site_coords, site_index, wrap
+from cubemc.analysis.synthetic import crystal_with_vacancy, push_row, share_vacancy
+from cubemc.analysis.vacancy import LatticeVacancies, VacancyTracker, infer_cells, vacancy_series
 
 N_CELLS = 8
 VAC = (3, 4, 5)
@@ -156,12 +154,28 @@ def test_tracker_series_keys(crystal):
     assert all(len(v) == 2 for v in tr.series.values())
 
 
-def test_replica_statistics():
-    series = [[10, 10, 1, 1, 1, 1], [10, 10, 3, 3, 3, 3]]
-    out = replica_statistics(series, discard=1 / 3)
-    assert out["per_replica"] == [1.0, 3.0]
-    assert out["mean"] == 2.0 and np.isclose(out["sem"], 1.0) and out["n"] == 2
-    one = replica_statistics([[1, 2, 3]])
-    assert one["n"] == 1 and np.isnan(one["sem"]) and one["mean"] == 2.0
-    assert np.isnan(time_average([]))
-    assert time_average([None, 2.0, float("nan"), 4.0]) == 3.0
+@pytest.mark.parametrize("sites", [3, 5, 7])
+def test_line_shift_of_a_vacancy_shared_by_m_sites(sites):
+    """The known answer behind the V1/V2 bound: a vacancy shared evenly by m sites has (m - 1)/4 a."""
+    from cubemc.analysis.vacancy_criteria import shared_sites_line_shift
+
+    pos, box, v = crystal_with_vacancy(n=10, vacancy=(4, 5, 6))
+    p = share_vacancy(pos, box, 10, (4, 5, 6), 0, sites)
+    lv = LatticeVacancies(box, n_cells=10, refine_steps=0).compute(p)
+    assert lv.line_shift == pytest.approx(shared_sites_line_shift(sites), abs=1e-6)
+    assert lv.bulk_line_shift == pytest.approx(0.0, abs=1e-6)  # the row does not reach the bulk sites
+
+
+def test_bulk_line_shift_measures_thermal_rattling_only(crystal):
+    pos, box, v = crystal
+    a = box[0] / N_CELLS
+    rng = np.random.default_rng(4)
+    quiet = LatticeVacancies(box, n_cells=N_CELLS).compute(pos)
+    assert quiet.bulk_line_shift == pytest.approx(0.0, abs=1e-9)
+    noisy = pos + rng.normal(0.0, 0.05 * a, pos.shape)
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(noisy)
+    # 6 cubes per line, Gaussian components of 0.05 a: the best of 3 axes lies above zero
+    assert 0.0 < lv.bulk_line_shift < 0.5
+    pushed = LatticeVacancies(box, n_cells=N_CELLS).compute(push_row(noisy, box, N_CELLS, VAC, 1, 1, 3, 0.4))
+    assert pushed.bulk_line_shift == pytest.approx(lv.bulk_line_shift, abs=1e-9)
+    assert pushed.line_shift > lv.line_shift + 1.0

@@ -1,27 +1,30 @@
-"""The only place where the workflow calls the ``analysis`` package (top level of the repo).
+"""The only place where the workflow calls the analysis package (``cubemc.analysis``, the
+``analysis/`` folder of the repository, installed with the package).
 
 Two call sites, imported lazily so ``python project.py status`` works without freud:
 
-* :func:`analyse_trajectory` -> ``analysis.trajectory.analyze_trajectory(path, lattice=...,
+* :func:`analyse_trajectory` -> ``cubemc.analysis.trajectory.analyze_trajectory(path, lattice=...,
   n_cells=..., discard=..., orthoslice=...)`` returning ``{"summary": {...}, "series": {...}}``;
-* :func:`write_report` -> ``analysis.report.write_report(job_summaries, outdir)``.
+* :func:`write_report` -> ``cubemc.analysis.report.write_report(job_summaries, outdir)``.
 
-If the analysis package changes these names, adjust them here and nowhere else.
+JSON files are written with the analysis package's one JSON converter (numpy and signac's
+synced collections to plain types, non-finite floats to null). If the analysis package
+changes these names, adjust them here and nowhere else.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
-import math
-from collections.abc import Mapping, Sequence
 
-import numpy as np
+from cubemc.analysis.jsonio import to_jsonable, write_json
 
-TRAJECTORY_MODULE = "analysis.trajectory"
+TRAJECTORY_MODULE = "cubemc.analysis.trajectory"
 TRAJECTORY_FUNCTION = "analyze_trajectory"
-REPORT_MODULE = "analysis.report"
+REPORT_MODULE = "cubemc.analysis.report"
 REPORT_FUNCTION = "write_report"
+
+#: plain-JSON conversion used for job documents and report inputs
+to_json = to_jsonable
 
 
 def _function(module_name, function_name):
@@ -29,8 +32,8 @@ def _function(module_name, function_name):
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         raise RuntimeError(
-            f"cannot import {module_name} ({error}); run from the repository root or "
-            "install the analysis dependencies (freud-analysis, scipy)"
+            f"cannot import {module_name} ({error}); install the package with its workflow "
+            "dependencies: pip install 'cubemc[workflow]'"
         ) from None
     try:
         return getattr(module, function_name)
@@ -68,30 +71,6 @@ def write_report(job_summaries: list[dict], outdir: str):
     return func(job_summaries, outdir)
 
 
-def to_json(value):
-    """Convert numpy scalars/arrays, signac synced collections and non-finite floats (to None)
-    to plain JSON types."""
-    if isinstance(value, Mapping):  # also signac's synced job-document dicts
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, np.generic):
-        return to_json(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 def dump_json(path: str, data) -> None:
     """Write JSON atomically (temporary file + rename)."""
-    import os
-
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
+    write_json(data, path)

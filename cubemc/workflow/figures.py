@@ -10,16 +10,20 @@ import os
 
 import numpy as np
 
-from cubemc.geometry import quaternion_matrices
+from cubemc.analysis.stats import block_average
+from cubemc.geometry import CUBE_VERTICES, quaternion_matrices
 
 ENERGY_PNG = "energy.png"
 SNAPSHOT_PNG = "snapshot.png"
 
+#: the six faces as indices into cubemc.geometry.CUBE_VERTICES (x slowest, z fastest)
 _CUBE_FACES = (
-    (0, 1, 3, 2), (4, 5, 7, 6), (0, 1, 5, 4), (2, 3, 7, 6), (0, 2, 6, 4), (1, 3, 7, 5),
-)
-_CUBE_VERTICES = np.array(
-    [[sx, sy, sz] for sx in (-0.5, 0.5) for sy in (-0.5, 0.5) for sz in (-0.5, 0.5)], dtype=float
+    (0, 1, 3, 2),
+    (4, 5, 7, 6),
+    (0, 1, 5, 4),
+    (2, 3, 7, 6),
+    (0, 2, 6, 4),
+    (1, 3, 7, 5),
 )
 
 
@@ -52,15 +56,12 @@ def read_energy_log(path):
 
 
 def energy_statistics(energy_per_particle) -> dict:
-    """Mean and a blocked standard error (8 blocks) of a time series."""
-    x = np.asarray(energy_per_particle, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return {"mean": None, "sem": None, "frames": 0}
-    n_blocks = min(8, x.size)
-    blocks = np.array([b.mean() for b in np.array_split(x, n_blocks)])
-    sem = float(blocks.std(ddof=1) / np.sqrt(n_blocks)) if n_blocks > 1 else None
-    return {"mean": float(x.mean()), "sem": sem, "frames": int(x.size)}
+    """Mean of a time series with its block-averaged standard error (cubemc.analysis.stats)."""
+    est = block_average(energy_per_particle)
+    if not est.frames:
+        return {"mean": None, "sem": None, "frames": 0, "effective": 0.0}
+    sem = est.sem if np.isfinite(est.sem) else None
+    return {"mean": est.mean, "sem": sem, "frames": est.frames, "effective": est.effective}
 
 
 def plot_energy_trace(path_png, equilibration_gsd, trajectory_gsd, n_particles, title=""):
@@ -119,7 +120,7 @@ def plot_snapshot(path_png, positions, orientations, box, well_range, title="", 
         note = f" (slab of {len(keep)} of {len(positions)} cubes)"
     q = np.asarray(orientations, dtype=float)[keep]
     rot = quaternion_matrices(q / np.linalg.norm(q, axis=1, keepdims=True))
-    corners = np.einsum("nij,vj->nvi", rot, _CUBE_VERTICES) + positions[keep][:, None, :]
+    corners = np.einsum("nij,vj->nvi", rot, CUBE_VERTICES) + positions[keep][:, None, :]
     faces = corners[:, _CUBE_FACES, :].reshape(-1, 4, 3)
     top = max(6, int(counts.max()) if counts.size else 6)
     cmap = colormaps["viridis"].resampled(top + 1)
@@ -128,7 +129,9 @@ def plot_snapshot(path_png, positions, orientations, box, well_range, title="", 
 
     fig = _figure(6.4, 6.0)
     ax = fig.add_subplot(1, 1, 1, projection="3d")
-    ax.add_collection3d(Poly3DCollection(faces, facecolors=colours, edgecolors=(0, 0, 0, 0.25), linewidths=0.2))
+    ax.add_collection3d(
+        Poly3DCollection(faces, facecolors=colours, edgecolors=(0, 0, 0, 0.25), linewidths=0.2)
+    )
     half = box / 2 + 0.5
     ax.set_xlim(-half[0], half[0])
     ax.set_ylim(-half[1], half[1])
@@ -163,10 +166,12 @@ def plot_overview(path_png, rows):
     for i, (key, by_beta) in enumerate(sorted(groups.items())):
         betas = np.array(sorted(by_beta))
         means = np.array([np.mean(by_beta[b]) for b in betas])
-        errs = np.array([
-            np.std(by_beta[b], ddof=1) / np.sqrt(len(by_beta[b])) if len(by_beta[b]) > 1 else 0.0
-            for b in betas
-        ])
+        errs = np.array(
+            [
+                np.std(by_beta[b], ddof=1) / np.sqrt(len(by_beta[b])) if len(by_beta[b]) > 1 else 0.0
+                for b in betas
+            ]
+        )
         label = f"{key[0]}, phi={key[1]}, N={key[2]}, well={key[3]}"
         ax.errorbar(betas, means, yerr=errs, marker="o", ms=4, capsize=2, color=f"C{i % 10}", label=label)
     ax.set_xlabel(r"$\beta\epsilon$")

@@ -1,0 +1,190 @@
+"""Figures of the cross-job report: one per claim, drawn on matplotlib's Agg canvas (no pyplot
+state, no display)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .evidence import get, statepoint_value
+from .scattering import MEASURED_PEAKS_NM
+from .stats import combine_replicas
+from .vacancy_criteria import shared_sites_line_shift, spread, strong_limit
+
+__all__ = [
+    "delocalisation_figure",
+    "claim_distribution_figure",
+    "orientation_figure",
+    "intensity_figure",
+    "growth_figure",
+]
+
+
+def _figure(panels=1, width=4.8, height=3.6):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * panels, height))
+    FigureCanvasAgg(fig)
+    return fig, [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
+
+
+def _save(fig, outdir, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, name), dpi=110)
+    return name
+
+
+def delocalisation_figure(families, outdir, name="delocalisation.png", sites=3):
+    """Spread above the strong-attraction limit against βε (with the thresholds of V1-V3) and
+    the thresholded row length beside it. `families`: {label: {βε: VacancyPoint}}."""
+    fig, (ax, ax2) = _figure(2)
+    for c, (label, points) in enumerate(families.items()):
+        limit = strong_limit(points)
+        betas = sorted(points)
+        if limit is not None:
+            rows = [spread(points[b], limit)[:2] for b in betas]
+            ax.errorbar(
+                betas,
+                [r[0] for r in rows],
+                yerr=[2 * r[1] for r in rows],
+                fmt="o-",
+                capsize=3,
+                color=f"C{c}",
+                label=label,
+            )
+            bulk = [points[b]["bulk_line_shift"].mean for b in betas]
+            ax.fill_between(
+                betas,
+                0,
+                bulk,
+                color=f"C{c}",
+                alpha=0.15,
+                lw=0,
+                label="bulk thermal line shift (V3 bound)" if c == 0 else None,
+            )
+        rl = [points[b]["row_length"] for b in betas]
+        ax2.errorbar(
+            betas,
+            [e.mean for e in rl],
+            yerr=[2 * e.sem for e in rl],
+            fmt="s-",
+            capsize=3,
+            color=f"C{c}",
+            label=label,
+        )
+    ax.axhline(
+        shared_sites_line_shift(sites),
+        color="k",
+        ls="--",
+        lw=0.8,
+        label=f"vacancy shared by {sites} sites (V1, V2 bound)",
+    )
+    ax.axhline(0, color="0.5", lw=0.5)
+    ax.set_xlabel(r"$\beta\varepsilon$")
+    ax.set_ylabel("spread above the strong-attraction limit (a)")
+    ax.legend(fontsize=7)
+    ax2.set_xlabel(r"$\beta\varepsilon$")
+    ax2.set_ylabel("row length, 0.25 a threshold (sites)")
+    ax2.axhline(1, color="0.5", lw=0.5)
+    ax.set_title("threshold-free (±2 s.e.)", fontsize=9)
+    ax2.set_title("thresholded companion (±2 s.e.)", fontsize=9)
+    return _save(fig, outdir, name)
+
+
+def claim_distribution_figure(points, betas, outdir, name, bound=None, bound_label=""):
+    """Distributions behind one vacancy verdict: per-frame excess line shift and row length at
+    the βε values that the verdict compares (the claim's, the limit's, and others given)."""
+    fig, (ax, ax2) = _figure(2)
+    shown = [b for b in dict.fromkeys(betas) if b in points]
+    edges = np.linspace(-0.5, 3.0, 50)
+    limit = strong_limit(points)
+    for c, b in enumerate(shown):
+        p = points[b]
+        excess = p.line_shifts - p.bulk_shifts if p.bulk_shifts.size == p.line_shifts.size else p.line_shifts
+        ax.hist(
+            excess[np.isfinite(excess)],
+            bins=edges,
+            density=True,
+            histtype="step",
+            lw=1.5,
+            color=f"C{c}",
+            label=rf"$\beta\varepsilon$ = {b:g}" + (" (limit)" if p is limit else ""),
+        )
+        if p.rows.size:
+            h = np.bincount(p.rows, minlength=p.n_cells + 1) / p.rows.size
+            ax2.plot(np.arange(h.size), h, "o-", color=f"C{c}", label=rf"$\beta\varepsilon$ = {b:g}")
+    if shown and bound is not None and limit is not None:
+        ax.axvline(limit["excess_line_shift"].mean + bound, color="k", ls="--", lw=0.8, label=bound_label)
+    if shown:
+        ax2.axvline(points[shown[0]].n_cells / 2, color="0.4", ls=":", lw=1, label="half the box")
+    ax.set_xlabel("excess line shift per frame (a)")
+    ax.set_ylabel("probability density")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("row length, 0.25 a threshold (sites)")
+    ax2.set_ylabel("fraction of frames")
+    for a in (ax, ax2):
+        a.legend(fontsize=7)
+    return _save(fig, outdir, name)
+
+
+def orientation_figure(groups, outdir, band, name="orientation_fwhm.png"):
+    """Pooled in-plane FWHM against βε with the ED upper limit as a band."""
+    fig, (ax,) = _figure(1)
+    xs, ys, es = [], [], []
+    for b, jobs in groups.items():
+        vals = [get(j.get("summary"), "orientation.inplane_fwhm_pooled_deg") for j in jobs]
+        vals = [v for v in vals if v is not None]
+        if vals and math.isfinite(b):
+            xs.append(b)
+            ys.append(float(np.mean(vals)))
+            es.append(_series_sem(jobs, "inplane_fwhm"))
+    ax.errorbar(xs, ys, yerr=[2 * e for e in es], fmt="o-", capsize=3, label="simulation (±2 s.e.)")
+    ax.axhspan(band[0] - band[1], band[0] + band[1], color="C3", alpha=0.2, label="ED upper limit (seed 000)")
+    ax.set_xlabel(r"$\beta\varepsilon$")
+    ax.set_ylabel("in-plane FWHM (deg)")
+    ax.legend(fontsize=8)
+    return _save(fig, outdir, name)
+
+
+def _series_sem(jobs, key):
+    from .stats import block_average
+
+    runs = [block_average((j.get("series") or {}).get(key) or []) for j in jobs]
+    sem = combine_replicas(runs).sem
+    return sem if math.isfinite(sem) else 0.0
+
+
+def intensity_figure(groups, outdir, name="intensity.png"):
+    fig, (ax,) = _figure(1, 5.8, 3.8)
+    for c, (b, jobs) in enumerate(groups.items()):
+        for j in jobs:
+            sc = get(j.get("summary"), "scattering")
+            if sc and sc.get("q_nm") is not None:
+                q = np.asarray(sc["q_nm"], dtype=float)
+                iq = np.asarray([np.nan if v is None else v for v in sc["I"]], dtype=float)
+                ok = np.isfinite(iq) & (iq > 0)
+                ax.semilogy(q[ok], iq[ok] * 10.0**c, lw=1, label=rf"$\beta\varepsilon$ = {b:g}")
+                break
+    for i, qm in enumerate(MEASURED_PEAKS_NM):
+        ax.axvline(qm, color="k", ls="--", lw=0.8, label="measured (seed 000)" if i == 0 else None)
+    ax.set_xlim(0.3, 1.5)
+    ax.set_xlabel(r"$q$ (nm$^{-1}$)")
+    ax.set_ylabel(r"$I(q) = P(q)S(q)$ (offset)")
+    ax.legend(fontsize=7)
+    return _save(fig, outdir, name)
+
+
+def growth_figure(jobs, outdir, name="cluster_growth.png"):
+    fig, (ax,) = _figure(1, 5.5, 3.8)
+    for j in jobs:
+        s = j.get("series") or {}
+        if s.get("largest_cluster") and s.get("step"):
+            label = f"βε={statepoint_value(j, 'beta_epsilon')}, rep {statepoint_value(j, 'replica')}"
+            ax.plot(s["step"], s["largest_cluster"], lw=1, label=label)
+    ax.set_xlabel("sweep")
+    ax.set_ylabel("largest crystalline cluster (cubes)")
+    ax.legend(fontsize=7)
+    return _save(fig, outdir, name)

@@ -1,0 +1,156 @@
+"""Scattering, orientation and nucleation claims (S1, S2, R1, N1, N2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .evidence import get, statepoint_value
+from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
+from .stats import block_average, combine_replicas, replica_mean_sem
+from .verdicts import AGREE, DISAGREE, INSUFFICIENT, NOT_MEASURED, Verdict, Z, compare, describe_sample, fmt
+
+__all__ = ["TESTS", "matched_peaks"]
+
+#: SC ratios of the four peaks the experiment lists ({100} {110} {200} {210}; no {111})
+LISTED_RATIOS = tuple(SC_RATIOS[[0, 1, 3, 4]])
+
+
+def matched_peaks(jobs):
+    """Per measured peak: (q in nm^-1, hkl, ratio) of the nearest simulated peak of each job,
+    and the simulated peaks below the last measured one that match no measured peak."""
+    rows = {qm: [] for qm in MEASURED_PEAKS_NM}
+    extra = set()
+    for j in jobs:
+        peaks = get(j.get("summary"), "scattering.peaks") or []
+        if not peaks:
+            continue
+        q = np.array([p["q_nm"] for p in peaks])
+        used = set()
+        for qm in MEASURED_PEAKS_NM:
+            i = int(np.argmin(np.abs(q - qm)))
+            rows[qm].append((q[i], peaks[i].get("hkl"), peaks[i]["ratio"]))
+            used.add(i)
+        for i, p in enumerate(peaks):
+            if i not in used and p["q_nm"] < max(MEASURED_PEAKS_NM) * 1.05:
+                extra.add((p.get("hkl"), round(p["q_nm"], 3)))
+    return rows, sorted(extra, key=lambda t: t[1])
+
+
+def _sample(jobs):
+    return f"S(q) of {len(jobs)} run(s); peak positions are set by the lattice, no statistical error"
+
+
+def peaks_match(context, tolerance):
+    jobs = context.get("crystal_jobs", [])
+    rows, extra = matched_peaks(jobs)
+    test = f"each within {100 * tolerance:g} % of a peak of our S(q) (a ↦ {MEASURED_LATTICE_NM} nm)"
+    if not any(rows.values()):
+        return Verdict(NOT_MEASURED, test="needs S(q) of crystal runs")
+    ours = [np.mean([r[0] for r in rows[qm]]) for qm in MEASURED_PEAKS_NM]
+    hkl = [rows[qm][0][1] for qm in MEASURED_PEAKS_NM]
+    ok = all(abs(o / qm - 1) <= tolerance for o, qm in zip(ours, MEASURED_PEAKS_NM, strict=True))
+    value = ", ".join(f"{o:.3f} ({h})" for o, h in zip(ours, hkl, strict=True))
+    if extra:
+        value += (
+            "; also " + ", ".join(f"{h or '?'} at {q}" for h, q in extra) + " (not listed in the experiment)"
+        )
+    return Verdict(
+        AGREE if ok else DISAGREE, value, test, _sample([j for j in jobs if get(j, "summary.scattering")])
+    )
+
+
+def peak_ratios(context, tolerance):
+    jobs = context.get("crystal_jobs", [])
+    rows, _ = matched_peaks(jobs)
+    if not any(rows.values()):
+        return Verdict(NOT_MEASURED, test="needs S(q) of crystal runs")
+    ratios = [np.mean([r[2] for r in rows[qm]]) for qm in MEASURED_PEAKS_NM]
+    ok = all(abs(r / t - 1) <= tolerance for r, t in zip(ratios, LISTED_RATIOS, strict=True))
+    return Verdict(
+        AGREE if ok else DISAGREE,
+        " : ".join(f"{r:.3f}" for r in ratios),
+        f"ratios within {100 * tolerance:g} % (independent of the nm mapping)",
+        _sample([j for j in jobs if get(j, "summary.scattering")]),
+    )
+
+
+def _fwhm_estimate(jobs):
+    """Pooled in-plane FWHM (mean over runs) with the block-averaged error of the per-frame FWHM."""
+    values = [get(j.get("summary"), "orientation.inplane_fwhm_pooled_deg") for j in jobs]
+    values = [v for v in values if v is not None]
+    runs = []
+    for j in jobs:
+        s = (j.get("series") or {}).get("inplane_fwhm")
+        if s:
+            discard = get(j.get("summary"), "discard") or 0.0
+            runs.append(block_average(s[int(math.floor(discard * len(s))) :]))
+    return (float(np.mean(values)) if values else float("nan")), combine_replicas(runs)
+
+
+def inplane_below_limit(context, limit_deg, error_deg):
+    groups = context.get("groups", {})
+    bound = limit_deg + error_deg
+    found = {b: _fwhm_estimate(js) for b, js in groups.items() if math.isfinite(b)}
+    found = {b: v for b, v in found.items() if math.isfinite(v[0])}
+    if not found:
+        return Verdict(NOT_MEASURED, test="needs orientation data of crystal runs")
+    sides = [compare(v, e.sem, bound, e.converged) for v, e in found.values()]
+    verdict = DISAGREE if "above" in sides else AGREE if all(s == "below" for s in sides) else INSUFFICIENT
+    value = "; ".join(f"βε={b:g}: {fmt(v, 1)} ± {fmt(e.sem, 2)}°" for b, (v, e) in found.items())
+    return Verdict(
+        verdict,
+        value,
+        f"our in-plane FWHM < {bound:.1f}° (ED value + its error) at every βε, at {Z:g} standard errors",
+        describe_sample(*(e for _, e in found.values())),
+    )
+
+
+def clusters_grow(context, fraction):
+    fluid = context.get("fluid_jobs", [])
+    if not fluid:
+        return Verdict(NOT_MEASURED, test="needs runs started from a fluid")
+    by_beta = {}
+    for j in fluid:
+        n, big = get(j.get("summary"), "N"), get(j.get("summary"), "clusters.largest_final")
+        if n and big is not None:
+            by_beta.setdefault(statepoint_value(j, "beta_epsilon"), []).append(big / n)
+    if not by_beta:
+        return Verdict(NOT_MEASURED, test="needs cluster data of fluid runs")
+    value = "; ".join(f"βε={b}: {fmt(replica_mean_sem(v)['mean'])} (n={len(v)})" for b, v in by_beta.items())
+    grown = any(np.mean(v) >= fraction for v in by_beta.values())
+    return Verdict(
+        AGREE if grown else DISAGREE,
+        value,
+        f"largest SC cluster ≥ {100 * fraction:g} % of N at the end of some run",
+        f"{len(fluid)} run(s), last frame of each",
+    )
+
+
+def clusters_cuboidal(context, cuboidality, min_size):
+    fluid = context.get("fluid_jobs", [])
+    values = []
+    for j in fluid:
+        shapes = get(j.get("summary"), "clusters.largest_shapes_final") or []
+        if shapes and shapes[0].get("cuboidality") is not None and shapes[0]["size"] >= min_size:
+            values.append(shapes[0]["cuboidality"])
+    if not values:
+        return Verdict(NOT_MEASURED, test=f"needs a non-spanning cluster of ≥ {min_size} cubes")
+    s = replica_mean_sem(values)
+    err = f" ± {fmt(s['sem'])}" if math.isfinite(s["sem"]) else ""
+    return Verdict(
+        AGREE if s["mean"] >= cuboidality else DISAGREE,
+        f"{fmt(s['mean'])}{err} (n={s['n']})",
+        f"cuboidality of the largest cluster ≥ {cuboidality} (cube 1, sphere ≈ 0.5)",
+        f"{len(values)} run(s), last frame of each",
+    )
+
+
+TESTS = {
+    "peaks_match": peaks_match,
+    "peak_ratios": peak_ratios,
+    "inplane_below_limit": inplane_below_limit,
+    "clusters_grow": clusters_grow,
+    "clusters_cuboidal": clusters_cuboidal,
+}

@@ -338,7 +338,8 @@ def check_trajectory_continues(path, run: RunIdentity, *, period: int, first: in
                                  f"{first} and the checkpoint at sweep {run.sweep} (first "
                                  f"missing: sweep {missing[0]})", hint)
     elif kept:
-        spacing = kept[-1] - kept[-2] if len(kept) >= 2 else period
+        # a frame is missing only if it was due both at the file's spacing and at `period`
+        spacing = max(kept[-1] - kept[-2], period) if len(kept) >= 2 else period
         if kept[-1] + spacing <= run.sweep:
             raise FileCheckError(path, f"ends at sweep {kept[-1]}, but the checkpoint is at sweep "
                                  f"{run.sweep}: the frames in between are missing", hint)

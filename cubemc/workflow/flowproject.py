@@ -270,8 +270,13 @@ def choose_environment(command: str | None) -> None:
 
 def check_project(project) -> None:
     """Refuse to work on a project whose state point files are damaged (naming them)."""
+    import logging
+
     from signac.errors import JobsCorruptedError
 
+    signac_log = logging.getLogger("signac")
+    level = signac_log.level
+    signac_log.setLevel(logging.CRITICAL)  # it logs each damaged file; one line says it all
     try:
         project.check()
     except JobsCorruptedError as error:
@@ -281,6 +286,8 @@ def check_project(project) -> None:
         raise WorkflowError(f"{path} (state point of job {ids[0]}) is damaged{more}; re-run the "
                             "init.py command that created the job (it writes the state point "
                             "again), or restore the file") from None
+    finally:
+        signac_log.setLevel(level)
 
 
 def main(project_path=None, entrypoint=None):

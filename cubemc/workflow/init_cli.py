@@ -93,7 +93,7 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
 
 #: disk space init.py needs: the project files and about one kilobyte per job (state point,
 #: job document), with room to spare
-PROJECT_BYTES, JOB_BYTES = 256 * 1024, 16 * 1024
+PROJECT_BYTES, JOB_BYTES = 64 * 1024, 8 * 1024
 DOCUMENT_HINT = ("restore it from a backup, or move it aside (the records in it are lost; "
                  "init.py then writes a new one)")
 

@@ -261,12 +261,12 @@ def sample_gpu(*jobs) -> None:
 def analyse(job) -> None:
     """Per-job analysis: analysis package summary, energy statistics and two figures."""
     with job_lock(job, "analyse"):
+        check_final_files(job)  # before anything is recorded
         sp = dict(job.cached_statepoint)
         segment = provenance.SegmentLog(job, "analyse")
         n = sp["N"]
         title = f"{job.id[:8]}  beta*eps={sp['beta_epsilon']}  phi={sp['packing_fraction']}  N={n}"
 
-        check_final_files(job)
         _, energy, bonds = figures.read_energy_log(job.fn(stages.TRAJECTORY))
         job.doc["energy"] = figures.energy_statistics(energy / n)
         job.doc["bonds_per_cube"] = figures.energy_statistics(bonds / n)

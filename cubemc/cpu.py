@@ -24,6 +24,7 @@ assign_cell = _k["assign_cell"]
 grid_shift = _k["grid_shift"]
 pair_state = _k["pair_state"]
 overlap_at = _k["overlap_at"]
+pair_units = _k["pair_units"]
 quat_to_matrix = _k["quat_to_matrix"]
 
 #: below this many active cells per set (all systems together) the cells run on one thread

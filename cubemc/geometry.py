@@ -13,8 +13,14 @@ CIRCUMSPHERE_DIAMETER = cube.CIRCUMSPHERE_DIAMETER
 
 
 def interaction_range(well_range=0.0, shape=cube, params=None):
-    """Largest centre distance at which two particles can interact (hard core or pair energy)."""
-    return max(shape.circumsphere_diameter(params), float(well_range))
+    """Largest centre distance at which two particles can interact (hard core or pair energy).
+
+    `well_range` is the pair-energy cutoff for particles of size 1; it scales with the pair's
+    mean size, so the largest pair reaches well_range * s_max (exactly well_range for cubes).
+    """
+    from .shapes import max_size
+
+    return max(shape.circumsphere_diameter(params), float(well_range) * max_size(shape, params))
 
 
 def min_box_edge(r_int):

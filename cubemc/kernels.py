@@ -10,8 +10,8 @@ Parallel update schedule (checkerboard) and why it keeps the Boltzmann distribut
 --------------------------------------------------------------------------------------------------
 * Every sweep the grid origin is shifted by a uniform random vector and the box is cut into
   nx * ny * nz cells, each axis count even and each cell at least as wide as the interaction range
-  r_int = max(circumsphere diameter, pair-energy cutoff).  Cells are split into 8 sets by the
-  parity of their indices.
+  r_int = max(largest circumsphere diameter, pair-energy cutoff of the largest pair).  Cells are
+  split into 8 sets by the parity of their indices.
 * The 8 sets are visited in turn (random starting set).  Within a set, every active cell does n_c
   trials, n_c = its number of cubes; a trial picks one of those cubes uniformly, proposes a
   symmetric translation or rotation, rejects it if the cube would leave the cell or overlap, and
@@ -30,6 +30,13 @@ Parallel update schedule (checkerboard) and why it keeps the Boltzmann distribut
 * A "serial" schedule (N trials on uniformly chosen cubes, all pairs checked) is provided as an
   independent reference for tests and for boxes too small for the checkerboard.
 
+* Particle sizes (polydispersity, cuboids, rounded cubes): the pair energy of i and j scales with
+  their mean size (s_i + s_j) / 2 (`pair_units`), which is symmetric in i and j and never changes
+  (moves do not touch shape parameters), so U = sum over pairs of u_ij is a function of the
+  configuration and delta_units is its exact change: the argument above holds unchanged.  The
+  neighbour search covers the largest pair (reach = lambda * s_max, circumsphere of the largest
+  particle), so no interacting or overlapping pair is skipped.
+
 Conventions: quaternions (w, x, y, z); touching counts as overlapping (the shape's test decides);
 energy is kept as an integer count of pair units (bonds), so it never drifts.
 
@@ -47,18 +54,40 @@ def make_kernels(jit, shape, pair):
     """Compile the per-move functions for `shape` and `pair` with `jit`; return them in a dict."""
     k = random_functions(jit)
     k.update(grid_functions(jit, k))
+    k.update(_size_defaults(jit))  # for shapes and pair energies that predate particle sizes
     k.update(shape.make(jit))
-    k.update(pair.make(jit))
+    energy = pair.make(jit)
+    k.update(energy)
+    if "units_sized" not in energy:
+        k["units_sized"] = _size_independent(jit, k["units"])
     k.update(_pair_functions(jit, k))
     k.update(_move_functions(jit, k))
     k.update(_trial_functions(jit, k, pair.ISOTROPIC))
     return k
 
 
+def _size_defaults(jit):
+    @jit
+    def size(params, i):
+        """Size of a particle of a shape without sizes: 1."""
+        return 1.0
+
+    return {"size": size}
+
+
+def _size_independent(jit, units):
+    @jit
+    def units_sized(dx, dy, dz, r2, mi, quat, j, pair_params, scale):
+        """A pair energy without a length scale ignores the particles' sizes."""
+        return units(dx, dy, dz, r2, mi, quat, j, pair_params)
+
+    return units_sized
+
+
 def _pair_functions(jit, k):
     """Overlap and energy of one pair, from the shape's and the pair energy's device functions."""
     min_image, pair_bounds, shape_overlap = k["min_image"], k["pair_bounds"], k["overlap"]
-    units = k["units"]
+    units_sized, size = k["units_sized"], k["size"]
 
     @jit
     def quat_to_matrix(w, x, y, z):
@@ -87,6 +116,16 @@ def _pair_functions(jit, k):
         return shape_overlap(-dx, -dy, -dz, mj, mi, shapes, j, i)
 
     @jit
+    def pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params):
+        """Energy units of the non-overlapping pair i (matrix mi), j at (dx, dy, dz) from i.
+
+        The pair energy's lengths scale with the pair's mean size (s_i + s_j) / 2, symmetric in
+        i and j; for unit sizes the scale is exactly 1.0 and the energy is that of size 1.
+        """
+        scale = 0.5 * (size(shapes, i) + size(shapes, j))
+        return units_sized(dx, dy, dz, r2, mi, quat, j, pair_params, scale)
+
+    @jit
     def offset(pos, i, j, box):
         """Minimum-image offset of particle j from particle i and its square."""
         dx = min_image(pos[j, 0] - pos[i, 0], box[0])
@@ -101,10 +140,10 @@ def _pair_functions(jit, k):
         mi = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
         if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
             return True, 0
-        return False, units(dx, dy, dz, r2, mi, quat, j, pair_params)
+        return False, pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params)
 
-    return dict(quat_to_matrix=quat_to_matrix, overlap_at=overlap_at, offset=offset,
-                pair_state=pair_state)
+    return dict(quat_to_matrix=quat_to_matrix, overlap_at=overlap_at, pair_units=pair_units,
+                offset=offset, pair_state=pair_state)
 
 
 def _move_functions(jit, k):
@@ -171,7 +210,7 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
     stream_key, uniform, min_image = k["stream_key"], k["uniform"], k["min_image"]
     cell_coord, grid_shift, first_set = k["cell_coord"], k["grid_shift"], k["first_set"]
     active_cell, quat_to_matrix, overlap_at = k["active_cell"], k["quat_to_matrix"], k["overlap_at"]
-    units, reach_of, propose = k["units"], k["reach"], k["propose"]
+    pair_units, reach_of, propose = k["pair_units"], k["reach"], k["propose"]
     metropolis, commit = k["metropolis"], k["commit"]
 
     @jit
@@ -212,12 +251,13 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
                         if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
                             return True, 0
                         if is_t or not isotropic:
-                            delta += units(dx, dy, dz, r2, mi, quat, j, pair_params)
+                            delta += pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes,
+                                                pair_params)
                             ex = min_image(pos[j, 0] - x, lx)
                             ey = min_image(pos[j, 1] - y, ly)
                             ez = min_image(pos[j, 2] - z, lz)
-                            delta -= units(ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat,
-                                           j, pair_params)
+                            delta -= pair_units(i, j, ex, ey, ez, ex * ex + ey * ey + ez * ez,
+                                                mi_old, quat, shapes, pair_params)
         return False, delta
 
     @jit
@@ -322,12 +362,13 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
             if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
                 return 0, is_t, False
             if is_t or not isotropic:
-                delta += units(dx, dy, dz, dx * dx + dy * dy + dz * dz, mi, quat, j, pair_params)
+                delta += pair_units(i, j, dx, dy, dz, dx * dx + dy * dy + dz * dz, mi, quat,
+                                    shapes, pair_params)
                 ex = min_image(pos[j, 0] - x, lx)
                 ey = min_image(pos[j, 1] - y, ly)
                 ez = min_image(pos[j, 2] - z, lz)
-                delta -= units(ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat, j,
-                               pair_params)
+                delta -= pair_units(i, j, ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat,
+                                    shapes, pair_params)
         if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
             return 0, is_t, False
         commit(i, move, pos, quat)

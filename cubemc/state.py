@@ -43,10 +43,7 @@ class State:
         self.orientations = quat
         self.box = box
         self.shape = shape
-        n_params = max(shapes.get(shape).N_PARAMS, 1)  # the kernels want at least one column
-        if shape_params is None:
-            shape_params = np.zeros((pos.shape[0], n_params))
-        self.shape_params = np.array(shape_params, np.float64).reshape(pos.shape[0], n_params)
+        self.shape_params = _shape_params(shapes.get(shape), shape_params, pos.shape[0])
         if check:
             self.check_overlaps()
 
@@ -60,7 +57,15 @@ class State:
 
     @property
     def packing_fraction(self):
-        return self.N / self.volume
+        """Volume fraction of the particles (N / V for unit cubes)."""
+        if self.shape == "cube":
+            return self.N / self.volume
+        return float(np.sum(shapes.get(self.shape).volumes(self.shape_params, self.N))) / self.volume
+
+    @property
+    def sizes(self):
+        """Particle sizes s (N,), the length scale of the pair energy (1 for unit cubes)."""
+        return shapes.sizes(shapes.get(self.shape), self.shape_params, self.N)
 
     def copy(self):
         return State(self.positions.copy(), self.orientations.copy(), self.box.copy(), check=False,
@@ -78,7 +83,8 @@ class State:
             raise InputError(str(err)) from None
         bonds, overlaps = self._kernels().count_pairs(
             self.positions, self.orientations, self.shape_params, self.box, grid, cap,
-            np.array(pairs.square_well.parameters(well_range)))
+            np.array(pairs.square_well.parameters(well_range,
+                                                  shapes.max_size(shape, self.shape_params))))
         if bonds < 0:  # a cell held more particles than non-overlapping ones can
             overlaps = max(overlaps, 1)
         return int(bonds), int(overlaps)
@@ -88,10 +94,11 @@ class State:
         _, overlaps = self.count_pairs()
         if overlaps:
             i, j = self._kernels().first_overlap(self.positions, self.orientations,
-                                                 self.shape_params, self.box, np.zeros(1))
+                                                 self.shape_params, self.box, np.zeros(2))
+            what = "cubes" if self.shape == "cube" else "particles"
             raise OverlapError(
-                f"the configuration has overlapping cubes ({overlaps} overlapping pair(s), e.g. "
-                f"cubes {i} and {j} at {np.round(self.positions[i], 4).tolist()} and "
+                f"the configuration has overlapping {what} ({overlaps} overlapping pair(s), e.g. "
+                f"{what} {i} and {j} at {np.round(self.positions[i], 4).tolist()} and "
                 f"{np.round(self.positions[j], 4).tolist()})")
 
     # ------------------------------------------------------------------ builders
@@ -172,3 +179,27 @@ class State:
             raise InputError(f"no such GSD file: {path}")
         pos, quat, box = read_frame(path, frame)
         return cls(pos, quat, box)
+
+
+def _shape_params(shape, params, n):
+    """(n, P) float64 shape parameters, checked: None means none (shapes without parameters);
+    one row of P values applies to every particle."""
+    n_params = max(shape.N_PARAMS, 1)  # the kernels want at least one column
+    if params is None:
+        if shape.N_PARAMS:
+            raise InputError(f"shape {shape.NAME!r} needs shape_params ({shape.N_PARAMS} numbers "
+                             "per particle)")
+        return np.zeros((n, n_params))
+    p = np.array(params, np.float64)
+    if p.size == n_params and n != 1:
+        p = np.tile(p.reshape(-1), (n, 1))
+    elif p.size == n * n_params:
+        p = p.reshape(n, n_params)
+    else:
+        raise InputError(f"shape_params of shape {shape.NAME!r} must have shape ({n}, {n_params}) "
+                         f"or ({n_params},), got {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise InputError("shape_params must be finite numbers")
+    if hasattr(shape, "check"):
+        shape.check(p)
+    return p

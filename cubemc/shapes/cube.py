@@ -41,13 +41,23 @@ def volumes(params, n):
     return np.full(n, VOLUME)
 
 
+def sizes(params, n):
+    """Particle sizes: every cube has size 1 (its edge)."""
+    return np.ones(n)
+
+
 def gsd_shapes(params):
     """particles/type_shapes entries (one type)."""
     return [{"type": "ConvexPolyhedron", "rounding_radius": 0.0, "vertices": VERTICES.tolist()}]
 
 
 def make(jit):
-    """Device functions: pair_bounds and overlap (touching counts as overlapping)."""
+    """Device functions: pair_bounds, overlap (touching counts as overlapping) and size."""
+
+    @jit
+    def size(params, i):
+        """The size of every unit cube (the pair energy's length scale)."""
+        return 1.0
 
     @jit
     def pair_bounds(params, i, j):
@@ -120,4 +130,4 @@ def make(jit):
             return False
         return True
 
-    return {"pair_bounds": pair_bounds, "overlap": overlap}
+    return {"pair_bounds": pair_bounds, "overlap": overlap, "size": size}

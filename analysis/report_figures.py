@@ -115,7 +115,10 @@ def claim_distribution_figure(points, betas, outdir, name, bound=None, bound_lab
         )
         if p.rows.size:
             h = np.bincount(p.rows, minlength=p.n_cells + 1) / p.rows.size
-            ax2.plot(np.arange(h.size), h, "o-", color=f"C{c}", label=rf"$\beta\varepsilon$ = {b:g}")
+            seen = h > 0  # a log axis has no place for empty bins
+            ax2.plot(
+                np.arange(h.size)[seen], h[seen], "o-", color=f"C{c}", label=rf"$\beta\varepsilon$ = {b:g}"
+            )
     if shown and bound is not None and limit is not None:
         ax.axvline(limit["excess_line_shift"].mean + bound, color="k", ls="--", lw=0.8, label=bound_label)
     if shown:

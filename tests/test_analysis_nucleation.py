@@ -129,7 +129,7 @@ def test_cluster_shape_min_image_and_mean_orientation():
     s = cluster_shape(wrap(p, box), box, q)
     assert s["cuboidality"] == pytest.approx(1.0, abs=1e-6)
     # Mean orientation equals q0 up to the cube group and sign.
-    from analysis.orientation import misorientation_angles
+    from cubemc.analysis.orientation import misorientation_angles
 
     assert misorientation_angles(mean_cubic_orientation(q)[None], q0)[0] < 1e-4
     # Noisy and scrambled by cube symmetries: the mean is still close to q0.

@@ -111,7 +111,7 @@ def test_refined_peaks_and_particle_subset():
 def test_index_sc_peaks_handles_any_order_including_fluid_noise():
     """Peaks beyond (300) and between allowed orders (e.g. m = 7, 12.9) are indexed or left
     unassigned, never looped on (fluid S(q) has such peaks)."""
-    from analysis.scattering import index_sc_peaks, sc_reflection
+    from cubemc.analysis.scattering import index_sc_peaks, sc_reflection
 
     assert [sc_reflection(s) for s in (1, 2, 3, 4, 5, 6, 8, 9, 12, 14)] == [
         "100",

@@ -1,4 +1,4 @@
-"""Compression of a dilute hard-cube configuration to a target density."""
+"""Compression of a dilute hard-particle configuration (any shape) to a target density."""
 
 import numpy as np
 
@@ -28,7 +28,8 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
     pos, quat = state.positions.copy(), state.orientations.copy()
     box = state.box.copy()
     params = state.shape_params
-    pair_params = pair.parameters(1.0)  # a well of range 1 never holds a bond: hard particles
+    # beta_epsilon is 0 below, so the well only has to be a valid one: hard particles
+    pair_params = pair.parameters(1.0, shapes.max_size(shape, state.shape_params))
     outer2 = shape.overlap_distance2(params)
     d_move, a_move = 0.2, 0.2
     sweep = 0
@@ -56,6 +57,8 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
         # keep both moves near 30 % acceptance; sizes only matter for speed here
         d_move = min(0.5, d_move * (counts[0] / max(counts[1], 1) + 0.05) / 0.35)
         a_move = min(1.0, a_move * (counts[2] / max(counts[3], 1) + 0.05) / 0.35)
-    raise InputError(f"could not compress {state.N} cubes to packing fraction "
-                     f"{state.N / box_target ** 3:.4f} within {max_sweeps} sweeps (reached "
-                     f"{state.N / np.prod(box):.4f}); lower the packing fraction or raise max_sweeps")
+    volume = float(np.sum(shape.volumes(params, state.N)))
+    what = "cubes" if state.shape == "cube" else "particles"
+    raise InputError(f"could not compress {state.N} {what} to packing fraction "
+                     f"{volume / box_target ** 3:.4f} within {max_sweeps} sweeps (reached "
+                     f"{volume / np.prod(box):.4f}); lower the packing fraction or raise max_sweeps")

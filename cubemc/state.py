@@ -172,13 +172,16 @@ class State:
 
     @classmethod
     def from_gsd(cls, path, frame=-1):
-        """Load one frame of a GSD file (HOOMD's or ours); refuses overlaps and non-cube shapes."""
+        """Load one frame of a GSD file (HOOMD's or ours), with its particle shapes (unit cubes,
+        cuboids or rounded cuboids from particles/type_shapes); refuses overlaps and other shapes."""
         from .trajectory import read_frame
 
         if not os.path.isfile(path):
             raise InputError(f"no such GSD file: {path}")
-        pos, quat, box = read_frame(path, frame)
-        return cls(pos, quat, box)
+        pos, quat, box, shape, params = read_frame(path, frame, with_shape=True)
+        if shape == "cube":
+            return cls(pos, quat, box)
+        return cls(pos, quat, box, shape=shape, shape_params=params)
 
 
 def _shape_params(shape, params, n):

@@ -214,7 +214,7 @@ class HoomdSimulation:
         self._box = state.box.copy()
         self._counts = np.zeros(4, np.int64)  # accepted/total translations, accepted/total rotations
         self._in_run = False
-        self._cache = None
+        self._cache = self._pressure = None
         self.tuned = False
         # cubemc's rotation size is the record; HOOMD's is always derived from it, so a restart
         # gives HOOMD the very same number
@@ -290,6 +290,21 @@ class HoomdSimulation:
         doc="the move sizes HOOMD-blue is given (its own definitions)",
     )
 
+    @property
+    def pressure(self) -> float:
+        """beta P sigma^3 of the current configuration by cubemc's own estimator, as the native
+        engine logs it (nan off the root rank); computed once per sweep."""
+        from . import pairs, pressure  # noqa: PLC0415 (needed only once a frame is logged)
+
+        step, st, _, _ = self._configuration()
+        if self._pressure is None or self._pressure[0] != step:
+            value = float("nan")
+            if st is not None:
+                well = pairs.get("square_well")
+                value = pressure.measure(st, well, self.well_range, self.beta_epsilon)
+            self._pressure = (step, value)
+        return self._pressure[1]
+
     def _live_counts(self):
         """Counts since the last reset, plus the current HOOMD run's (reset by every run)."""
         if not self._in_run:
@@ -337,7 +352,8 @@ class HoomdSimulation:
             self._sim.operations.tuners.remove(tuner)
             # record the tuned size in cubemc's definition and give HOOMD the value derived from
             # that record (a last-bit change at most), as a restart from a checkpoint will
-            self._rotate_size = native_rotate_size(float(self._mc.a["A"]), self._gaussian)
+            tuned = native_rotate_size(float(self._mc.a["A"]), self._gaussian)
+            self._rotate_size = min(tuned, 1.0)  # the cap, also where its conversion rounds up
             self._mc.a["A"] = hoomd_rotate_size(self._rotate_size, self._gaussian)
         self.reset_acceptance()
         self.tuned = True
@@ -389,6 +405,7 @@ class HoomdSimulation:
         values.update(beta_epsilon=self.beta_epsilon, well_range=self.well_range)
         values.update(translate_acceptance=acc["translate"], rotate_acceptance=acc["rotate"])
         values.update(translate_move_size=sizes["translate"], rotate_move_size=sizes["rotate"])
+        values.update(pressure=self.pressure)
         return values
 
     def _is_root(self):

@@ -154,6 +154,7 @@ def test_checkpoints_move_between_engines(tmp_path):
     sim = HoomdSimulation.from_checkpoint(tmp_path / "native.npz", device="cpu")
     assert sim.sweep == 10 and sim.bonds == native.bonds
     assert np.array_equal(sim.positions, native.positions)
+    assert sim.pressure == native.pressure  # one estimator for both engines' logs
     sim.run(10, trajectory=traj, period=5)  # the same trajectory continues with the hoomd engine
     assert gsd.hoomd.read_log(traj)["log/cubemc/sweep"].tolist() == [0, 5, 10, 15, 20]
     sim.save_checkpoint(tmp_path / "hoomd.npz")

@@ -49,3 +49,19 @@ def test_unit_cube_frames_are_unchanged(tmp_path):
     write(tmp_path / "p.gsd", cuboids)
     with pytest.raises(cubemc.InputError, match="not a unit cube"):
         gsdio.read_frame(str(tmp_path / "p.gsd"))
+
+
+def test_rounded_cuboids_and_spheres_round_trip_exactly(tmp_path):
+    sizes = lattices.draw_sizes(27, polydispersity=0.1, seed=4)
+    params = lattices.shape_params("rounded_cuboid", sizes, rounding=0.1)
+    params[0] = [0.0, 0.0, 0.0, 0.55]  # a sphere
+    state = lattices.simple_cubic(3, "rounded_cuboid", params, packing_fraction=0.3)
+    write(tmp_path / "r.gsd", state)
+    with gsd.hoomd.open(str(tmp_path / "r.gsd")) as traj:
+        entries = traj[0].particles.type_shapes
+    assert {"type": "Sphere", "diameter": 1.1} in entries
+    rounded = [e for e in entries if e["type"] == "ConvexPolyhedron"]
+    assert len(rounded) == 26 and all(e["rounding_radius"] > 0 for e in rounded)
+    back = cubemc.State.from_gsd(str(tmp_path / "r.gsd"))
+    assert back.shape == "rounded_cuboid"
+    np.testing.assert_array_equal(back.shape_params, state.shape_params)

@@ -32,9 +32,9 @@ from types import ModuleType
 
 import numpy as np
 
-from . import cube, cuboid
+from . import cube, cuboid, rounded_cuboid
 
-_SHAPES: dict[str, ModuleType] = {m.NAME: m for m in (cube, cuboid)}
+_SHAPES: dict[str, ModuleType] = {m.NAME: m for m in (cube, cuboid, rounded_cuboid)}
 
 
 def register(module: ModuleType) -> None:

@@ -47,9 +47,9 @@ def sizes(params, n):
 
 
 def circumsphere_diameter(params):
-    """Largest circumsphere diameter (space diagonal), slightly widened (BOUND_SLACK)."""
+    """Largest circumsphere diameter (space diagonal; sqrt(3) for the unit cube, as cube's)."""
     p = np.asarray(params, np.float64)
-    return float(np.sqrt(np.max(np.sum(p[:, :3] ** 2, axis=1))) * (1.0 + BOUND_SLACK))
+    return float(np.sqrt(np.max(np.sum(p[:, :3] ** 2, axis=1))))
 
 
 def insphere_diameter(params):
@@ -58,8 +58,9 @@ def insphere_diameter(params):
 
 
 def overlap_distance2(params):
-    """Largest squared centre distance at which two cuboids of this system can overlap."""
-    return circumsphere_diameter(params) ** 2
+    """Largest squared centre distance at which two cuboids of this system can overlap
+    (slightly widened: BOUND_SLACK)."""
+    return circumsphere_diameter(params) ** 2 * (1.0 + BOUND_SLACK)
 
 
 def volumes(params, n):

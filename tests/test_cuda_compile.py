@@ -1,7 +1,8 @@
 """Every CUDA kernel type-checks and compiles to PTX for real hardware (no GPU needed).
 
 The CUDA simulator runs kernels as Python and accepts code that real CUDA rejects, so this test
-compiles each kernel with NVVM for compute capability 8.0 (A100) and 9.0 (H100).  It needs the
+compiles each kernel of every layout ("cell", "tile", "fused", see cubemc/gpu.py) with NVVM for
+compute capability 8.0 (A100) and 9.0 (H100), and the register-capped builds for 9.0.  It needs the
 CUDA compiler libraries from the `cuda13` extra (numba-cuda[cu13]) and skips without them.
 """
 
@@ -34,12 +35,24 @@ SCRIPT = textwrap.dedent("""
                     a(i64, 2), a(u64, 1), a(i64, 1), i64, a(i64, 2), a(i32, 3),
                     a(f64, 2), a(f64, 2), a(i64, 2)),
         "_trace": (a(i64, 2), a(i64, 2), i64),
+        "_update_tiles": (i64, i64, a(i64, 1), a(i64, 1), a(f64, 3), a(f64, 3), a(f64, 3),
+                          a(f64, 2), a(i64, 2), a(u64, 1), a(i64, 1), i64, a(i64, 2), a(i32, 3),
+                          a(f64, 2), a(f64, 2), a(i64, 2)),
+        "_fused": (i64, i64, a(i64, 1), a(i64, 1), a(f64, 3), a(f64, 3), a(f64, 3), a(f64, 2),
+                   a(i64, 2), a(u64, 1), a(i64, 1), a(i64, 2), a(i32, 3), a(f64, 2), a(f64, 2),
+                   a(i64, 2), a(i64, 2), a(i64, 1)),
     }
     for cc in ((8, 0), (9, 0)):
         for name, sig in signatures.items():
             ptx, _ = cuda.compile_ptx(getattr(gpu, name).py_func, sig, cc=cc)
             assert ".entry" in ptx, name
             print(name, cc, len(ptx))
+    # register caps ("tile:8/128") compile the same functions with launch bounds
+    for name in ("_update_tiles", "_fused"):
+        bounds = (gpu.TILE_BLOCK, 65536 // (gpu.TILE_BLOCK * 128))
+        ptx, _ = cuda.compile_ptx(getattr(gpu, name).py_func, signatures[name], cc=(9, 0),
+                                  launch_bounds=bounds)
+        assert ".minnctapersm" in ptx or ".maxntid" in ptx, name
     print("compiled", len(signatures))
 """)
 
@@ -53,11 +66,16 @@ PROBE = textwrap.dedent("""
 def test_cuda_kernels_compile_to_ptx():
     probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True)
     if probe.returncode != 0:
-        pytest.skip("CUDA compiler libraries (NVVM, libdevice, NVRTC) not installed; "
-                    "pip install -e '.[cuda13]' provides them: "
-                    + probe.stderr.strip().splitlines()[-1][:200])
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          env={**os.environ, "NUMBA_FORCE_CUDA_CC": "8.0"},
-                          timeout=600)
+        pytest.skip(
+            "CUDA compiler libraries (NVVM, libdevice, NVRTC) not installed; "
+            "pip install -e '.[cuda13]' provides them: " + probe.stderr.strip().splitlines()[-1][:200]
+        )
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NUMBA_FORCE_CUDA_CC": "8.0"},
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "compiled 5" in proc.stdout
+    assert "compiled 7" in proc.stdout

@@ -21,25 +21,39 @@ from .errors import InputError
 
 PROG = "cubemc"
 #: options that define a new run; a restart takes them from its checkpoint
-NEW_RUN_DEFAULTS = {"packing_fraction": 0.8, "vacancies": 0, "beta_epsilon": -1.0,
-                    "well_range": 1.14, "seed": 0, "tune_sweeps": 1000}
+NEW_RUN_DEFAULTS = {
+    "packing_fraction": 0.8,
+    "vacancies": 0,
+    "beta_epsilon": -1.0,
+    "well_range": 1.14,
+    "seed": 0,
+    "tune_sweeps": 1000,
+}
 TRAJECTORY_HINT = "choose another --trajectory, or move the file aside"
 CHECKPOINT_HINT = "choose another --checkpoint, or move the file aside"
 FOLDER_HINT = "create it, make it writable, or write elsewhere"
-MEMORY_HINT = (f"use fewer cubes, or set {files.MEMORY_LIMIT_ENV} (e.g. 64G) if this machine "
-               "may use more")
+MEMORY_HINT = f"use fewer cubes, or set {files.MEMORY_LIMIT_ENV} (e.g. 64G) if this machine may use more"
 
 
 def parser():
-    p = OneLineArgumentParser(prog="python -m cubemc", error_prog=PROG, description=(
-        "Metropolis Monte Carlo of hard cubes (edge 1) with a square well of depth beta_epsilon "
-        "(kT units; negative attracts) and range well_range between centres."))
+    p = OneLineArgumentParser(
+        prog="python -m cubemc",
+        error_prog=PROG,
+        description=(
+            "Metropolis Monte Carlo of hard cubes (edge 1) with a square well of depth beta_epsilon "
+            "(kT units; negative attracts) and range well_range between centres."
+        ),
+    )
     start = p.add_argument_group("initial state (one of)")
     start.add_argument("--lattice", type=int, metavar="n", help="n x n x n simple-cubic crystal")
     start.add_argument("--fluid", type=int, metavar="N", help="compressed hard-cube fluid of N cubes")
     start.add_argument("--input", metavar="GSD", help="last frame of a GSD file")
-    start.add_argument("--restart", metavar="NPZ", help="continue from a checkpoint (its N, box, "
-                       "seed and model parameters; the options below marked 'new runs' are refused)")
+    start.add_argument(
+        "--restart",
+        metavar="NPZ",
+        help="continue from a checkpoint (its N, box, "
+        "seed and model parameters; the options below marked 'new runs' are refused)",
+    )
     new = p.add_argument_group("new runs only")
     new.add_argument("--packing-fraction", type=float, help="(default 0.8; --lattice, --fluid)")
     new.add_argument("--vacancies", type=int, help="sites removed from the lattice (default 0)")
@@ -79,8 +93,10 @@ def check_arguments(args) -> Plan:
     if args.restart is not None and given:
         flags = ", ".join("--" + key.replace("_", "-") for key in given)
         them = "them" if len(given) > 1 else "it"
-        raise InputError(f"--restart continues the run stored in {args.restart} with its own "
-                         f"parameters; {flags} would be ignored, leave {them} out")
+        raise InputError(
+            f"--restart continues the run stored in {args.restart} with its own "
+            f"parameters; {flags} would be ignored, leave {them} out"
+        )
     if args.vacancies is not None and args.lattice is None:
         raise InputError("--vacancies applies to --lattice only")
     if args.packing_fraction is not None and args.input is not None:
@@ -92,20 +108,21 @@ def check_arguments(args) -> Plan:
         raise InputError("--checkpoint-period needs --checkpoint")
     if not args.trajectory:
         raise InputError("--trajectory must name a file")
-    run_arguments(args.sweeps, args.trajectory, args.period, args.checkpoint,
-                  args.checkpoint_period)
+    run_arguments(args.sweeps, args.trajectory, args.period, args.checkpoint, args.checkpoint_period)
     _check_distinct_paths(args)
     plan = _restart_plan(args) if args.restart is not None else _new_run_plan(args)
-    files.check_memory(plan.n_particles, plan.packing_fraction, well_range=plan.well_range,
-                       hint=MEMORY_HINT)
+    files.check_memory(plan.n_particles, plan.packing_fraction, well_range=plan.well_range, hint=MEMORY_HINT)
     _check_device(args.device)
     _check_outputs(args, plan)
     return plan
 
 
 def _check_distinct_paths(args):
-    named = [(flag, getattr(args, flag)) for flag in ("trajectory", "checkpoint", "restart", "input")
-             if getattr(args, flag)]
+    named = [
+        (flag, getattr(args, flag))
+        for flag in ("trajectory", "checkpoint", "restart", "input")
+        if getattr(args, flag)
+    ]
     seen = {}
     for flag, path in named:
         real = os.path.realpath(path)
@@ -138,9 +155,9 @@ def _new_run_plan(args) -> Plan:
     if args.lattice is not None:
         n = validate.positive_int("--lattice", args.lattice)
         vacancies = validate.nonnegative_int("--vacancies", args.vacancies)
-        if vacancies >= n ** 3:
-            raise InputError(f"--vacancies {vacancies} leaves no cube of the {n ** 3} sites")
-        return Plan(n ** 3 - vacancies, phi, well_range)
+        if vacancies >= n**3:
+            raise InputError(f"--vacancies {vacancies} leaves no cube of the {n**3} sites")
+        return Plan(n**3 - vacancies, phi, well_range)
     return Plan(validate.positive_int("--fluid", args.fluid), phi, well_range)
 
 
@@ -157,23 +174,27 @@ def _check_outputs(args, plan: Plan):
     needed = {}
     end = (run.sweep if run else 0) + args.sweeps
     if run is not None:
-        files.check_trajectory_continues(args.trajectory, run, period=args.period, last=end,
-                                         hint=TRAJECTORY_HINT)
+        files.check_trajectory_continues(
+            args.trajectory, run, period=args.period, last=end, hint=TRAJECTORY_HINT
+        )
     elif os.path.lexists(args.trajectory):
-        raise InputError(f"{args.trajectory} exists; choose another --trajectory, or continue "
-                         "its run with --restart CHECKPOINT")
+        raise InputError(
+            f"{args.trajectory} exists; choose another --trajectory, or continue "
+            "its run with --restart CHECKPOINT"
+        )
     folder = os.path.dirname(os.path.abspath(args.trajectory))
     files.check_writable_directory(folder, what="folder of --trajectory", hint=FOLDER_HINT)
-    needed[folder] = files.estimate_output_bytes(plan.n_particles,
-                                                 frames=args.sweeps // args.period + 1)
+    needed[folder] = files.estimate_output_bytes(plan.n_particles, frames=args.sweeps // args.period + 1)
     if args.checkpoint is not None:
-        hint = CHECKPOINT_HINT if run else (f"continue that run with --restart {args.checkpoint}, "
-                                            "or choose another --checkpoint")
+        hint = (
+            CHECKPOINT_HINT
+            if run
+            else (f"continue that run with --restart {args.checkpoint}, or choose another --checkpoint")
+        )
         files.check_checkpoint_target(args.checkpoint, run, last=end, hint=hint)
         folder = os.path.dirname(os.path.abspath(args.checkpoint))
         files.check_writable_directory(folder, what="folder of --checkpoint", hint=FOLDER_HINT)
-        needed[folder] = needed.get(folder, 0) + files.estimate_output_bytes(plan.n_particles,
-                                                                             checkpoints=2)
+        needed[folder] = needed.get(folder, 0) + files.estimate_output_bytes(plan.n_particles, checkpoints=2)
     for folder, size in needed.items():
         files.check_free_space(folder, size, hint="free some space or write elsewhere")
 
@@ -188,8 +209,9 @@ def build(args):
     if args.restart is not None:
         return Simulation.from_checkpoint(args.restart, device=args.device)
     if args.lattice is not None:
-        state = State.simple_cubic(args.lattice, args.packing_fraction, vacancies=args.vacancies,
-                                   seed=args.seed)
+        state = State.simple_cubic(
+            args.lattice, args.packing_fraction, vacancies=args.vacancies, seed=args.seed
+        )
     elif args.fluid is not None:
         state = State.fluid(args.fluid, args.packing_fraction, seed=args.seed)
     else:
@@ -205,8 +227,10 @@ def continue_hint(args) -> str:
         return "nothing to continue from (no --checkpoint was given)"
     if not os.path.exists(args.checkpoint):
         return f"no checkpoint was written yet ({args.checkpoint})"
-    return (f"continue with --restart {args.checkpoint} --trajectory {args.trajectory} "
-            "(frames after the checkpoint are replaced)")
+    return (
+        f"continue with --restart {args.checkpoint} --trajectory {args.trajectory} "
+        "(frames after the checkpoint are replaced)"
+    )
 
 
 def main(argv=None):
@@ -220,13 +244,20 @@ def main(argv=None):
         check_arguments(args)
         started.append(True)
         sim = build(args)
-        sim.run(args.sweeps, trajectory=args.trajectory, period=args.period,
-                checkpoint=args.checkpoint, checkpoint_period=args.checkpoint_period,
-                progress=True)
+        sim.run(
+            args.sweeps,
+            trajectory=args.trajectory,
+            period=args.period,
+            checkpoint=args.checkpoint,
+            checkpoint_period=args.checkpoint_period,
+            progress=True,
+        )
         acc = sim.acceptance
-        print(f"sweep {sim.sweep}: N = {sim.N}, beta*U/N = {sim.energy / sim.N:.4f}, "
-              f"bonds/N = {sim.bonds / sim.N:.4f}, acceptance translate {acc['translate']:.3f} "
-              f"rotate {acc['rotate']:.3f}, device {sim.device}")
+        print(
+            f"sweep {sim.sweep}: N = {sim.N}, beta*U/N = {sim.energy / sim.N:.4f}, "
+            f"bonds/N = {sim.bonds / sim.N:.4f}, acceptance translate {acc['translate']:.3f} "
+            f"rotate {acc['rotate']:.3f}, device {sim.device}"
+        )
 
     def hint():
         return continue_hint(args) if started else ""

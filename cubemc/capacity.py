@@ -24,7 +24,7 @@ BYTES_PER_CUBE = 1024
 #: cell lists: about 22 bytes per unit volume at the densest cells, doubled
 BYTES_PER_VOLUME = 48
 #: file sizes: float32 positions and quaternions per frame, float64 in checkpoints
-FRAME_BYTES_PER_CUBE, FRAME_OVERHEAD = 28, 4096
+FRAME_BYTES_PER_CUBE, FRAME_OVERHEAD = 28, 2048
 CHECKPOINT_BYTES_PER_CUBE, CHECKPOINT_OVERHEAD = 56, 16384
 
 
@@ -54,8 +54,11 @@ def check_free_space(path, needed: int, *, hint: str = "") -> None:
     """Check that the file system holding `path` has `needed` bytes and a free inode."""
     usage = shutil.disk_usage(path)
     if usage.free < needed:
-        raise FileCheckError(path, f"has {format_bytes(usage.free)} of free disk space, less than "
-                             f"the {format_bytes(needed)} needed", hint)
+        raise FileCheckError(
+            path,
+            f"has {format_bytes(usage.free)} of free disk space, less than the {format_bytes(needed)} needed",
+            hint,
+        )
     stats = os.statvfs(path)
     if stats.f_files and not stats.f_favail:
         raise FileCheckError(path, "is on a file system without free inodes", hint)
@@ -65,12 +68,14 @@ def estimate_output_bytes(n_particles: int, *, frames: int = 0, checkpoints: int
     """Disk space for `frames` GSD frames and `checkpoints` checkpoint files of N cubes (an
     atomic checkpoint update briefly needs two files: count it as 2)."""
     n = int(n_particles)
-    return (int(frames) * (FRAME_BYTES_PER_CUBE * n + FRAME_OVERHEAD)
-            + int(checkpoints) * (CHECKPOINT_BYTES_PER_CUBE * n + CHECKPOINT_OVERHEAD))
+    return int(frames) * (FRAME_BYTES_PER_CUBE * n + FRAME_OVERHEAD) + int(checkpoints) * (
+        CHECKPOINT_BYTES_PER_CUBE * n + CHECKPOINT_OVERHEAD
+    )
 
 
-def estimate_memory_bytes(n_particles: int, packing_fraction: float, *,
-                          well_range: float = 1.14, systems: int = 1) -> int:
+def estimate_memory_bytes(
+    n_particles: int, packing_fraction: float, *, well_range: float = 1.14, systems: int = 1
+) -> int:
     """Peak memory of a process that simulates `systems` systems of N cubes at the given packing
     fraction (coordinates and their copies, cell lists, frames), on top of the interpreter."""
     volume = n_particles / packing_fraction
@@ -121,16 +126,23 @@ def memory_limit(limit: str | None = None, environ: Mapping[str, str] | None = N
     return physical_memory_bytes(), "this machine's memory"
 
 
-def check_memory(n_particles: int, packing_fraction: float, *, well_range: float = 1.14,
-                 limit: str | None = None, environ: Mapping[str, str] | None = None,
-                 hint: str = "") -> int:
+def check_memory(
+    n_particles: int,
+    packing_fraction: float,
+    *,
+    well_range: float = 1.14,
+    limit: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    hint: str = "",
+) -> int:
     """Raise InputError if a run of N cubes needs more memory than allowed; returns the estimate."""
     needed = estimate_memory_bytes(n_particles, packing_fraction, well_range=well_range)
     allowed, source = memory_limit(limit, environ)
     if allowed is not None and needed > allowed:
-        raise InputError(f"N={n_particles} cubes need about {format_bytes(needed)} of memory, "
-                         f"more than {format_bytes(allowed)} ({source})"
-                         + (f"; {hint}" if hint else ""))
+        raise InputError(
+            f"N={n_particles} cubes need about {format_bytes(needed)} of memory, "
+            f"more than {format_bytes(allowed)} ({source})" + (f"; {hint}" if hint else "")
+        )
     return needed
 
 

@@ -50,14 +50,21 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
 def one_line_warnings(prog: str) -> None:
     """Show Python warnings (e.g. a well range <= 1) as ``prog: warning: ...`` on one line."""
+
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"{prog}: warning: {one_line(message)}", file=file or sys.stderr, flush=True)
 
     warnings.showwarning = show
 
 
-def run_reporting_errors(prog: str, main: Callable[[], int | None], *, user_errors=(),
-                         os_hint: str = "", interrupted_hint: str = "") -> int:
+def run_reporting_errors(
+    prog: str,
+    main: Callable[[], int | None],
+    *,
+    user_errors=(),
+    os_hint: str = "",
+    interrupted_hint: str = "",
+) -> int:
     """Run `main` and turn ordinary errors into one line on stderr and an exit status.
 
     `user_errors` are reported with their message; OSError (missing or read-only directory,
@@ -69,8 +76,7 @@ def run_reporting_errors(prog: str, main: Callable[[], int | None], *, user_erro
         return main() or 0
     except KeyboardInterrupt:
         hint = interrupted_hint() if callable(interrupted_hint) else interrupted_hint
-        print(f"{prog}: interrupted" + (f"; {one_line(hint)}" if hint else ""), file=sys.stderr,
-              flush=True)
+        print(f"{prog}: interrupted" + (f"; {one_line(hint)}" if hint else ""), file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     except (*USER_ERRORS, *user_errors) as err:
         print_error(prog, err)

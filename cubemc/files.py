@@ -55,8 +55,10 @@ class RunIdentity:
 
     def describe(self) -> str:
         """e.g. ``N=999, box 10.77x10.77x10.77, seed 7, beta_epsilon -1, well_range 1.14``."""
-        return (f"N={self.n}, box {'x'.join(f'{x:.6g}' for x in self.box)}, seed {self.seed}, "
-                f"beta_epsilon {self.beta_epsilon:g}, well_range {self.well_range:g}")
+        return (
+            f"N={self.n}, box {'x'.join(f'{x:.6g}' for x in self.box)}, seed {self.seed}, "
+            f"beta_epsilon {self.beta_epsilon:g}, well_range {self.well_range:g}"
+        )
 
     def differences(self, other: RunIdentity) -> list[str]:
         """What differs from ``other`` ("N 64, not 125"); the sweep is not compared.
@@ -67,8 +69,9 @@ class RunIdentity:
         if other.n != self.n:
             out.append(f"N {other.n}, not {self.n}")
         if not np.allclose(other.box, self.box, rtol=1e-6, atol=0.0):
-            out.append(f"box {'x'.join(f'{x:.6g}' for x in other.box)}, not "
-                       f"{'x'.join(f'{x:.6g}' for x in self.box)}")
+            out.append(
+                f"box {'x'.join(f'{x:.6g}' for x in other.box)}, not {'x'.join(f'{x:.6g}' for x in self.box)}"
+            )
         if other.seed != self.seed:
             out.append(f"seed {other.seed}, not {self.seed}")
         for name in ("beta_epsilon", "well_range"):
@@ -123,8 +126,7 @@ def read_checkpoint_identity(path, *, hint: str = "") -> RunIdentity:
     if kind == "missing":
         raise FileCheckError(path, "does not exist", hint)
     if kind != "npz":
-        raise FileCheckError(path, f"is not a cubemc checkpoint (it is {_kind_words(kind)})",
-                             hint)
+        raise FileCheckError(path, f"is not a cubemc checkpoint (it is {_kind_words(kind)})", hint)
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
@@ -132,8 +134,7 @@ def read_checkpoint_identity(path, *, hint: str = "") -> RunIdentity:
         raise FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
     missing = [key for key in CHECKPOINT_KEYS if key not in arrays]
     if missing:
-        raise FileCheckError(path, f"is not a cubemc checkpoint (it lacks {', '.join(missing)})",
-                             hint)
+        raise FileCheckError(path, f"is not a cubemc checkpoint (it lacks {', '.join(missing)})", hint)
     try:
         return _identity_of_arrays(arrays)
     except (TypeError, ValueError) as err:
@@ -150,9 +151,14 @@ def _identity_of_arrays(arrays: Mapping[str, np.ndarray]) -> RunIdentity:
     sweep = int(arrays["sweep"])
     if sweep < 0:
         raise ValueError(f"negative sweep {sweep}")
-    return RunIdentity(n=int(positions.shape[0]), box=tuple(float(x) for x in box),
-                       seed=int(arrays["seed"]), beta_epsilon=float(arrays["beta_epsilon"]),
-                       well_range=float(arrays["well_range"]), sweep=sweep)
+    return RunIdentity(
+        n=int(positions.shape[0]),
+        box=tuple(float(x) for x in box),
+        seed=int(arrays["seed"]),
+        beta_epsilon=float(arrays["beta_epsilon"]),
+        well_range=float(arrays["well_range"]),
+        sweep=sweep,
+    )
 
 
 def read_trajectory_frames(path, *, hint: str = "") -> list[FrameIdentity]:
@@ -165,8 +171,9 @@ def read_trajectory_frames(path, *, hint: str = "") -> list[FrameIdentity]:
     try:
         with gsd.fl.open(os.fspath(path), "r") as handle:
             if handle.schema != "hoomd":
-                raise FileCheckError(path, f"is a GSD file of schema {handle.schema!r}, not a "
-                                     "trajectory", hint)
+                raise FileCheckError(
+                    path, f"is a GSD file of schema {handle.schema!r}, not a trajectory", hint
+                )
             return [_frame_identity(handle, k) for k in range(handle.nframes)]
     except FileCheckError:
         raise
@@ -176,9 +183,14 @@ def read_trajectory_frames(path, *, hint: str = "") -> list[FrameIdentity]:
 
 
 def _kind_words(kind: str) -> str:
-    return {"missing": "missing", "directory": "a directory", "empty": "an empty file",
-            "npz": "a .npz archive", "gsd": "a GSD trajectory", "json": "a JSON file",
-            }.get(kind, "of another format")
+    return {
+        "missing": "missing",
+        "directory": "a directory",
+        "empty": "an empty file",
+        "npz": "a .npz archive",
+        "gsd": "a GSD trajectory",
+        "json": "a JSON file",
+    }.get(kind, "of another format")
 
 
 def _chunk(handle, frame: int, name: str):
@@ -201,7 +213,8 @@ def _frame_identity(handle, frame: int) -> FrameIdentity:
         box=tuple(float(x) for x in (box if box is not None else (1, 1, 1, 0, 0, 0))),
         seed=scalar(f"log/{LOG_PREFIX}seed", int),
         beta_epsilon=scalar(f"log/{LOG_PREFIX}beta_epsilon", float),
-        well_range=scalar(f"log/{LOG_PREFIX}well_range", float))
+        well_range=scalar(f"log/{LOG_PREFIX}well_range", float),
+    )
 
 
 def check_checkpoint_quickly(path, *, hint: str = "") -> None:
@@ -219,8 +232,7 @@ def check_checkpoint_quickly(path, *, hint: str = "") -> None:
         raise FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
     missing = [key for key in CHECKPOINT_KEYS if f"{key}.npy" not in names]
     if missing:
-        raise FileCheckError(path, f"is not a cubemc checkpoint (it lacks {', '.join(missing)})",
-                             hint)
+        raise FileCheckError(path, f"is not a cubemc checkpoint (it lacks {', '.join(missing)})", hint)
 
 
 def check_gsd_quickly(path, *, hint: str = "") -> int:
@@ -248,8 +260,7 @@ def read_json_document(path, *, what: str = "JSON document", hint: str = "") -> 
     except FileNotFoundError:
         raise FileCheckError(path, f"({what}) does not exist", hint) from None
     except (OSError, ValueError) as err:
-        raise FileCheckError(path, f"({what}) is damaged ({type(err).__name__}: {err})",
-                             hint) from None
+        raise FileCheckError(path, f"({what}) is damaged ({type(err).__name__}: {err})", hint) from None
     if not isinstance(data, dict):
         raise FileCheckError(path, f"({what}) is damaged (it holds no JSON object)", hint)
     return data
@@ -268,28 +279,45 @@ def _check_frame_identities(path, frames, run: RunIdentity, seed_logged: bool, h
     previous = None
     for k, frame in enumerate(frames):
         if frame.beta_epsilon is None or frame.well_range is None:
-            raise FileCheckError(path, f"was not written by cubemc (frame {k} has no "
-                                 f"log/{LOG_PREFIX}beta_epsilon); it belongs to another run", hint)
+            raise FileCheckError(
+                path,
+                f"was not written by cubemc (frame {k} has no "
+                f"log/{LOG_PREFIX}beta_epsilon); it belongs to another run",
+                hint,
+            )
         if frame.seed is None and seed_logged:
-            raise FileCheckError(path, f"does not record the seed of its run (frame {k}), so it "
-                                 "cannot be matched to this checkpoint", hint)
+            raise FileCheckError(
+                path,
+                f"does not record the seed of its run (frame {k}), so it "
+                "cannot be matched to this checkpoint",
+                hint,
+            )
         seed = run.seed if frame.seed is None else frame.seed
         found = RunIdentity(frame.n, frame.box[:3], seed, frame.beta_epsilon, frame.well_range)
         diffs = run.differences(found)
         if any(abs(x) > 0 for x in frame.box[3:]):
             diffs.append("a tilted box")
         if diffs:
-            raise FileCheckError(path, f"belongs to another run (frame {k} at sweep {frame.step}: "
-                                 f"{'; '.join(diffs)})", hint)
+            raise FileCheckError(
+                path, f"belongs to another run (frame {k} at sweep {frame.step}: {'; '.join(diffs)})", hint
+            )
         if previous is not None and frame.step <= previous:
-            raise FileCheckError(path, f"is damaged or mixed (frame {k} at sweep {frame.step} "
-                                 f"follows sweep {previous})", hint)
+            raise FileCheckError(
+                path, f"is damaged or mixed (frame {k} at sweep {frame.step} follows sweep {previous})", hint
+            )
         previous = frame.step
 
 
-def check_trajectory_continues(path, run: RunIdentity, *, period: int, first: int | None = None,
-                               last: int | None = None, seed_logged: bool = True,
-                               hint: str = "") -> None:
+def check_trajectory_continues(
+    path,
+    run: RunIdentity,
+    *,
+    period: int,
+    first: int | None = None,
+    last: int | None = None,
+    seed_logged: bool = True,
+    hint: str = "",
+) -> None:
     """Check that a run resumed from a checkpoint (identity `run`, at `run.sweep`) may append
     to the trajectory `path`, which it first trims to the frames up to `run.sweep`.
 
@@ -305,40 +333,60 @@ def check_trajectory_continues(path, run: RunIdentity, *, period: int, first: in
     expected = [] if first is None else expected_frame_steps(first, run.sweep - 1, period)
     if not os.path.lexists(path):
         if expected:
-            raise FileCheckError(path, f"is missing, but the checkpoint at sweep {run.sweep} "
-                                 f"needs its {len(expected)} frame(s) from sweep {expected[0]}",
-                                 hint)
+            raise FileCheckError(
+                path,
+                f"is missing, but the checkpoint at sweep {run.sweep} "
+                f"needs its {len(expected)} frame(s) from sweep {expected[0]}",
+                hint,
+            )
         return
     frames = read_trajectory_frames(path, hint=hint)
     _check_frame_identities(path, frames, run, seed_logged, hint)
     steps = [frame.step for frame in frames]
     limit = run.sweep if last is None else max(int(last), run.sweep)
     if steps and steps[-1] > limit:
-        raise FileCheckError(path, f"has frames up to sweep {steps[-1]}, newer than the sweep "
-                             f"{limit} this run reaches from its checkpoint (sweep {run.sweep}); "
-                             "continuing would delete them", hint)
+        raise FileCheckError(
+            path,
+            f"has frames up to sweep {steps[-1]}, newer than the sweep "
+            f"{limit} this run reaches from its checkpoint (sweep {run.sweep}); "
+            "continuing would delete them",
+            hint,
+        )
     kept = [step for step in steps if step <= run.sweep]
     if first is not None:
         early = [step for step in kept if step < first]
         missing = sorted(set(expected) - set(kept))
         if early:
-            raise FileCheckError(path, f"has frames from sweep {early[0]}, before sweep {first} "
-                                 "where this trajectory starts: it belongs to another run", hint)
+            raise FileCheckError(
+                path,
+                f"has frames from sweep {early[0]}, before sweep {first} "
+                "where this trajectory starts: it belongs to another run",
+                hint,
+            )
         if missing:
-            raise FileCheckError(path, f"is shorter than its checkpoint says: it lacks "
-                                 f"{len(missing)} of the {len(expected)} frames between sweep "
-                                 f"{first} and the checkpoint at sweep {run.sweep} (first "
-                                 f"missing: sweep {missing[0]})", hint)
+            raise FileCheckError(
+                path,
+                f"is shorter than its checkpoint says: it lacks "
+                f"{len(missing)} of the {len(expected)} frames between sweep "
+                f"{first} and the checkpoint at sweep {run.sweep} (first "
+                f"missing: sweep {missing[0]})",
+                hint,
+            )
     elif kept:
         # a frame is missing only if it was due both at the file's spacing and at `period`
         spacing = max(kept[-1] - kept[-2], period) if len(kept) >= 2 else period
         if kept[-1] + spacing <= run.sweep:
-            raise FileCheckError(path, f"ends at sweep {kept[-1]}, but the checkpoint is at sweep "
-                                 f"{run.sweep}: the frames in between are missing", hint)
+            raise FileCheckError(
+                path,
+                f"ends at sweep {kept[-1]}, but the checkpoint is at sweep "
+                f"{run.sweep}: the frames in between are missing",
+                hint,
+            )
 
 
-def check_trajectory_complete(path, run: RunIdentity, *, period: int, first: int,
-                              seed_logged: bool = True, hint: str = "") -> int:
+def check_trajectory_complete(
+    path, run: RunIdentity, *, period: int, first: int, seed_logged: bool = True, hint: str = ""
+) -> int:
     """Check that the finished trajectory `path` of `run` holds every frame from sweep `first`
     to `run.sweep` (every `period` sweeps) and nothing else; returns the number of frames."""
     expected = expected_frame_steps(first, run.sweep, period)
@@ -350,15 +398,19 @@ def check_trajectory_complete(path, run: RunIdentity, *, period: int, first: int
     if steps != expected:
         missing = sorted(set(expected) - set(steps))
         extra = sorted(set(steps) - set(expected))
-        detail = (f"first missing: sweep {missing[0]}" if missing
-                  else f"unexpected frame at sweep {extra[0]}")
-        raise FileCheckError(path, f"is incomplete: {len(steps)} frames instead of the "
-                             f"{len(expected)} from sweep {first} to {run.sweep} ({detail})", hint)
+        detail = f"first missing: sweep {missing[0]}" if missing else f"unexpected frame at sweep {extra[0]}"
+        raise FileCheckError(
+            path,
+            f"is incomplete: {len(steps)} frames instead of the "
+            f"{len(expected)} from sweep {first} to {run.sweep} ({detail})",
+            hint,
+        )
     return len(steps)
 
 
-def check_checkpoint_target(path, run: RunIdentity | None = None, *, last: int | None = None,
-                            hint: str = "") -> None:
+def check_checkpoint_target(
+    path, run: RunIdentity | None = None, *, last: int | None = None, hint: str = ""
+) -> None:
     """Check that a checkpoint may be written to `path`.
 
     An existing file is replaced only if it is a readable checkpoint of the same run (`run`;
@@ -373,13 +425,17 @@ def check_checkpoint_target(path, run: RunIdentity | None = None, *, last: int |
         try:
             existing = read_checkpoint_identity(path)
         except FileCheckError as err:
-            raise FileCheckError(path, f"exists and {err.problem}; refusing to overwrite it",
-                                 hint) from None
+            raise FileCheckError(path, f"exists and {err.problem}; refusing to overwrite it", hint) from None
         diffs = run.differences(existing)
         if diffs:
-            raise FileCheckError(path, f"is a checkpoint of another run ({'; '.join(diffs)}); "
-                                 "refusing to overwrite it", hint)
+            raise FileCheckError(
+                path, f"is a checkpoint of another run ({'; '.join(diffs)}); refusing to overwrite it", hint
+            )
         if last is not None and existing.sweep > last:
-            raise FileCheckError(path, f"holds sweep {existing.sweep} of this run, later than the "
-                                 f"sweep {last} this run reaches; refusing to replace it by an "
-                                 "earlier state", hint)
+            raise FileCheckError(
+                path,
+                f"holds sweep {existing.sweep} of this run, later than the "
+                f"sweep {last} this run reaches; refusing to replace it by an "
+                "earlier state",
+                hint,
+            )

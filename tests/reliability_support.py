@@ -47,8 +47,10 @@ def _umount(path):
 
 def _need_root():
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root and mount(8) to create a real full or read-only file system "
-                    "(root ignores file modes, so chmod cannot stand in for them)")
+        pytest.skip(
+            "needs root and mount(8) to create a real full or read-only file system "
+            "(root ignores file modes, so chmod cannot stand in for them)"
+        )
 
 
 @contextlib.contextmanager

@@ -48,19 +48,21 @@ def test_checkpoint_identity(runs):
     assert run.box == pytest.approx((4 * 0.8 ** (-1 / 3),) * 3)
     other = runs["b"][1]
     edges = ["x".join([f"{box[0]:.6g}"] * 3) for box in (run.box, other.box)]
-    assert other.differences(run) == ["N 64, not 125", f"box {edges[0]}, not {edges[1]}",
-                                      "seed 1, not 2"]
+    assert other.differences(run) == ["N 64, not 125", f"box {edges[0]}, not {edges[1]}", "seed 1, not 2"]
     assert runs["c"][1].differences(run) == ["beta_epsilon -1, not -0.5"]
     assert "seed 1" in run.describe()
 
 
-@pytest.mark.parametrize("content, problem", [
-    (b"", "is not a cubemc checkpoint (it is an empty file)"),
-    (b"hello\n", "is not a cubemc checkpoint (it is of another format)"),
-    (None, "is not a cubemc checkpoint (it is a GSD trajectory)"),
-    ("truncated", "is damaged"),
-    ("lacking", "is not a cubemc checkpoint (it lacks"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"", "is not a cubemc checkpoint (it is an empty file)"),
+        (b"hello\n", "is not a cubemc checkpoint (it is of another format)"),
+        (None, "is not a cubemc checkpoint (it is a GSD trajectory)"),
+        ("truncated", "is damaged"),
+        ("lacking", "is not a cubemc checkpoint (it lacks"),
+    ],
+)
 def test_unusable_checkpoints(run_a, content, problem):
     folder, _ = run_a
     path = folder / "x.npz"
@@ -112,8 +114,9 @@ def test_trajectory_of_another_run_is_refused(runs, run_a):
     folder, run = run_a
     for other in ("b", "c"):
         with pytest.raises(FileCheckError, match="belongs to another run") as info:
-            files.check_trajectory_continues(runs[other][0] / "t.gsd", run, period=10,
-                                             last=1000, hint="choose another --trajectory")
+            files.check_trajectory_continues(
+                runs[other][0] / "t.gsd", run, period=10, last=1000, hint="choose another --trajectory"
+            )
         assert str(info.value).endswith("; choose another --trajectory")
     foreign = RunIdentity(run.n, run.box, 99, run.beta_epsilon, run.well_range, run.sweep)
     with pytest.raises(FileCheckError, match="seed 1, not 99"):
@@ -138,14 +141,18 @@ def test_short_or_missing_trajectory_is_refused(run_a):
     _keep_frames(path, range(5))  # sweeps 0..40 of 0..100
     with pytest.raises(FileCheckError, match="ends at sweep 40, but the checkpoint is at sweep 100"):
         files.check_trajectory_continues(path, run, period=10)
-    with pytest.raises(FileCheckError, match="lacks 5 of the 10 frames between sweep 0 and the "
-                       "checkpoint at sweep 100 .first missing: sweep 50"):
+    with pytest.raises(
+        FileCheckError,
+        match="lacks 5 of the 10 frames between sweep 0 and the "
+        "checkpoint at sweep 100 .first missing: sweep 50",
+    ):
         files.check_trajectory_continues(path, run, period=10, first=0)
     with pytest.raises(FileCheckError, match="has frames from sweep 0, before sweep 20"):
         files.check_trajectory_continues(path, run, period=10, first=20)
     os.remove(path)
-    with pytest.raises(FileCheckError, match="is missing, but the checkpoint at sweep 100 needs "
-                       "its 10 frame"):
+    with pytest.raises(
+        FileCheckError, match="is missing, but the checkpoint at sweep 100 needs its 10 frame"
+    ):
         files.check_trajectory_continues(path, run, period=10, first=0)
 
 
@@ -222,14 +229,22 @@ def test_memory_estimate_and_limits():
     assert files.estimate_memory_bytes(10**6, 0.8) < files.estimate_memory_bytes(10**6, 0.1)
     assert files.estimate_memory_bytes(1000, 0.8, systems=4) > small
     assert files.check_memory(1000, 0.8, limit="1G") == small
-    with pytest.raises(cubemc.InputError, match=r"N=1000000000 cubes need about .* more than 1.0 GiB "
-                       r"\(the given memory limit\); smaller"):
+    with pytest.raises(
+        cubemc.InputError,
+        match=r"N=1000000000 cubes need about .* more than 1.0 GiB "
+        r"\(the given memory limit\); smaller",
+    ):
         files.check_memory(10**9, 0.8, limit="1G", hint="smaller")
     with pytest.raises(cubemc.InputError, match="CUBEMC_MEMORY_LIMIT"):
         files.check_memory(10**9, 0.8, environ={"CUBEMC_MEMORY_LIMIT": "2G"})
     assert files.memory_limit(environ={})[0] == files.physical_memory_bytes()
     assert [files.parse_size(s) for s in ("16G", "512m", "1.5T", "2GiB", "1000")] == [
-        16 * 2**30, 512 * 2**20, int(1.5 * 2**40), 2 * 2**30, 1000]
+        16 * 2**30,
+        512 * 2**20,
+        int(1.5 * 2**40),
+        2 * 2**30,
+        1000,
+    ]
     for bad in ("lots", "-1G", "0", "nan"):
         with pytest.raises(cubemc.InputError, match="CUBEMC_MEMORY_LIMIT"):
             files.parse_size(bad)

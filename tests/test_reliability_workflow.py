@@ -39,8 +39,7 @@ def refused(script, *args, cwd, watch, fragments=(), env=None, status=2, prefix=
 
 
 def init_tiny(path, *grid):
-    cli("init.py", "--project-dir", path, *TINY_GRID, *(grid or ("--beta-epsilon", "-1")),
-        cwd=path.parent)
+    cli("init.py", "--project-dir", path, *TINY_GRID, *(grid or ("--beta-epsilon", "-1")), cwd=path.parent)
     return path
 
 
@@ -81,11 +80,14 @@ def _keep_frames(path, count):
             dst.append(frame)
 
 
-@pytest.mark.parametrize("damage, fragments", [
-    ("missing", ("trajectory.gsd is missing, but the checkpoint at sweep 340 needs its 10 frame",)),
-    ("short", ("trajectory.gsd is shorter than its checkpoint says: it lacks 6 of the 10 frames",)),
-    ("foreign", ("trajectory.gsd belongs to another run",)),
-])
+@pytest.mark.parametrize(
+    "damage, fragments",
+    [
+        ("missing", ("trajectory.gsd is missing, but the checkpoint at sweep 340 needs its 10 frame",)),
+        ("short", ("trajectory.gsd is shorter than its checkpoint says: it lacks 6 of the 10 frames",)),
+        ("foreign", ("trajectory.gsd belongs to another run",)),
+    ],
+)
 def test_sample_refuses_to_resume_on_a_bad_trajectory(interrupted, damage, fragments):
     path, job = interrupted
     if damage == "missing":
@@ -96,20 +98,39 @@ def test_sample_refuses_to_resume_on_a_bad_trajectory(interrupted, damage, fragm
         shutil.copy(job.fn("equilibration.gsd"), job.fn("trajectory.gsd"))
         os.remove(job.fn("sample.restart.npz"))  # a fresh stage start must refuse it too
         fragments = ("trajectory.gsd has frames from sweep 40, before sweep 140",)
-    refused("project.py", "run", "-o", "sample", cwd=path, watch=path,
-            fragments=(*fragments, "delete sample.restart.npz and trajectory.gsd",
-                       "redoes the stage from equilibrated.npz"),
-            prefix=f"cubemc: sample ({job.id[:8]}): error: ")
+    refused(
+        "project.py",
+        "run",
+        "-o",
+        "sample",
+        cwd=path,
+        watch=path,
+        fragments=(
+            *fragments,
+            "delete sample.restart.npz and trajectory.gsd",
+            "redoes the stage from equilibrated.npz",
+        ),
+        prefix=f"cubemc: sample ({job.id[:8]}): error: ",
+    )
 
 
 def test_damaged_checkpoint_says_how_to_recover(interrupted):
     path, job = interrupted
     data = open(job.fn("sample.restart.npz"), "rb").read()
     with open(job.fn("sample.restart.npz"), "wb") as handle:
-        handle.write(data[:len(data) // 2])
-    refused("project.py", "run", "-o", "sample", cwd=path, watch=path,
-            fragments=("sample.restart.npz is damaged", "delete it: `python project.py run` "
-                       "redoes the production run from equilibrated.npz"))
+        handle.write(data[: len(data) // 2])
+    refused(
+        "project.py",
+        "run",
+        "-o",
+        "sample",
+        cwd=path,
+        watch=path,
+        fragments=(
+            "sample.restart.npz is damaged",
+            "delete it: `python project.py run` redoes the production run from equilibrated.npz",
+        ),
+    )
     os.remove(job.fn("sample.restart.npz"))  # the recovery the message names
     os.remove(job.fn("trajectory.gsd"))
     cli("project.py", "run", "-o", "sample", cwd=path)
@@ -128,8 +149,7 @@ def test_resumed_stage_continues_when_everything_fits(interrupted):
 
 def status_rows(path, env=None):
     out = cli("project.py", "status", "-d", cwd=path, env=env).stdout
-    return {line.split()[0]: line for line in out.splitlines()
-            if line.split() and len(line.split()[0]) == 32}
+    return {line.split()[0]: line for line in out.splitlines() if line.split() and len(line.split()[0]) == 32}
 
 
 @pytest.fixture
@@ -150,8 +170,12 @@ def test_damaged_final_files_are_not_labelled_analysed(finished):
     assert "damaged (analysis.json)" in rows[second.id] and "analysed" not in rows[second.id]
     before = snapshot(first.path)
     proc = cli("project.py", "run", "-o", "analyse", "-j", first.id, cwd=path, check=False)
-    assert_one_error_line(proc, "final.npz is damaged", "delete it: `python project.py run` "
-                          "redoes the production run", prefix=f"cubemc: analyse ({first.id[:8]})")
+    assert_one_error_line(
+        proc,
+        "final.npz is damaged",
+        "delete it: `python project.py run` redoes the production run",
+        prefix=f"cubemc: analyse ({first.id[:8]})",
+    )
     assert snapshot(first.path) == before
     # the second job's analysis is simply redone
     cli("project.py", "run", "-o", "analyse", "-j", second.id, cwd=path)
@@ -163,9 +187,18 @@ def test_damaged_job_document(finished):
     with open(job.fn("signac_job_document.json"), "w") as handle:
         handle.write('{"seed": 12')
     assert "damaged (signac_job_document.json)" in status_rows(path)[job.id]
-    refused("project.py", "run", "-j", job.id, cwd=path, watch=path,
-            fragments=("signac_job_document.json (job document) is damaged",
-                       "restore it from a backup, or move it aside"))
+    refused(
+        "project.py",
+        "run",
+        "-j",
+        job.id,
+        cwd=path,
+        watch=path,
+        fragments=(
+            "signac_job_document.json (job document) is damaged",
+            "restore it from a backup, or move it aside",
+        ),
+    )
 
 
 def test_damaged_state_point(finished):
@@ -175,17 +208,34 @@ def test_damaged_state_point(finished):
     for name in os.listdir(path / ".signac"):
         if "cache" in name:
             os.remove(path / ".signac" / name)
-    refused("project.py", "status", cwd=path, watch=path, prefix="project.py: error: ",
-            fragments=(f"signac_statepoint.json (state point of job {job.id}) is damaged",
-                       "re-run the init.py command that created the job"))
+    refused(
+        "project.py",
+        "status",
+        cwd=path,
+        watch=path,
+        prefix="project.py: error: ",
+        fragments=(
+            f"signac_statepoint.json (state point of job {job.id}) is damaged",
+            "re-run the init.py command that created the job",
+        ),
+    )
 
 
 def test_incomplete_trajectory_is_not_analysed(finished):
     path, (job, _) = finished
     _keep_frames(job.fn("trajectory.gsd"), 8)
     os.remove(job.fn("analysis.json"))
-    refused("project.py", "run", "-o", "analyse", "-j", job.id, cwd=path, watch=path,
-            fragments=("trajectory.gsd is incomplete: 8 frames instead of the 21",))
+    refused(
+        "project.py",
+        "run",
+        "-o",
+        "analyse",
+        "-j",
+        job.id,
+        cwd=path,
+        watch=path,
+        fragments=("trajectory.gsd is incomplete: 8 frames instead of the 21",),
+    )
 
 
 # --- 4. disks, environment, scheduler, Ctrl-C ---------------------------------------------------
@@ -195,35 +245,71 @@ def test_read_only_job_directory(tmp_path):
     path = init_tiny(tmp_path / "project")
     (job,) = signac.get_project(path)
     with read_only(job.path):
-        refused("project.py", "run", "-o", "create_initial_state", cwd=path, watch=path,
-                fragments=("(job directory) is on a read-only file system",))
+        refused(
+            "project.py",
+            "run",
+            "-o",
+            "create_initial_state",
+            cwd=path,
+            watch=path,
+            fragments=("(job directory) is on a read-only file system",),
+        )
 
 
 def test_full_disk_stops_before_a_stage(tmp_path):
     with tmpfs(tmp_path / "disk", "size=512k"):
         path = init_tiny(tmp_path / "disk" / "project", "--n-lattice", "6")
         fill(tmp_path / "disk", leave=8 * 1024)
-        refused("project.py", "run", "-o", "create_initial_state", cwd=path, watch=path,
-                fragments=("of free disk space, less than the", "free some space"))
+        refused(
+            "project.py",
+            "run",
+            "-o",
+            "create_initial_state",
+            cwd=path,
+            watch=path,
+            fragments=("of free disk space, less than the", "free some space"),
+        )
 
 
-@pytest.mark.parametrize("variable, value, fragment", [
-    ("CUBEMC_CPUS_PER_JOB", "many", "CUBEMC_CPUS_PER_JOB='many' is not an integer"),
-    ("CUBEMC_MAX_WALLTIME_HOURS", "-2", "CUBEMC_MAX_WALLTIME_HOURS='-2' must be a positive number"),
-    ("CUBEMC_SLURM_GPU_PARTITIONS", "gpu:x", "CUBEMC_SLURM_GPU_PARTITIONS: bad entry 'gpu:x'"),
-    ("CUBEMC_MEMORY_LIMIT", "lots", "CUBEMC_MEMORY_LIMIT='lots' is not a size"),
-    ("CUBEMC_DEVICE", "tpu", "must be one of cpu, gpu, auto"),
-])
+@pytest.mark.parametrize(
+    "variable, value, fragment",
+    [
+        ("CUBEMC_CPUS_PER_JOB", "many", "CUBEMC_CPUS_PER_JOB='many' is not an integer"),
+        ("CUBEMC_MAX_WALLTIME_HOURS", "-2", "CUBEMC_MAX_WALLTIME_HOURS='-2' must be a positive number"),
+        ("CUBEMC_SLURM_GPU_PARTITIONS", "gpu:x", "CUBEMC_SLURM_GPU_PARTITIONS: bad entry 'gpu:x'"),
+        ("CUBEMC_MEMORY_LIMIT", "lots", "CUBEMC_MEMORY_LIMIT='lots' is not a size"),
+        ("CUBEMC_DEVICE", "tpu", "must be one of cpu, gpu, auto"),
+    ],
+)
 def test_bad_settings_are_one_line(equilibrated, variable, value, fragment):
-    refused("project.py", "status", cwd=equilibrated, watch=equilibrated, prefix="project.py: error: ",
-            env=clean_env(**{variable: value}), fragments=(fragment,))
+    refused(
+        "project.py",
+        "status",
+        cwd=equilibrated,
+        watch=equilibrated,
+        prefix="project.py: error: ",
+        env=clean_env(**{variable: value}),
+        fragments=(fragment,),
+    )
 
 
 def test_project_commands_one_line(tmp_path, equilibrated):
-    refused("project.py", "status", cwd=tmp_path, watch=tmp_path, prefix="project.py: error: ",
-            fragments=("no signac project in", "python init.py vacancy --quick"))
-    refused("project.py", "statu", cwd=equilibrated, watch=equilibrated,
-            fragments=("invalid choice: 'statu'",), prefix="project.py: error: ")
+    refused(
+        "project.py",
+        "status",
+        cwd=tmp_path,
+        watch=tmp_path,
+        prefix="project.py: error: ",
+        fragments=("no signac project in", "python init.py vacancy --quick"),
+    )
+    refused(
+        "project.py",
+        "statu",
+        cwd=equilibrated,
+        watch=equilibrated,
+        fragments=("invalid choice: 'statu'",),
+        prefix="project.py: error: ",
+    )
 
 
 def fake_slurm(tmp_path):
@@ -231,8 +317,10 @@ def fake_slurm(tmp_path):
     bin_dir = tmp_path / "slurm-bin"
     bin_dir.mkdir()
     (bin_dir / "sbatch").write_text("#!/bin/sh\necho 'slurm 23.02.0'\n")
-    (bin_dir / "squeue").write_text("#!/bin/sh\necho 'slurm_load_jobs error: Unable to contact "
-                                    "slurm controller (connect failure)' >&2\nexit 1\n")
+    (bin_dir / "squeue").write_text(
+        "#!/bin/sh\necho 'slurm_load_jobs error: Unable to contact "
+        "slurm controller (connect failure)' >&2\nexit 1\n"
+    )
     for name in ("sbatch", "squeue"):
         (bin_dir / name).chmod(0o755)
     env = clean_env(PATH=f"{bin_dir}:{os.environ['PATH']}")
@@ -244,29 +332,57 @@ def test_squeue_without_a_controller(equilibrated, tmp_path):
     env = fake_slurm(tmp_path)
     status = cli("project.py", "status", "-d", cwd=equilibrated, env=env)
     warnings = [line for line in status.stderr.splitlines() if "warning" in line]
-    assert warnings == ["project.py: warning: squeue failed (slurm_load_jobs error: Unable to "
-                        "contact slurm controller (connect failure)); showing the status without "
-                        "the SLURM queue (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment skips SLURM)"]
+    assert warnings == [
+        "project.py: warning: squeue failed (slurm_load_jobs error: Unable to "
+        "contact slurm controller (connect failure)); showing the status without "
+        "the SLURM queue (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment skips SLURM)"
+    ]
     assert "Traceback" not in status.stderr and "sampling 0%" in status.stdout
-    refused("project.py", "submit", cwd=equilibrated, watch=equilibrated, env=env,
-            prefix="project.py: error: ",
-            fragments=("submit needs the SLURM queue, but squeue failed",
-                       "SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment python project.py run"))
+    refused(
+        "project.py",
+        "submit",
+        cwd=equilibrated,
+        watch=equilibrated,
+        env=env,
+        prefix="project.py: error: ",
+        fragments=(
+            "submit needs the SLURM queue, but squeue failed",
+            "SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment python project.py run",
+        ),
+    )
     explicit = dict(env, SIGNAC_FLOW_ENVIRONMENT="CubemcSlurmEnvironment")
-    refused("project.py", "status", cwd=equilibrated, watch=equilibrated, env=explicit,
-            prefix="project.py: error: ",
-            fragments=("SIGNAC_FLOW_ENVIRONMENT=CubemcSlurmEnvironment",))
+    refused(
+        "project.py",
+        "status",
+        cwd=equilibrated,
+        watch=equilibrated,
+        env=explicit,
+        prefix="project.py: error: ",
+        fragments=("SIGNAC_FLOW_ENVIRONMENT=CubemcSlurmEnvironment",),
+    )
 
 
 def test_ctrl_c_in_a_stage(tmp_path):
-    path = init_tiny(tmp_path / "project", "--beta-epsilon", "-1", "--production-sweeps", "400000",
-                     "--sample-period", "2000")
+    path = init_tiny(
+        tmp_path / "project",
+        "--beta-epsilon",
+        "-1",
+        "--production-sweeps",
+        "400000",
+        "--sample-period",
+        "2000",
+    )
     (job,) = signac.get_project(path)
     cli("project.py", "run", "-o", "create_initial_state|equilibrate", cwd=path)
-    proc = subprocess.Popen([sys.executable, str(REPO / "project.py"), "run", "-o", "sample"],
-                            cwd=path, env=clean_env(CUBEMC_CHECKPOINTS=200), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=sigint_default)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "project.py"), "run", "-o", "sample"],
+        cwd=path,
+        env=clean_env(CUBEMC_CHECKPOINTS=200),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,
+    )
     try:
         deadline = time.time() + 120
         while not job.isfile("sample.restart.npz"):
@@ -281,7 +397,8 @@ def test_ctrl_c_in_a_stage(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
         f"cubemc: sample ({job.id[:8]}): interrupted; `python project.py run` continues from the "
-        "last checkpoint")
+        "last checkpoint"
+    )
     files.read_checkpoint_identity(job.fn("sample.restart.npz"))
 
 
@@ -289,34 +406,99 @@ def test_ctrl_c_in_a_stage(tmp_path):
 
 
 def test_init_rejects_state_points_larger_than_memory(tmp_path):
-    # the case of the issue: the vacancy study (18 state points) at 100000**3 sites
-    refused("init.py", "vacancy", "--project-dir", tmp_path / "p", "--n-lattice", "100000",
-            cwd=tmp_path, watch=tmp_path, prefix="init.py: error: ",
-            fragments=("nothing written", "18 state point(s) need more memory than",
-                       "--memory-limit / CUBEMC_MEMORY_LIMIT"))
+    # the case of the issue: the vacancy study at 100000**3 sites
+    refused(
+        "init.py",
+        "vacancy",
+        "--project-dir",
+        tmp_path / "p",
+        "--n-lattice",
+        "100000",
+        cwd=tmp_path,
+        watch=tmp_path,
+        prefix="init.py: error: ",
+        fragments=(
+            "nothing written",
+            "state point(s) need more memory than",
+            "--memory-limit / CUBEMC_MEMORY_LIMIT",
+        ),
+    )
     assert not (tmp_path / "p").exists()
-    refused("init.py", "--project-dir", tmp_path / "p", *TINY_GRID, "--beta-epsilon", "-1",
-            cwd=tmp_path, watch=tmp_path, env=clean_env(CUBEMC_MEMORY_LIMIT="100M"),
-            fragments=("need more memory than 100.0 MiB (CUBEMC_MEMORY_LIMIT)",))
-    refused("init.py", "--project-dir", tmp_path / "p", *TINY_GRID, "--beta-epsilon", "-1",
-            "--memory-limit", "1 ton", cwd=tmp_path, watch=tmp_path,
-            fragments=("memory limit='1 ton' is not a size",))
-    cli("init.py", "--project-dir", tmp_path / "p", *TINY_GRID, "--beta-epsilon", "-1",
-        "--memory-limit", "2G", cwd=tmp_path)
+    refused(
+        "init.py",
+        "--project-dir",
+        tmp_path / "p",
+        *TINY_GRID,
+        "--beta-epsilon",
+        "-1",
+        cwd=tmp_path,
+        watch=tmp_path,
+        env=clean_env(CUBEMC_MEMORY_LIMIT="100M"),
+        fragments=("need more memory than 100.0 MiB (CUBEMC_MEMORY_LIMIT)",),
+    )
+    refused(
+        "init.py",
+        "--project-dir",
+        tmp_path / "p",
+        *TINY_GRID,
+        "--beta-epsilon",
+        "-1",
+        "--memory-limit",
+        "1 ton",
+        cwd=tmp_path,
+        watch=tmp_path,
+        fragments=("memory limit='1 ton' is not a size",),
+    )
+    cli(
+        "init.py",
+        "--project-dir",
+        tmp_path / "p",
+        *TINY_GRID,
+        "--beta-epsilon",
+        "-1",
+        "--memory-limit",
+        "2G",
+        cwd=tmp_path,
+    )
 
 
 def test_init_on_unusable_folders(tmp_path, equilibrated):
-    refused("init.py", "--project-dir", tmp_path / "no" / "p", *TINY_GRID, "--beta-epsilon", "-1",
-            cwd=tmp_path, watch=tmp_path, fragments=("(parent of --project-dir) does not exist",))
+    refused(
+        "init.py",
+        "--project-dir",
+        tmp_path / "no" / "p",
+        *TINY_GRID,
+        "--beta-epsilon",
+        "-1",
+        cwd=tmp_path,
+        watch=tmp_path,
+        fragments=("(parent of --project-dir) does not exist",),
+    )
     copy = tmp_path / "ro"
     shutil.copytree(equilibrated, copy)
     with read_only(copy):
-        refused("init.py", "--project-dir", copy, *TINY_GRID, "--beta-epsilon", "-2",
-                cwd=tmp_path, watch=copy, fragments=("(project directory) is on a read-only",))
+        refused(
+            "init.py",
+            "--project-dir",
+            copy,
+            *TINY_GRID,
+            "--beta-epsilon",
+            "-2",
+            cwd=tmp_path,
+            watch=copy,
+            fragments=("(project directory) is on a read-only",),
+        )
     with tmpfs(tmp_path / "disk", "size=64k"):
         fill(tmp_path / "disk", leave=4096)
-        refused("init.py", "--project-dir", tmp_path / "disk" / "p", "vacancy", cwd=tmp_path,
-                watch=tmp_path / "disk", fragments=("free disk space, less than",))
+        refused(
+            "init.py",
+            "--project-dir",
+            tmp_path / "disk" / "p",
+            "vacancy",
+            cwd=tmp_path,
+            watch=tmp_path / "disk",
+            fragments=("free disk space, less than",),
+        )
 
 
 def test_init_on_damaged_project_files(tmp_path, equilibrated):
@@ -332,28 +514,53 @@ def test_init_on_damaged_project_files(tmp_path, equilibrated):
     assert signac.get_project(path).open_job(id=job.id).statepoint()["beta_epsilon"] == -1.0
     with open(job.fn("signac_job_document.json"), "w") as handle:
         handle.write("[")
-    refused("init.py", *grid, cwd=tmp_path, watch=path,
-            fragments=("signac_job_document.json (job document) is damaged",))
+    refused(
+        "init.py",
+        *grid,
+        cwd=tmp_path,
+        watch=path,
+        fragments=("signac_job_document.json (job document) is damaged",),
+    )
     (path / ".signac" / "config").write_text("garbage\n")
-    refused("init.py", *grid, cwd=tmp_path, watch=path,
-            fragments=(".signac/config is damaged", "schema_version = 2"))
+    refused(
+        "init.py",
+        *grid,
+        cwd=tmp_path,
+        watch=path,
+        fragments=(".signac/config is damaged", "schema_version = 2"),
+    )
 
 
 # --- dashboard.py -------------------------------------------------------------------------------
 
 
 def test_dashboard_one_line_errors(tmp_path, equilibrated):
-    refused("dashboard.py", "run", cwd=tmp_path, watch=tmp_path, prefix="dashboard.py: error: ",
-            fragments=("no signac project in",))
-    refused("dashboard.py", "serve", cwd=equilibrated, watch=equilibrated,
-            fragments=("invalid choice: 'serve'",))
+    refused(
+        "dashboard.py",
+        "run",
+        cwd=tmp_path,
+        watch=tmp_path,
+        prefix="dashboard.py: error: ",
+        fragments=("no signac project in",),
+    )
+    refused(
+        "dashboard.py", "serve", cwd=equilibrated, watch=equilibrated, fragments=("invalid choice: 'serve'",)
+    )
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        refused("dashboard.py", "run", "--host", "127.0.0.1", "--port", port, cwd=equilibrated,
-                watch=equilibrated, fragments=(f"cannot listen on 127.0.0.1:{port}",
-                                               "choose another --port"))
+        refused(
+            "dashboard.py",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            cwd=equilibrated,
+            watch=equilibrated,
+            fragments=(f"cannot listen on 127.0.0.1:{port}", "choose another --port"),
+        )
 
 
 def test_memory_directive_follows_the_estimate(equilibrated):

@@ -14,6 +14,11 @@ environment variable        config-file key              meaning
                                                          template from the walltime)
 ==========================  ===========================  ====================================
 
+Further variables are read where they are used (``CUBEMC_CPUS_PER_JOB``,
+``CUBEMC_MAX_WALLTIME_HOURS``, ``CUBEMC_SLURM_GPU_PARTITIONS``, ``CUBEMC_MEMORY_LIMIT``);
+:func:`check_environment` checks them all when the configuration is loaded, so a typo is one
+line from ``project.py`` rather than a silent default.
+
 ``device`` selects which operation variants are eligible: with ``gpu`` the ``*_gpu``
 operations run (``python project.py submit -o '.*_gpu'``), otherwise the CPU ones; ``auto``
 runs the CPU-named operations but lets the engine use a GPU when it finds one.

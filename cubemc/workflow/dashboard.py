@@ -108,8 +108,9 @@ def make_dashboard(project_path=None, config=None):
         project = CubemcProject.get_project(project_path)
     except LookupError:
         where = os.path.abspath(project_path or os.getcwd())
-        raise WorkflowError(f"no signac project in {where} or above it; "
-                            "create one with: python init.py vacancy --quick") from None
+        raise WorkflowError(
+            f"no signac project in {where} or above it; create one with: python init.py vacancy --quick"
+        ) from None
     config = dict(config or {})  # never share signac-dashboard's mutable default
     token = access_token_from_env()
     if "ACCESS_TOKEN" not in config and token is not ...:
@@ -120,8 +121,10 @@ def make_dashboard(project_path=None, config=None):
 def build_parser():
     from cubemc.cli_errors import OneLineArgumentParser
 
-    parser = OneLineArgumentParser(prog="dashboard.py", description=(
-        "Web dashboard of the cubemc project in (or above) the current directory."))
+    parser = OneLineArgumentParser(
+        prog="dashboard.py",
+        description=("Web dashboard of the cubemc project in (or above) the current directory."),
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="run")
     run = commands.add_parser("run", help="serve the dashboard", error_prog="dashboard.py")
     run.add_argument("--host", default="localhost", help="binding address (default localhost)")
@@ -144,8 +147,9 @@ def check_port(host: str, port: int) -> None:
             probe.bind(address)
     except OSError as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise WorkflowError(f"cannot listen on {host}:{port} ({reason}); choose another --port "
-                            "or --host") from None
+        raise WorkflowError(
+            f"cannot listen on {host}:{port} ({reason}); choose another --port or --host"
+        ) from None
 
 
 def main(argv=None) -> int:
@@ -164,5 +168,6 @@ def main(argv=None) -> int:
         command += ["--debug"] * args.debug + ["--profile"] * args.profile
         dashboard.main(command_args=command)
 
-    return run_reporting_errors("dashboard.py", work, user_errors=(WorkflowError,),
-                                interrupted_hint="the dashboard stopped")
+    return run_reporting_errors(
+        "dashboard.py", work, user_errors=(WorkflowError,), interrupted_hint="the dashboard stopped"
+    )

@@ -86,9 +86,10 @@ def _memory(jobs, minimum_gib, systems=1):
     `minimum_gib`; `systems` jobs held in memory at once (a batch)."""
     from cubemc.files import estimate_memory_bytes
 
-    need = max(estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"],
-                                     systems=systems)
-               for sp in (job.cached_statepoint for job in jobs))
+    need = max(
+        estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"], systems=systems)
+        for sp in (job.cached_statepoint for job in jobs)
+    )
     return f"{max(minimum_gib, math.ceil(need / 2**30))}g"
 
 
@@ -149,8 +150,9 @@ def create_initial_state(job):
 @CubemcProject.pre(ops.is_created)
 @CubemcProject.pre(ops.cpu_mode)
 @CubemcProject.post(ops.is_equilibrated)
-@CubemcProject.operation(directives={"np": cpus_per_job, "walltime": walltime_equilibrate,
-                                     "memory": memory_cpu})
+@CubemcProject.operation(
+    directives={"np": cpus_per_job, "walltime": walltime_equilibrate, "memory": memory_cpu}
+)
 def equilibrate(job):
     """Tune move sizes, then burn in (equilibration.gsd, equilibrated.npz)."""
     ops.equilibrate(job)
@@ -167,9 +169,7 @@ def sample(job):
 
 # --- GPU operations (one job, or groups of jobs sharing one GPU) -----------------------------
 
-_GPU_KWARGS = {} if GPU_GROUP_SIZE <= 1 else {
-    "aggregator": aggregator.groupsof(GPU_GROUP_SIZE, sort_by="N")
-}
+_GPU_KWARGS = {} if GPU_GROUP_SIZE <= 1 else {"aggregator": aggregator.groupsof(GPU_GROUP_SIZE, sort_by="N")}
 
 
 @CubemcProject.pre(_all(ops.is_created))
@@ -227,8 +227,13 @@ def _squeue_problem() -> str | None:
     import subprocess
 
     try:
-        subprocess.run(["squeue", "-h", "-u", getpass.getuser(), "-o", "%i"], check=True,
-                       capture_output=True, text=True, timeout=30)
+        subprocess.run(
+            ["squeue", "-h", "-u", getpass.getuser(), "-o", "%i"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except subprocess.CalledProcessError as error:
         said = (error.stderr or error.stdout or "").strip().splitlines()
         return said[-1] if said else f"exit status {error.returncode}"
@@ -257,15 +262,20 @@ def choose_environment(command: str | None) -> None:
         return
     chosen = os.environ.get("SIGNAC_FLOW_ENVIRONMENT")
     if command == "status" and not chosen:
-        print(f"project.py: warning: squeue failed ({problem}); showing the status without the "
-              "SLURM queue (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment skips SLURM)",
-              file=sys.stderr, flush=True)
+        print(
+            f"project.py: warning: squeue failed ({problem}); showing the status without the "
+            "SLURM queue (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment skips SLURM)",
+            file=sys.stderr,
+            flush=True,
+        )
         os.environ["SIGNAC_FLOW_ENVIRONMENT"] = "StandardEnvironment"
         return
     where = f"SIGNAC_FLOW_ENVIRONMENT={chosen}" if chosen else "SLURM tools were found"
-    raise WorkflowError(f"{command} needs the SLURM queue, but squeue failed ({problem}; {where}); "
-                        "check the controller with `scontrol ping`, or run the jobs on this "
-                        "machine with SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment python project.py run")
+    raise WorkflowError(
+        f"{command} needs the SLURM queue, but squeue failed ({problem}; {where}); "
+        "check the controller with `scontrol ping`, or run the jobs on this "
+        "machine with SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment python project.py run"
+    )
 
 
 def check_project(project) -> None:
@@ -283,9 +293,11 @@ def check_project(project) -> None:
         ids = list(error.job_ids)
         path = os.path.join(project.workspace, ids[0], "signac_statepoint.json")
         more = f" (and {len(ids) - 1} more job(s))" if len(ids) > 1 else ""
-        raise WorkflowError(f"{path} (state point of job {ids[0]}) is damaged{more}; re-run the "
-                            "init.py command that created the job (it writes the state point "
-                            "again), or restore the file") from None
+        raise WorkflowError(
+            f"{path} (state point of job {ids[0]}) is damaged{more}; re-run the "
+            "init.py command that created the job (it writes the state point "
+            "again), or restore the file"
+        ) from None
     finally:
         signac_log.setLevel(level)
 
@@ -315,21 +327,28 @@ def main(project_path=None, entrypoint=None):
         try:
             project = CubemcProject.get_project(project_path, **kwargs)
         except LookupError:
-            raise WorkflowError(f"no signac project in {os.path.abspath(project_path or os.getcwd())} "
-                                "or above it; create one with: python init.py vacancy --quick") from None
+            raise WorkflowError(
+                f"no signac project in {os.path.abspath(project_path or os.getcwd())} "
+                "or above it; create one with: python init.py vacancy --quick"
+            ) from None
         load_config(project.path)
         check_project(project)
         try:
             project.main(parser=OneLineArgumentParser(prog="project.py"))
         except subprocess.CalledProcessError as error:
             command = " ".join(map(str, error.cmd)) if isinstance(error.cmd, list) else error.cmd
-            raise WorkflowError(f"{command} failed with exit status {error.returncode}; is the "
-                                "scheduler reachable? (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment "
-                                "runs without it)") from None
+            raise WorkflowError(
+                f"{command} failed with exit status {error.returncode}; is the "
+                "scheduler reachable? (SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment "
+                "runs without it)"
+            ) from None
 
     status = run_reporting_errors(
-        "project.py", work, user_errors=(WorkflowError, SubmitError, SignacConfigError),
+        "project.py",
+        work,
+        user_errors=(WorkflowError, SubmitError, SignacConfigError),
         os_hint="fix that and run the same command again",
-        interrupted_hint="run the same command again: every stage continues from its last checkpoint")
+        interrupted_hint="run the same command again: every stage continues from its last checkpoint",
+    )
     if status:
         raise SystemExit(status)

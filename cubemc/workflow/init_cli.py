@@ -12,14 +12,18 @@ from .errors import StatePointError, WorkflowError
 from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
 
 GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles")
-SCALAR_OPTIONS = ("replicas", "vacancies", "tune_sweeps", "equilibration_sweeps",
-                  "production_sweeps", "sample_period")
+SCALAR_OPTIONS = (
+    "replicas",
+    "vacancies",
+    "tune_sweeps",
+    "equilibration_sweeps",
+    "production_sweeps",
+    "sample_period",
+)
 
 
 def build_parser() -> OneLineArgumentParser:
-    studies = ", ".join(
-        f"{name} ({study.description})" for name, study in STUDIES.items()
-    )
+    studies = ", ".join(f"{name} ({study.description})" for name, study in STUDIES.items())
     parser = OneLineArgumentParser(
         prog="init.py",
         description=(
@@ -30,16 +34,21 @@ def build_parser() -> OneLineArgumentParser:
         ),
     )
     parser.add_argument("studies", nargs="*", metavar="STUDY", help="study name(s): " + ", ".join(STUDIES))
-    parser.add_argument("--quick", action="store_true",
-                        help="scaled-down variant for a laptop demo (small lattice, short runs)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="scaled-down variant for a laptop demo (small lattice, short runs)",
+    )
     parser.add_argument("--project-dir", default=".", help="project directory (default: current)")
-    parser.add_argument("--initial-state", choices=("crystal_vacancy", "fluid"),
-                        help="for a custom grid without a study")
+    parser.add_argument(
+        "--initial-state", choices=("crystal_vacancy", "fluid"), help="for a custom grid without a study"
+    )
     parser.add_argument("--beta-epsilon", type=float, nargs="+", metavar="X")
     parser.add_argument("--packing-fraction", type=float, nargs="+", metavar="PHI")
     parser.add_argument("--well-range", type=float, nargs="+", metavar="R")
-    parser.add_argument("--n-lattice", type=int, nargs="+", metavar="n",
-                        help="lattice sites per edge (crystal_vacancy)")
+    parser.add_argument(
+        "--n-lattice", type=int, nargs="+", metavar="n", help="lattice sites per edge (crystal_vacancy)"
+    )
     parser.add_argument("--n-particles", "-N", type=int, nargs="+", metavar="N", help="cubes (fluid)")
     parser.add_argument("--vacancies", type=int)
     parser.add_argument("--replicas", type=int)
@@ -47,9 +56,12 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--equilibration-sweeps", type=int)
     parser.add_argument("--production-sweeps", type=int)
     parser.add_argument("--sample-period", type=int)
-    parser.add_argument("--memory-limit", metavar="SIZE",
-                        help=f"memory one job may use, e.g. 64G (default: ${files.MEMORY_LIMIT_ENV}, "
-                             "else this machine's memory); larger state points are rejected")
+    parser.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help=f"memory one job may use, e.g. 64G (default: ${files.MEMORY_LIMIT_ENV}, "
+        "else this machine's memory); larger state points are rejected",
+    )
     parser.add_argument("--dry-run", action="store_true", help="validate and list, write nothing")
     parser.add_argument("--quiet", "-q", action="store_true")
     return parser
@@ -66,12 +78,14 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
     if unknown:
         raise StatePointError(f"unknown study {unknown[0]!r}; known studies: {', '.join(sorted(STUDIES))}")
     if not names and not custom:
-        raise StatePointError("name a study (" + ", ".join(STUDIES)
-                              + ") or give grid options such as --beta-epsilon")
+        raise StatePointError(
+            "name a study (" + ", ".join(STUDIES) + ") or give grid options such as --beta-epsilon"
+        )
     initial = args.initial_state or (get_study(names[0]).initial_state if names else "crystal_vacancy")
     if initial == "fluid" and (args.n_lattice or args.vacancies is not None):
-        raise StatePointError("--n-lattice/--vacancies apply to crystal_vacancy starts; "
-                              "use --n-particles for fluids")
+        raise StatePointError(
+            "--n-lattice/--vacancies apply to crystal_vacancy starts; use --n-particles for fluids"
+        )
     if initial == "crystal_vacancy" and args.n_particles:
         raise StatePointError("--n-particles applies to fluid starts; use --n-lattice for crystals")
     result = []
@@ -94,8 +108,9 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
 #: disk space init.py needs: the project files and about one kilobyte per job (state point,
 #: job document), with room to spare
 PROJECT_BYTES, JOB_BYTES = 64 * 1024, 8 * 1024
-DOCUMENT_HINT = ("restore it from a backup, or move it aside (the records in it are lost; "
-                 "init.py then writes a new one)")
+DOCUMENT_HINT = (
+    "restore it from a backup, or move it aside (the records in it are lost; init.py then writes a new one)"
+)
 
 
 def check_memory(statepoints, limit=None) -> None:
@@ -104,8 +119,10 @@ def check_memory(statepoints, limit=None) -> None:
     allowed, source = files.memory_limit(limit)  # a bad size is an InputError of its own
     if allowed is None:
         return
-    too_big = [(files.estimate_memory_bytes(sp["N"], sp["packing_fraction"],
-                                            well_range=sp["well_range"]), sp) for sp in statepoints]
+    too_big = [
+        (files.estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"]), sp)
+        for sp in statepoints
+    ]
     too_big = [(need, sp) for need, sp in too_big if need > allowed]
     if too_big:
         need, sp = max(too_big, key=lambda item: item[0])
@@ -113,7 +130,8 @@ def check_memory(statepoints, limit=None) -> None:
             f"invalid state point(s), nothing written: {len(too_big)} state point(s) need more "
             f"memory than {files.format_bytes(allowed)} ({source}), up to "
             f"{files.format_bytes(need)} for N={sp['N']} [{describe(sp)}]; use a smaller system, "
-            f"or --memory-limit / {files.MEMORY_LIMIT_ENV} if the jobs run on a larger machine")
+            f"or --memory-limit / {files.MEMORY_LIMIT_ENV} if the jobs run on a larger machine"
+        )
 
 
 def check_target(project_dir: str, pairs) -> None:
@@ -125,8 +143,11 @@ def check_target(project_dir: str, pairs) -> None:
         folder, what = os.path.dirname(folder), "parent of --project-dir"
     hint = "create it, make it writable, or choose another --project-dir"
     files.check_writable_directory(folder, what=what, hint=hint)
-    files.check_free_space(folder, PROJECT_BYTES + JOB_BYTES * len(pairs),
-                           hint="free some space, or choose another --project-dir")
+    files.check_free_space(
+        folder,
+        PROJECT_BYTES + JOB_BYTES * len(pairs),
+        hint="free some space, or choose another --project-dir",
+    )
     if not os.path.isfile(os.path.join(project_dir, ".signac", "config")):
         return
     project = _open_project(project_dir)
@@ -149,8 +170,10 @@ def _open_project(project_dir: str):
         return signac.get_project(path=project_dir)
     except ConfigError as error:
         config = os.path.join(project_dir, ".signac", "config")
-        raise WorkflowError(f"{config} is damaged ({' '.join(str(error).split())}); restore it "
-                            "(a new project's file holds the single line: schema_version = 2)") from None
+        raise WorkflowError(
+            f"{config} is damaged ({' '.join(str(error).split())}); restore it "
+            "(a new project's file holds the single line: schema_version = 2)"
+        ) from None
 
 
 def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
@@ -216,6 +239,10 @@ def main(argv=None) -> int:
         create_jobs(args.project_dir, pairs, quiet=args.quiet)
         return 0
 
-    return run_reporting_errors("init.py", work, user_errors=(WorkflowError,),
-                                os_hint="fix that and run init.py again (it adds what is missing)",
-                                interrupted_hint="run init.py again: it adds the jobs that are missing")
+    return run_reporting_errors(
+        "init.py",
+        work,
+        user_errors=(WorkflowError,),
+        os_hint="fix that and run init.py again (it adds what is missing)",
+        interrupted_hint="run init.py again: it adds the jobs that are missing",
+    )

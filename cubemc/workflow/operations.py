@@ -60,8 +60,10 @@ is_sampled = stages.is_sampled
 
 
 JOB_DOCUMENT = "signac_job_document.json"
-DOCUMENT_HINT = ("restore it from a backup, or move it aside: the operations start a new one "
-                 "(delete analysis.json as well so that analyse records the results again)")
+DOCUMENT_HINT = (
+    "restore it from a backup, or move it aside: the operations start a new one "
+    "(delete analysis.json as well so that analyse records the results again)"
+)
 ANALYSIS_HINT = "delete it: `python project.py run` analyses the job again"
 #: (path, size, mtime) -> problem or None, so that status reads each file once
 _PROBLEMS: dict = {}
@@ -92,19 +94,22 @@ def _analysis_readable(path):
 def damaged_files(job) -> list[str]:
     """Names of the job's document and final files that cannot be read (or, once the job is
     sampled, its trajectory is missing). Files still being written are not opened."""
-    checks = [(JOB_DOCUMENT, files.read_json_document, False),
-              (ANALYSIS_JSON, _analysis_readable, False)]
+    checks = [(JOB_DOCUMENT, files.read_json_document, False), (ANALYSIS_JSON, _analysis_readable, False)]
     if job.isfile(stages.FINAL):  # written last: nothing appends to the trajectory any more
-        checks += [(stages.FINAL, files.check_checkpoint_quickly, True),
-                   (stages.TRAJECTORY, files.check_gsd_quickly, True)]
+        checks += [
+            (stages.FINAL, files.check_checkpoint_quickly, True),
+            (stages.TRAJECTORY, files.check_gsd_quickly, True),
+        ]
     return [name for name, check, required in checks if _problem(job.fn(name), check, required)]
 
 
 def is_analysed(job) -> bool:
     """The job is sampled, every product of analyse is there and the final files are readable."""
-    return (stages.is_sampled(job)
-            and all(job.isfile(name) for name in (ANALYSIS_JSON, figures.ENERGY_PNG, figures.SNAPSHOT_PNG))
-            and not damaged_files(job))
+    return (
+        stages.is_sampled(job)
+        and all(job.isfile(name) for name in (ANALYSIS_JSON, figures.ENERGY_PNG, figures.SNAPSHOT_PNG))
+        and not damaged_files(job)
+    )
 
 
 def cpu_mode(*jobs) -> bool:
@@ -219,12 +224,19 @@ def refuse_if_busy(func):
             print(f"{prefix}: error: {one_line(error)}", file=sys.stderr, flush=True)
             raise SystemExit(EXIT_ERROR) from None
         except OSError as error:
-            print(f"{prefix}: error: {files.describe_os_error(error)}; fix that and run again: "
-                  "the stage continues from its last checkpoint", file=sys.stderr, flush=True)
+            print(
+                f"{prefix}: error: {files.describe_os_error(error)}; fix that and run again: "
+                "the stage continues from its last checkpoint",
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(EXIT_ERROR) from None
         except KeyboardInterrupt:
-            print(f"{prefix}: interrupted; `python project.py run` continues from the last "
-                  "checkpoint", file=sys.stderr, flush=True)
+            print(
+                f"{prefix}: interrupted; `python project.py run` continues from the last checkpoint",
+                file=sys.stderr,
+                flush=True,
+            )
             raise SystemExit(EXIT_INTERRUPTED) from None
 
     return wrapper
@@ -270,23 +282,37 @@ def analyse(job) -> None:
         _, energy, bonds = figures.read_energy_log(job.fn(stages.TRAJECTORY))
         job.doc["energy"] = figures.energy_statistics(energy / n)
         job.doc["bonds_per_cube"] = figures.energy_statistics(bonds / n)
-        figures.plot_energy_trace(job.fn(figures.ENERGY_PNG), job.fn(stages.EQUILIBRATION_TRAJECTORY),
-                                  job.fn(stages.TRAJECTORY), n, title)
+        figures.plot_energy_trace(
+            job.fn(figures.ENERGY_PNG),
+            job.fn(stages.EQUILIBRATION_TRAJECTORY),
+            job.fn(stages.TRAJECTORY),
+            n,
+            title,
+        )
 
         import numpy as np
 
         with np.load(job.fn(stages.FINAL), allow_pickle=False) as data:
             positions, orientations, box = data["positions"], data["orientations"], data["box"]
-        figures.plot_snapshot(job.fn(figures.SNAPSHOT_PNG), positions, orientations, box,
-                              sp["well_range"], title=f"{title}  (final)")
+        figures.plot_snapshot(
+            job.fn(figures.SNAPSHOT_PNG),
+            positions,
+            orientations,
+            box,
+            sp["well_range"],
+            title=f"{title}  (final)",
+        )
 
-        result = analysis_bridge.analyse_trajectory(job.fn(stages.TRAJECTORY), sp,
-                                                    orthoslice=job.fn(ORTHOSLICE_PNG))
+        result = analysis_bridge.analyse_trajectory(
+            job.fn(stages.TRAJECTORY), sp, orthoslice=job.fn(ORTHOSLICE_PNG)
+        )
         job.doc["summary"] = result["summary"]
         analysis_bridge.dump_json(job.fn(ANALYSIS_JSON), result)  # the product, written last
         segment.update(status="done")
-        log(f"{job.id[:8]} analyse: {len(energy)} frames, bonds per cube "
-            f"{job.doc['bonds_per_cube']['mean']:.4f}, wrote {ANALYSIS_JSON} and figures")
+        log(
+            f"{job.id[:8]} analyse: {len(energy)} frames, bonds per cube "
+            f"{job.doc['bonds_per_cube']['mean']:.4f}, wrote {ANALYSIS_JSON} and figures"
+        )
 
 
 def check_final_files(job) -> None:
@@ -294,10 +320,14 @@ def check_final_files(job) -> None:
     final = stages.checkpoint_identity(job, stages.FINAL)
     first = stages.checkpoint_identity(job, stages.EQUILIBRATED).sweep
     files.check_trajectory_complete(
-        job.fn(stages.TRAJECTORY), final, period=job.cached_statepoint["sample_period"],
-        first=first, seed_logged=False,
+        job.fn(stages.TRAJECTORY),
+        final,
+        period=job.cached_statepoint["sample_period"],
+        first=first,
+        seed_logged=False,
         hint=f"delete it and {stages.FINAL}: `python project.py run` redoes the production run "
-             f"from {stages.EQUILIBRATED}, bit for bit the same run")
+        f"from {stages.EQUILIBRATED}, bit for bit the same run",
+    )
 
 
 def job_summary(job, with_series=True) -> dict:
@@ -314,8 +344,7 @@ def job_summary(job, with_series=True) -> dict:
         "path": job.path,
     }
     if with_series and job.isfile(ANALYSIS_JSON):
-        analysis = files.read_json_document(job.fn(ANALYSIS_JSON), what="analysis",
-                                            hint=ANALYSIS_HINT)
+        analysis = files.read_json_document(job.fn(ANALYSIS_JSON), what="analysis", hint=ANALYSIS_HINT)
         row["summary"] = analysis.get("summary", row["summary"])
         row["series"] = analysis.get("series", {})
     return analysis_bridge.to_json(row)
@@ -330,13 +359,18 @@ def report(*jobs) -> None:
     with project_lock(project, "report", task="report"):
         ordered = sorted(jobs, key=lambda j: j.id)
         rows = [job_summary(job) for job in ordered]
-        analysis_bridge.dump_json(os.path.join(outdir, REPORT_JOBS),
-                                  [{k: v for k, v in row.items() if k != "series"} for row in rows])
+        analysis_bridge.dump_json(
+            os.path.join(outdir, REPORT_JOBS),
+            [{k: v for k, v in row.items() if k != "series"} for row in rows],
+        )
         figures.plot_overview(os.path.join(outdir, OVERVIEW_PNG), rows)
         analysis_bridge.write_report(rows, outdir)
-        analysis_bridge.dump_json(os.path.join(outdir, REPORT_MANIFEST), {
-            "jobs": [row["id"] for row in rows],
-            "created": provenance.now(),
-            "packages": provenance.package_versions(),
-        })
+        analysis_bridge.dump_json(
+            os.path.join(outdir, REPORT_MANIFEST),
+            {
+                "jobs": [row["id"] for row in rows],
+                "created": provenance.now(),
+                "packages": provenance.package_versions(),
+            },
+        )
     log(f"report: {len(rows)} job(s) summarised in {outdir}")

@@ -36,8 +36,7 @@ def parse_gpu_partitions(spec: str) -> dict:
         except ValueError:
             gpus = 0
         if not name.strip() or gpus < 1:
-            raise ValueError(f"CUBEMC_SLURM_GPU_PARTITIONS: bad entry {item!r} (want name:gpus, "
-                             "e.g. gpu:4)")
+            raise ValueError(f"CUBEMC_SLURM_GPU_PARTITIONS: bad entry {item!r} (want name:gpus, e.g. gpu:4)")
         result[name.strip()] = gpus
     return result
 

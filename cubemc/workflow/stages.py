@@ -56,13 +56,13 @@ RECOVERY = {
     INITIAL: f"delete it and {INITIAL_GSD}: `python project.py run` creates the same state again",
     TUNED: f"delete it and {EQUILIBRATION_TRAJECTORY}: `python project.py run` tunes again",
     EQUILIBRATION_RESTART: f"delete it: `python project.py run` redoes the burn-in from {TUNED}, "
-                           "bit for bit the same run",
+    "bit for bit the same run",
     EQUILIBRATED: f"delete it: `python project.py run` redoes the burn-in from {TUNED}, bit for "
-                  "bit the same run",
+    "bit the same run",
     SAMPLE_RESTART: f"delete it: `python project.py run` redoes the production run from "
-                    f"{EQUILIBRATED}, bit for bit the same run",
+    f"{EQUILIBRATED}, bit for bit the same run",
     FINAL: f"delete it: `python project.py run` redoes the production run from {EQUILIBRATED}, "
-           "bit for bit the same run",
+    "bit for bit the same run",
 }
 
 
@@ -82,17 +82,26 @@ def checkpoint_identity(job, name: str) -> files.RunIdentity:
     return files.read_checkpoint_identity(job.fn(name), hint=RECOVERY.get(name, ""))
 
 
-def check_resume(job, run: files.RunIdentity, *, trajectory: str, restart: str, start_file: str,
-                 first: int, target: int) -> None:
+def check_resume(
+    job, run: files.RunIdentity, *, trajectory: str, restart: str, start_file: str, first: int, target: int
+) -> None:
     """Refuse to continue a stage whose trajectory is foreign, damaged, missing or shorter than
     the checkpoint `run` says (frames every ``sample_period`` sweeps from `first`)."""
-    hint = (f"restore {trajectory}, or delete {restart} and {trajectory}: `python project.py run` "
-            f"then redoes the stage from {start_file}, bit for bit the same run")
+    hint = (
+        f"restore {trajectory}, or delete {restart} and {trajectory}: `python project.py run` "
+        f"then redoes the stage from {start_file}, bit for bit the same run"
+    )
     # frames of projects started before cubemc logged the seed carry none; the job directory
     # (one run per job) and N, box and model parameters still identify them
-    files.check_trajectory_continues(job.fn(trajectory), run,
-                                     period=job.cached_statepoint["sample_period"], first=first,
-                                     last=target, seed_logged=False, hint=hint)
+    files.check_trajectory_continues(
+        job.fn(trajectory),
+        run,
+        period=job.cached_statepoint["sample_period"],
+        first=first,
+        last=target,
+        seed_logged=False,
+        hint=hint,
+    )
 
 
 def check_job_directory(job, frames: int = 0, checkpoints: int = 0) -> None:
@@ -100,8 +109,7 @@ def check_job_directory(job, frames: int = 0, checkpoints: int = 0) -> None:
     `frames` trajectory frames and `checkpoints` checkpoint files."""
     hint = "free some space, or move the project to a writable disk"
     files.check_writable_directory(job.path, what="job directory", hint=hint)
-    needed = files.estimate_output_bytes(job.cached_statepoint["N"], frames=frames,
-                                         checkpoints=checkpoints)
+    needed = files.estimate_output_bytes(job.cached_statepoint["N"], frames=frames, checkpoints=checkpoints)
     files.check_free_space(job.path, needed, hint=hint)
 
 
@@ -172,16 +180,30 @@ def write_snapshot_gsd(path, sim):
     """One GSD frame of `sim` in the engine's trajectory format, for viewers (not for restarts)."""
     tmp = path + ".tmp"
     _remove(tmp)  # left by a killed run; append would add to it
-    gsdio.append(tmp, gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep),
-                                       sim.log_values()))
+    gsdio.append(
+        tmp, gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep), sim.log_values())
+    )
     os.replace(tmp, path)
 
 
 # --- run loop --------------------------------------------------------------------------------
 
 
-def run_until(job, sim, *, stage, stage_start, target, trajectory, period, restart, interval,
-              config: WorkflowConfig, segment=None, progress: StageProgress | None = None) -> bool:
+def run_until(
+    job,
+    sim,
+    *,
+    stage,
+    stage_start,
+    target,
+    trajectory,
+    period,
+    restart,
+    interval,
+    config: WorkflowConfig,
+    segment=None,
+    progress: StageProgress | None = None,
+) -> bool:
     """Run ``sim`` to sweep ``target`` in chunks of ``interval`` sweeps, checkpointing after each.
 
     Chunk boundaries sit at ``stage_start + k * interval`` so a resumed stage takes the same
@@ -191,8 +213,13 @@ def run_until(job, sim, *, stage, stage_start, target, trajectory, period, resta
     total = target - stage_start
     own_progress = progress is None
     if own_progress:
-        progress = StageProgress(f"{job.id[:8]} {stage}", int(sim.sweep), target, total=total,
-                                 done_before=int(sim.sweep) - stage_start)
+        progress = StageProgress(
+            f"{job.id[:8]} {stage}",
+            int(sim.sweep),
+            target,
+            total=total,
+            done_before=int(sim.sweep) - stage_start,
+        )
     chunk_seconds = 0.0
     try:
         while sim.sweep < target:
@@ -231,24 +258,36 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     if is_created(job):
         return
     sp = job.cached_statepoint
-    files.check_memory(sp["N"], sp["packing_fraction"], well_range=sp["well_range"],
-                       hint=f"set {files.MEMORY_LIMIT_ENV} if the jobs may use more")
+    files.check_memory(
+        sp["N"],
+        sp["packing_fraction"],
+        well_range=sp["well_range"],
+        hint=f"set {files.MEMORY_LIMIT_ENV} if the jobs may use more",
+    )
     engine = get_engine(config.engine)
-    segment = provenance.SegmentLog(job, "create", from_sweep=0, engine=engine.name,
-                                    engine_version=engine.version)
+    segment = provenance.SegmentLog(
+        job, "create", from_sweep=0, engine=engine.name, engine_version=engine.version
+    )
     seed = job_seed(job)
     state = initial_state(dict(sp), seed)
-    sim = engine.new_simulation(state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"],
-                                seed=seed, device="cpu")
+    sim = engine.new_simulation(
+        state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"], seed=seed, device="cpu"
+    )
     write_snapshot_gsd(job.fn(INITIAL_GSD), sim)
     job.doc["seed"] = seed
-    job.doc["initial"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "N": _n(sim),
-                          "box": [float(x) for x in sim.box]}
+    job.doc["initial"] = {
+        "energy": float(sim.energy),
+        "bonds": int(sim.bonds),
+        "N": _n(sim),
+        "box": [float(x) for x in sim.box],
+    }
     _record_common(job, engine, sim)
     sim.save_checkpoint(job.fn(INITIAL))  # the product, written last
     segment.update(status="done", device=getattr(sim, "device", None), **_segment_progress(sim, segment))
-    log(f"{job.id[:8]} create_initial_state: {sp['initial_state']}, N={_n(sim)}, "
-        f"box {float(sim.box[0]):.4f}, {int(sim.bonds)} bonds, written {INITIAL}")
+    log(
+        f"{job.id[:8]} create_initial_state: {sp['initial_state']}, N={_n(sim)}, "
+        f"box {float(sim.box[0]):.4f}, {int(sim.bonds)} bonds, written {INITIAL}"
+    )
 
 
 def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
@@ -278,15 +317,34 @@ def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
     stage_start = checkpoint_identity(job, TUNED).sweep
     target = stage_start + sp["equilibration_sweeps"]
     source = EQUILIBRATION_RESTART if job.isfile(EQUILIBRATION_RESTART) else TUNED
-    check_resume(job, checkpoint_identity(job, source), trajectory=EQUILIBRATION_TRAJECTORY,
-                 restart=EQUILIBRATION_RESTART, start_file=TUNED, first=stage_start, target=target)
+    check_resume(
+        job,
+        checkpoint_identity(job, source),
+        trajectory=EQUILIBRATION_TRAJECTORY,
+        restart=EQUILIBRATION_RESTART,
+        start_file=TUNED,
+        first=stage_start,
+        target=target,
+    )
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     segment = provenance.SegmentLog(job, "equilibrate", **_segment_fields(engine, sim))
-    interval = checkpoint_interval(sp["equilibration_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
-    done = run_until(job, sim, stage="equilibrate", stage_start=stage_start, target=target,
-                     trajectory=EQUILIBRATION_TRAJECTORY, period=sp["sample_period"],
-                     restart=EQUILIBRATION_RESTART, interval=interval, config=config, segment=segment)
+    interval = checkpoint_interval(
+        sp["equilibration_sweeps"], sp["sample_period"], config.checkpoints_per_stage
+    )
+    done = run_until(
+        job,
+        sim,
+        stage="equilibrate",
+        stage_start=stage_start,
+        target=target,
+        trajectory=EQUILIBRATION_TRAJECTORY,
+        period=sp["sample_period"],
+        restart=EQUILIBRATION_RESTART,
+        interval=interval,
+        config=config,
+        segment=segment,
+    )
     if done:
         sim.save_checkpoint(job.fn(EQUILIBRATED))
         _remove(job.fn(EQUILIBRATION_RESTART))
@@ -303,25 +361,47 @@ def sample(job, config: WorkflowConfig, device: str) -> bool:
     stage_start = checkpoint_identity(job, EQUILIBRATED).sweep
     target = stage_start + sp["production_sweeps"]
     source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
-    check_resume(job, checkpoint_identity(job, source), trajectory=TRAJECTORY,
-                 restart=SAMPLE_RESTART, start_file=EQUILIBRATED, first=stage_start, target=target)
+    check_resume(
+        job,
+        checkpoint_identity(job, source),
+        trajectory=TRAJECTORY,
+        restart=SAMPLE_RESTART,
+        start_file=EQUILIBRATED,
+        first=stage_start,
+        target=target,
+    )
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     if source == EQUILIBRATED:
         job.doc["production_start_sweep"] = stage_start
     segment = provenance.SegmentLog(job, "sample", **_segment_fields(engine, sim))
     interval = checkpoint_interval(sp["production_sweeps"], sp["sample_period"], config.checkpoints_per_stage)
-    done = run_until(job, sim, stage="sample", stage_start=stage_start, target=target,
-                     trajectory=TRAJECTORY, period=sp["sample_period"], restart=SAMPLE_RESTART,
-                     interval=interval, config=config, segment=segment)
+    done = run_until(
+        job,
+        sim,
+        stage="sample",
+        stage_start=stage_start,
+        target=target,
+        trajectory=TRAJECTORY,
+        period=sp["sample_period"],
+        restart=SAMPLE_RESTART,
+        interval=interval,
+        config=config,
+        segment=segment,
+    )
     acceptance = {k: float(v) for k, v in sim.acceptance.items()}
     if done:
-        job.doc["final"] = {"energy": float(sim.energy), "bonds": int(sim.bonds), "sweep": int(sim.sweep),
-                            "acceptance": acceptance}
+        job.doc["final"] = {
+            "energy": float(sim.energy),
+            "bonds": int(sim.bonds),
+            "sweep": int(sim.sweep),
+            "acceptance": acceptance,
+        }
         sim.save_checkpoint(job.fn(FINAL))
         _remove(job.fn(SAMPLE_RESTART))
-    segment.update(status="done" if done else "stopped", acceptance=acceptance,
-                   **_segment_progress(sim, segment))
+    segment.update(
+        status="done" if done else "stopped", acceptance=acceptance, **_segment_progress(sim, segment)
+    )
     return done
 
 
@@ -344,9 +424,15 @@ def check_sample_ready(job) -> None:
     check_job_directory(job, *_stage_output(job, "sample"))
     stage_start = checkpoint_identity(job, EQUILIBRATED).sweep
     source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
-    check_resume(job, checkpoint_identity(job, source), trajectory=TRAJECTORY,
-                 restart=SAMPLE_RESTART, start_file=EQUILIBRATED, first=stage_start,
-                 target=stage_start + job.cached_statepoint["production_sweeps"])
+    check_resume(
+        job,
+        checkpoint_identity(job, source),
+        trajectory=TRAJECTORY,
+        restart=SAMPLE_RESTART,
+        start_file=EQUILIBRATED,
+        first=stage_start,
+        target=stage_start + job.cached_statepoint["production_sweeps"],
+    )
 
 
 def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | None = None) -> bool:

@@ -92,7 +92,7 @@ def configurations(rng, n):
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     r = contact_distance(u, qa, qb) * (1 + rng.uniform(-1e-3, 1e-3, k))
     out.append((u * r[:, None], qa, qb))
-    return [np.concatenate(parts) for parts in zip(*out)]
+    return [np.concatenate(parts) for parts in zip(*out, strict=True)]
 
 
 @pytest.mark.slow

@@ -44,10 +44,13 @@ _GSD_MAGIC = (0x65DF65DF65DF65DF).to_bytes(8, "little")
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """What identifies a run (N, box, seed, model parameters) and the sweep it has reached."""
+    """What identifies a run (N, box, seed, model parameters) and the sweep it has reached.
+
+    ``box=None`` for runs whose box changes (constant pressure): the box is then not compared.
+    """
 
     n: int
-    box: tuple[float, float, float]
+    box: tuple[float, float, float] | None
     seed: int
     beta_epsilon: float
     well_range: float
@@ -55,8 +58,9 @@ class RunIdentity:
 
     def describe(self) -> str:
         """e.g. ``N=999, box 10.77x10.77x10.77, seed 7, beta_epsilon -1, well_range 1.14``."""
+        box = "varying" if self.box is None else "x".join(f"{x:.6g}" for x in self.box)
         return (
-            f"N={self.n}, box {'x'.join(f'{x:.6g}' for x in self.box)}, seed {self.seed}, "
+            f"N={self.n}, box {box}, seed {self.seed}, "
             f"beta_epsilon {self.beta_epsilon:g}, well_range {self.well_range:g}"
         )
 
@@ -68,7 +72,8 @@ class RunIdentity:
         out = []
         if other.n != self.n:
             out.append(f"N {other.n}, not {self.n}")
-        if not np.allclose(other.box, self.box, rtol=1e-6, atol=0.0):
+        boxes = (other.box, self.box)
+        if None not in boxes and not np.allclose(*boxes, rtol=1e-6, atol=0.0):
             out.append(
                 f"box {'x'.join(f'{x:.6g}' for x in other.box)}, not {'x'.join(f'{x:.6g}' for x in self.box)}"
             )

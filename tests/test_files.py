@@ -255,3 +255,14 @@ def test_os_errors_in_words():
     assert files.describe_os_error(full) == "/data/t.gsd: no space left on the device (the disk is full)"
     assert files.describe_os_error(OSError(errno.EROFS, "x")) == "the file system is read-only"
     assert files.is_disk_full(full)
+
+
+def test_a_varying_box_is_not_compared(run_a):
+    """Constant-pressure runs change their box: identity without it (box=None)."""
+    folder, run = run_a
+    npt = RunIdentity(run.n, None, run.seed, run.beta_epsilon, run.well_range, run.sweep)
+    files.check_trajectory_continues(folder / "t.gsd", npt, period=10)
+    assert "box varying" in npt.describe()
+    other_seed = RunIdentity(run.n, None, 5, run.beta_epsilon, run.well_range, run.sweep)
+    with pytest.raises(FileCheckError, match="seed 1, not 5"):
+        files.check_trajectory_continues(folder / "t.gsd", other_seed, period=10)

@@ -13,16 +13,23 @@ from . import validate
 
 #: the devices a simulation can be asked for
 DEVICES = ("cpu", "gpu", "auto")
-#: GSD log namespace and the per-frame log quantities, in the order written
+#: GSD log namespace and the per-frame log quantities, in the order written; "pressure" is
+#: beta P sigma^3 estimated from that frame's configuration alone (cubemc.pressure)
 LOG_PREFIX = "cubemc/"
 LOG_KEYS = ("sweep", "energy", "bonds", "beta_epsilon", "well_range", "translate_acceptance",
-            "rotate_acceptance", "translate_move_size", "rotate_move_size", "seed")
+            "rotate_acceptance", "translate_move_size", "rotate_move_size", "seed", "pressure")
 #: log quantities stored as uint64 rather than float64 (a seed may not fit a double exactly)
 LOG_UINT64_KEYS = ("seed",)
 #: checkpoint (.npz) format
 CHECKPOINT_VERSION = 1
 CHECKPOINT_KEYS = ("positions", "orientations", "box", "sweep", "bonds", "counts", "beta_epsilon",
                    "well_range", "seed", "translate_size", "rotate_size", "schedule", "tuned")
+#: keys written only when the operation they belong to is attached (read when present, so older
+#: checkpoints stay readable): box moves (cubemc.npt.BoxMove: pressure, period, phase, ln V and ln L
+#: step sizes, axis fraction, trials; acceptance counts) and the measured pressure series
+#: (cubemc.pressure.PressureCompute: sweeps, values; period, phase, fit range, bins, degree)
+CHECKPOINT_OPTIONAL_KEYS = ("box_move_settings", "box_move_counts", "pressure_sweeps",
+                            "pressure_values", "pressure_settings")
 
 
 @runtime_checkable

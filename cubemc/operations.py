@@ -2,7 +2,8 @@
 
 `sim.operations` holds three lists, acted on in this order whenever a run pauses at a sweep where
 an operation is due: updaters (change the configuration or the box: box moves and cluster moves
-go here), tuners (change move sizes; only while tuning) and writers (GSD frames, checkpoints).
+go here: cubemc.npt.BoxMove), tuners (change move sizes; only while tuning) and writers (GSD
+frames, checkpoints, measurements such as cubemc.pressure.PressureCompute).
 An operation is due at sweeps s with (s - phase) % period == 0; `at_end` also makes it act when a
 run finishes.  `Simulation.run(sweeps)` advances to each pause point and triggers what is due.
 """
@@ -36,6 +37,11 @@ class Operation:
 
     def act(self, sim) -> None:
         raise NotImplementedError
+
+    def checkpoint_data(self) -> dict:
+        """Arrays a restart needs to continue this operation exactly (contract
+        CHECKPOINT_OPTIONAL_KEYS); empty for operations that keep no state of their own."""
+        return {}
 
 
 class GSDWriter(Operation):

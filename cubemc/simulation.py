@@ -9,11 +9,12 @@ import sys
 import numpy as np
 
 from . import pairs, shapes, validate
+from . import pressure as sdf
 from . import trajectory as gsdio
 from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, run_arguments
 from .devices import resolve_device
 from .errors import DeviceError, InputError
-from .geometry import cell_grid
+from .geometry import cell_grid, interaction_range, min_box_edge
 from .operations import CheckpointWriter, GSDWriter, MoveSizeTuner, Operations
 from .state import State
 from .systems import Systems
@@ -51,11 +52,7 @@ class Simulation:
         self.schedule = schedule
         self.shape = shapes.get(state.shape)
         self.pair = pairs.get(pair)
-        try:
-            self._grid, self._cap = cell_grid(state.box, self.pair.cutoff(self.well_range),
-                                              self.shape, state.shape_params)
-        except ValueError as err:
-            raise InputError(str(err)) from None
+        self._grid, self._cap = self._grid_for(state.box, state.shape_params)
         self.device = resolve_device(device)
         self.gpu_variant = gpu_variant  # which CUDA kernel layout runs (cubemc/gpu.py VARIANTS)
         if self.device == "gpu" and schedule == "serial":
@@ -95,6 +92,13 @@ class Simulation:
     def _new_systems(self, state):
         return Systems(self.shape, self.pair, self.device, [_configuration(state)], [self._grid],
                        self._cap, self.gpu_variant)
+
+    def _grid_for(self, box, shape_params):
+        """(cell counts, capacity) of the checkerboard grid for `box`; InputError if too small."""
+        try:
+            return cell_grid(box, self.pair.cutoff(self.well_range), self.shape, shape_params)
+        except ValueError as err:
+            raise InputError(str(err)) from None
 
     def kernel_parameters(self):
         """(moves, pair parameters) rows passed to the drivers for this system."""
@@ -144,6 +148,60 @@ class Simulation:
     def reset_acceptance(self) -> None:
         self.counts[:] = 0
 
+    # ------------------------------------------------------------------ box changes (NPT)
+    @property
+    def min_box_edge(self) -> float:
+        """The smallest allowed box edge: twice the interaction range (geometry.min_box_edge)."""
+        params = self._systems.shape_params(self._index)
+        return min_box_edge(interaction_range(self.pair.cutoff(self.well_range), self.shape,
+                                              params))
+
+    def count_pairs(self, state: State | None = None) -> tuple[int, int]:
+        """(energy units, overlapping pairs) of `state` (default: the current configuration),
+        counted from scratch with this simulation's pair energy, in parallel on the CPU
+        (cpu.count_pairs, one cell-list pass over all particles)."""
+        state = self.state if state is None else state
+        grid, cap = self._grid_for(state.box, state.shape_params)
+        units, overlaps = self._systems.kernels().count_pairs(
+            state.positions, state.orientations, state.shape_params, state.box, grid, cap,
+            np.asarray(self.kernel_parameters()[1], np.float64))
+        if units < 0:  # a cell held more particles than non-overlapping ones can
+            return 0, max(int(overlaps), 1)
+        return int(units), int(overlaps)
+
+    def set_state(self, state: State, bonds: int | None = None) -> None:
+        """Continue from `state` (same N and shape; the box may differ): the cell grid is
+        recomputed for its box and the systems rebuilt (a simulation in a batch leaves it).
+
+        bonds: the from-scratch count of exactly this state (count_pairs) when the caller has
+        it; otherwise it is recounted here.  Raises OverlapError for overlapping particles and
+        InputError for a box below min_box_edge.  The sweep count and move sizes are kept.
+        """
+        if not isinstance(state, State) or state.N != self.N or state.shape != self.shape.NAME:
+            raise InputError(f"set_state needs a State of {self.N} particles of shape "
+                             f"{self.shape.NAME!r}")
+        grid, cap = self._grid_for(state.box, state.shape_params)
+        if bonds is None:
+            bonds, overlaps = self.count_pairs(state)
+            if overlaps:
+                state.check_overlaps()  # raises OverlapError with a pair named
+        self._grid, self._cap = grid, cap
+        self._box = state.box.copy()
+        self.bonds = int(bonds)
+        self.bind(self._new_systems(state), 0)
+
+    # ------------------------------------------------------------------ pressure
+    @property
+    def pressure(self) -> float:
+        """beta P sigma^3 estimated from the current configuration alone (cubemc.pressure);
+        average it over many configurations (pressure.PressureCompute) for a measurement."""
+        return self.measure_pressure()
+
+    def measure_pressure(self, max_scale=None, bins=sdf.BINS, degree=sdf.DEGREE):
+        """beta P sigma^3 of the current configuration with these histogram settings."""
+        return sdf.measure(self.state, self.pair, self.well_range, self.beta_epsilon,
+                                max_scale, bins, degree)
+
     # ------------------------------------------------------------------ running
     def _advance(self, n_sweeps):
         """Run n_sweeps with the current move sizes; returns the bond count after each sweep."""
@@ -181,13 +239,20 @@ class Simulation:
         sweeps = validate.nonnegative_int("sweeps", sweeps)
         period = validate.positive_int("period", period)
         max_translate = 0.5 * float(np.min(self._box / self._grid))
-        tuner = MoveSizeTuner(target_acceptance, period, self.sweep, max_translate)
-        self.operations.tuners.append(tuner)
+        tuners = [MoveSizeTuner(target_acceptance, period, self.sweep, max_translate)]
+        # updaters with move sizes of their own (box moves) are tuned alongside
+        tuners += [op.tuner(target_acceptance, period, self.sweep)
+                   for op in self.operations.updaters if hasattr(op, "tuner")]
+        self.operations.tuners.extend(tuners)
         try:
             self._run_operations(sweeps, list(self.operations))
         finally:
-            self.operations.tuners.remove(tuner)
+            for tuner in tuners:
+                self.operations.tuners.remove(tuner)
         self.reset_acceptance()
+        for op in self.operations.updaters:
+            if hasattr(op, "reset_acceptance"):
+                op.reset_acceptance()
         self.tuned = True
 
     def run(self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None,
@@ -238,7 +303,8 @@ class Simulation:
         return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
                 "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
                 "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
-                "translate_move_size": self.translate_size, "rotate_move_size": self.rotate_size}
+                "translate_move_size": self.translate_size, "rotate_move_size": self.rotate_size,
+                "pressure": self.pressure}
 
     def write_frame(self, path) -> None:
         pos, quat = self._systems.configuration(self._index)
@@ -254,7 +320,16 @@ class Simulation:
             box=self._box, sweep=self.sweep, bonds=self.bonds, counts=self.counts,
             beta_epsilon=self.beta_epsilon, well_range=self.well_range, seed=self.seed,
             translate_size=self.translate_size, rotate_size=self.rotate_size,
-            schedule=self.schedule, tuned=self.tuned))
+            schedule=self.schedule, tuned=self.tuned,
+            **self._operations_checkpoint()))
+
+    def _operations_checkpoint(self) -> dict:
+        """Keys of the attached operations that a restart needs (contract.CHECKPOINT_OPTIONAL_KEYS);
+        none without such operations, so NVT checkpoints keep their format."""
+        data = {}
+        for op in self.operations:
+            data.update(op.checkpoint_data())
+        return data
 
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> Simulation:
@@ -272,6 +347,7 @@ class Simulation:
         sim.sweep = int(data["sweep"])
         sim.tuned = bool(data["tuned"])
         sim.counts[:] = data["counts"]
+        _restore_operations(sim, data)
         return sim
 
 
@@ -281,6 +357,16 @@ class _LoggedCheckpoint(CheckpointWriter):
     def __init__(self, path, period, progress):
         super().__init__(path, period)
         self.progress = progress
+
+
+def _restore_operations(sim, data):
+    """Re-attach the operations whose keys a checkpoint holds (box moves, pressure series)."""
+    from .npt import BoxMove
+
+    if "box_move_settings" in data:
+        sim.operations.updaters.append(BoxMove.from_checkpoint_data(data))
+    if "pressure_settings" in data:
+        sim.operations.writers.append(sdf.PressureCompute.from_checkpoint_data(data))
 
 
 def _configuration(state):

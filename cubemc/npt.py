@@ -1,0 +1,308 @@
+"""The isobaric ensemble: box moves between sweeps, their tuner, and initial states at a pressure.
+
+Target distribution and acceptance
+----------------------------------
+With box edges L = (Lx, Ly, Lz), V = Lx Ly Lz and scaled coordinates s_i = r_i / L (per axis), the
+NPT ensemble at pressure P (beta P in kT / sigma^3) has the density
+
+    p(L, s) ∝ V^N exp(-beta P V - beta U(L, s))    with respect to dLx dLy dLz ds,
+
+V^N being the Jacobian from the centres r to s (orientations are unchanged by box moves).  A box
+move acts on the logarithms of the edges, keeping s fixed (every centre scales with its axis):
+an isotropic move adds delta / 3 to each ln L_a, so ln V changes by delta, uniform in
+[-volume_size, volume_size]; an axis move adds delta, uniform in [-axis_size, axis_size], to one
+ln L_a (axis uniform).  In the variables (ln Lx, ln Ly, ln Lz, s) the density picks up the
+Jacobian Lx Ly Lz = V, so it is ∝ V^(N+1) exp(-beta P V - beta U).  Both proposals are symmetric
+there (delta and -delta equally likely, the same axis both ways, the choice between the two kinds
+independent of the state), so the Metropolis acceptance is
+
+    min(1, exp(-beta P (V' - V) - beta (U' - U) + (N + 1) ln(V' / V))),
+
+with U' infinite for any overlap.  The N + 1 (not N) is the Jacobian of stepping in ln V: a move
+uniform in V would carry N ln(V'/V).  For non-interacting particles and isotropic moves V is then
+Gamma(N + 1, beta P) distributed, exactly the V^N exp(-beta P V) dV of the ensemble (tested).
+Boxes with an edge below twice the interaction range are rejected: the chain samples the ensemble
+restricted to allowed boxes (the reverse of an allowed move is allowed, so detailed balance holds
+on that set).  Box moves alternate with sweeps, each of which leaves the same density invariant at
+fixed L, so the composition does too.
+
+Early rejection: when a move cannot lower U (an expansion, which never shortens a centre distance,
+with an attractive or no well; a compression with a repulsive or no well), beta (U' - U) >= 0, so
+a proposal that the volume terms alone reject with the same uniform number is rejected without the
+recount; the outcome is identical, only cheaper.
+
+Random numbers: the kernels' splitmix64 streams (kernel_basics.random_functions) keyed by
+(seed, sweep, PURPOSE_BOX) with counter 4 * trial + k, so a restart at sweep s makes the same box
+moves as the uninterrupted run, independently of NumPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from . import validate
+from .errors import InputError
+from .kernel_basics import U64
+from .operations import Operation, tune_factor
+from .state import State
+
+#: random-number stream of box moves (kernel_basics reserves 1-3 << 48 for the sweep kernels)
+PURPOSE_BOX = U64(4) << U64(48)
+#: largest tuned sizes: ln V and ln L steps
+MAX_VOLUME_SIZE = 1.0
+MAX_AXIS_SIZE = 0.5
+#: compression route: sweeps per NVT stage, largest density ratio between stages
+STAGE_SWEEPS = 200
+MAX_STAGE_FACTOR = 1.2
+
+
+@functools.cache
+def _draws():
+    """Four uniforms in (0, 1] for box trial `trial` at (seed, sweep), compiled on first use."""
+    import numba
+
+    from .kernel_basics import random_functions
+
+    rng = random_functions(numba.njit)
+    stream_key, uniform = rng["stream_key"], rng["uniform"]
+
+    @numba.njit
+    def draws(seed, sweep, trial):
+        key = stream_key(seed, sweep, PURPOSE_BOX)
+        base = trial * U64(4)
+        return (
+            uniform(key, base),
+            uniform(key, base + U64(1)),
+            uniform(key, base + U64(2)),
+            uniform(key, base + U64(3)),
+        )
+
+    return draws
+
+
+def _accepts(log_ratio, u):
+    """Metropolis with a uniform u in (0, 1], as the kernels decide (cubemc/kernels.py)."""
+    return log_ratio >= 0.0 or u < math.exp(log_ratio)
+
+
+class BoxMove(Operation):
+    """NPT box moves at `pressure` (beta P sigma^3): `trials` moves every `period` sweeps.
+
+    A fraction `axis_fraction` of the moves changes one edge (orthorhombic; needed for crystals),
+    the rest scale the box isotropically.  Sizes are steps in ln V and ln L; `Simulation.tune`
+    tunes them (and only it), so production runs keep them fixed.  One per simulation.
+    """
+
+    def __init__(
+        self,
+        pressure: float,
+        period: int = 1,
+        volume_size: float = 0.01,
+        axis_size: float = 0.01,
+        axis_fraction: float = 0.0,
+        trials: int = 1,
+        phase: int = 0,
+    ):  # noqa: PLR0913 (the move's settings, by name)
+        super().__init__(period, phase)
+        self.pressure = validate.positive("pressure", pressure)
+        self.volume_size = validate.positive("volume_size", volume_size)
+        self.axis_size = validate.positive("axis_size", axis_size)
+        self.axis_fraction = validate.finite("axis_fraction", axis_fraction)
+        if not 0.0 <= self.axis_fraction <= 1.0:
+            raise InputError(f"axis_fraction must lie in [0, 1], got {axis_fraction!r}")
+        self.trials = validate.positive_int("trials", trials)
+        self.counts = np.zeros(4, np.int64)  # accepted/total isotropic, accepted/total per axis
+
+    @property
+    def acceptance(self) -> dict:
+        c = self.counts
+        return {
+            "volume": c[0] / c[1] if c[1] else float("nan"),
+            "axis": c[2] / c[3] if c[3] else float("nan"),
+        }
+
+    def reset_acceptance(self) -> None:
+        self.counts[:] = 0
+
+    def attach(self, sim):
+        if any(isinstance(op, BoxMove) and op is not self for op in sim.operations.updaters):
+            raise InputError("a simulation takes one BoxMove (two would share random numbers)")
+
+    def act(self, sim):
+        for trial in range(self.trials):
+            self._trial(sim, trial)
+
+    def _proposal(self, box, u_kind, u_axis, u_step):
+        """(kind, new box): kind 0 isotropic, 1 one axis."""
+        if u_kind < self.axis_fraction:
+            new_box = box.copy()
+            axis = min(int(3.0 * u_axis), 2)
+            new_box[axis] = box[axis] * math.exp(self.axis_size * (2.0 * u_step - 1.0))
+            return 1, new_box
+        return 0, box * math.exp(self.volume_size * (2.0 * u_step - 1.0) / 3.0)
+
+    def _trial(self, sim, trial):
+        u_kind, u_axis, u_step, u_accept = _draws()(U64(sim.seed), U64(sim.sweep), U64(trial))
+        box = sim.box
+        kind, new_box = self._proposal(box, u_kind, u_axis, u_step)
+        self.counts[2 * kind + 1] += 1
+        if new_box.min() < sim.min_box_edge:
+            return
+        volume, new_volume = float(np.prod(box)), float(np.prod(new_box))
+        log_ratio = -self.pressure * (new_volume - volume) + (sim.N + 1) * math.log(new_volume / volume)
+        expanding = new_volume > volume
+        can_lower = sim.beta_epsilon > 0 if expanding else sim.beta_epsilon < 0
+        if not can_lower and not _accepts(log_ratio, u_accept):
+            return
+        state = sim.state
+        new_state = State(
+            state.positions * (new_box / box),
+            state.orientations,
+            new_box,
+            check=False,
+            shape=state.shape,
+            shape_params=state.shape_params,
+        )
+        bonds, overlaps = sim.count_pairs(new_state)
+        if overlaps or not _accepts(log_ratio - sim.beta_epsilon * (bonds - sim.bonds), u_accept):
+            return
+        sim.set_state(new_state, bonds)
+        self.counts[2 * kind] += 1
+
+    def tuner(self, target: float, period: int, phase: int) -> BoxMoveTuner:
+        return BoxMoveTuner(self, target, period, phase)
+
+    def checkpoint_data(self) -> dict:
+        return {
+            "box_move_settings": np.array(
+                [
+                    self.pressure,
+                    self.period,
+                    self.phase,
+                    self.volume_size,
+                    self.axis_size,
+                    self.axis_fraction,
+                    self.trials,
+                ],
+                np.float64,
+            ),
+            "box_move_counts": self.counts.copy(),
+        }
+
+    @classmethod
+    def from_checkpoint_data(cls, data) -> BoxMove:
+        pressure, period, phase, volume_size, axis_size, fraction, trials = (
+            float(v) for v in data["box_move_settings"]
+        )
+        op = cls(pressure, int(period), volume_size, axis_size, fraction, int(trials), int(phase))
+        op.counts[:] = data["box_move_counts"]
+        return op
+
+
+class BoxMoveTuner(Operation):
+    """Scales a BoxMove's sizes toward `target` acceptance every `period` sweeps (as
+    operations.MoveSizeTuner does for particle moves); only while tuning."""
+
+    at_end = True
+
+    def __init__(self, box_move: BoxMove, target: float, period: int, phase: int):
+        super().__init__(period, phase)
+        self.box_move = box_move
+        self.target = validate.fraction("target_acceptance", target)
+        self._before = None
+
+    def attach(self, sim):
+        self._before = self.box_move.counts.copy()
+
+    def act(self, sim):
+        move = self.box_move
+        c = move.counts - self._before
+        if c[1]:
+            move.volume_size = min(MAX_VOLUME_SIZE, move.volume_size * tune_factor(c[0] / c[1], self.target))
+        if c[3]:
+            move.axis_size = min(MAX_AXIS_SIZE, move.axis_size * tune_factor(c[2] / c[3], self.target))
+        self._before = move.counts.copy()
+
+
+# ---------------------------------------------------------------------- initial states
+def relax_to_pressure(
+    state, pressure, sweeps=2000, beta_epsilon=0.0, well_range=1.14, seed=0, axis_fraction=0.0, device="cpu"
+):  # noqa: PLR0913 (model and route, by name)
+    """NPT from `state` at `pressure` for `sweeps` sweeps with every move size (box moves
+    included) tuned throughout; returns the final State.  A preparation, not a Markov chain of
+    the ensemble: equilibrate with frozen sizes afterwards."""
+    from .simulation import Simulation
+
+    pressure = validate.positive("pressure", pressure)
+    sweeps = validate.positive_int("sweeps", sweeps)
+    sim = Simulation(state, beta_epsilon, well_range, seed=seed, device=device)
+    sim.operations.updaters.append(
+        BoxMove(pressure, volume_size=0.1, axis_size=0.05, axis_fraction=axis_fraction)
+    )
+    sim.tune(sweeps, period=10)
+    return sim.state
+
+
+def fluid_at_pressure(
+    n_particles,
+    pressure,
+    beta_epsilon=0.0,
+    well_range=1.14,
+    seed=0,
+    sweeps=2000,
+    start_packing_fraction=0.05,
+    device="cpu",
+):  # noqa: PLR0913 (model and route, by name)
+    """Compression route: a dilute fluid (State.fluid at `start_packing_fraction`) compressed in
+    NVT stages until its measured pressure reaches `pressure`, then NPT (relax_to_pressure).
+
+    Box moves alone compress hard particles slowly (a compression is accepted only if it creates
+    no overlap, so its size shrinks like 1/N); a uniform shrink whose overlaps the particle moves
+    then remove (cubemc.compress) gets there in a number of sweeps independent of N.
+    """
+    from .compress import compress_fluid
+
+    pressure = validate.positive("pressure", pressure)
+    state = State.fluid(n_particles, start_packing_fraction, seed=seed)
+    while True:
+        measured, state = _stage(state, beta_epsilon, well_range, seed, device)
+        if measured >= pressure:
+            break
+        # beta P / rho grows with density, so the ideal-gas ratio overshoots: cap the step
+        factor = min(pressure / measured, MAX_STAGE_FACTOR)
+        state = compress_fluid(state, state.box[0] / factor ** (1.0 / 3.0), seed=seed)
+    return relax_to_pressure(state, pressure, sweeps, beta_epsilon, well_range, seed, 0.0, device)
+
+
+def _stage(state, beta_epsilon, well_range, seed, device):
+    """(mean measured beta P, final state) of a short NVT run of `state`."""
+    from .pressure import PressureCompute
+    from .simulation import Simulation
+
+    sim = Simulation(state, beta_epsilon, well_range, seed=seed, device=device)
+    sim.tune(STAGE_SWEEPS // 2)
+    compute = PressureCompute(period=10)
+    sim.operations.writers.append(compute)
+    sim.run(STAGE_SWEEPS)
+    return float(np.mean(compute.values)), sim.state
+
+
+def crystal_at_pressure(
+    n,
+    pressure,
+    beta_epsilon=0.0,
+    well_range=1.14,
+    seed=0,
+    sweeps=2000,
+    start_packing_fraction=0.85,
+    device="cpu",
+):  # noqa: PLR0913 (model and route, by name)
+    """Expansion route: an n x n x n simple-cubic crystal at `start_packing_fraction` relaxed at
+    `pressure` with isotropic and per-axis moves (half each), so the lattice can expand or
+    compress along each axis (relax_to_pressure)."""
+    pressure = validate.positive("pressure", pressure)
+    state = State.simple_cubic(n, start_packing_fraction, seed=seed)
+    return relax_to_pressure(state, pressure, sweeps, beta_epsilon, well_range, seed, 0.5, device)

@@ -91,14 +91,7 @@ min_image = _k["min_image"]
 quat_to_matrix = _k["quat_to_matrix"]
 reach_of = _k["reach"]
 ISOTROPIC = PAIR.ISOTROPIC  # frozen into the code, as in kernels.neighbour_change
-if "pair_units" in _k:  # the energy neighbour_change counts (particle sizes included)
-    pair_units = _k["pair_units"]
-else:  # kernels.py before particle sizes: the pair energy's own units
-
-    @cuda.jit(device=True)
-    def pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params):
-        return units(dx, dy, dz, r2, mi, quat, j, pair_params)
-
+pair_units = _k["pair_units"]  # the energy neighbour_change counts (particle sizes included)
 
 THREADS = 64
 #: threads per block of the tile and fused kernels (their shared arrays have this size)

@@ -14,7 +14,8 @@ CHUNK = 5
 
 
 def compress_fluid(state, box_target, seed, max_sweeps=20000):
-    """Shrink the box isotropically to `box_target`, letting hard-cube MC remove overlaps.
+    """Shrink the box isotropically until its first edge is `box_target`, letting hard-particle
+    MC remove overlaps (every edge scales alike, so non-cubic boxes keep their proportions).
 
     Whenever no cubes overlap, positions and box are scaled down by at most SHRINK; the few
     overlaps this creates are then removed by ordinary trial moves (a move is only rejected for
@@ -59,6 +60,7 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
         a_move = min(1.0, a_move * (counts[2] / max(counts[3], 1) + 0.05) / 0.35)
     volume = float(np.sum(shape.volumes(params, state.N)))
     what = "cubes" if state.shape == "cube" else "particles"
+    target = volume / np.prod(state.box * (box_target / state.box[0]))
     raise InputError(f"could not compress {state.N} {what} to packing fraction "
-                     f"{volume / box_target ** 3:.4f} within {max_sweeps} sweeps (reached "
+                     f"{target:.4f} within {max_sweeps} sweeps (reached "
                      f"{volume / np.prod(box):.4f}); lower the packing fraction or raise max_sweeps")

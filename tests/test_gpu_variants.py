@@ -123,3 +123,37 @@ def test_variant_on_gpu_equals_cell_and_keeps_its_books(variant):
     for a, b in zip(separate, batched, strict=True):
         assert (a.bonds, a.counts.tolist()) == (b.bonds, b.counts.tolist())
         assert np.array_equal(a.positions, b.positions)
+
+
+@pytest.mark.slow  # ~1 min on the 2-core machine
+@pytest.mark.parametrize("variant", ["tile:4", "fused:2"])
+def test_variant_on_cuda_simulator_handles_polydisperse_shapes(variant):
+    """Cuboids and rounded cuboids of 12 % polydisperse sizes: the tile code's per-pair energy and
+    overlap calls are the single-source ones, sizes included."""
+    script = textwrap.dedent("""
+        import json, sys, cubemc
+        from cubemc import lattices
+        sizes = lattices.draw_sizes(27, polydispersity=0.12, seed=1)
+        out = {}
+        for shape, params in {
+                "cuboid": lattices.shape_params("cuboid", sizes, edges=(1.0, 1.0, 1.2)),
+                "rounded_cuboid": lattices.shape_params("rounded_cuboid", sizes, rounding=0.1),
+        }.items():
+            state = lattices.simple_cubic(3, shape, params, packing_fraction=0.35)
+            for device in ("cpu", "gpu"):
+                sim = cubemc.Simulation(state, -1.5, 1.6, seed=5, device=device, translate_size=0.3,
+                                        rotate_size=0.3, gpu_variant=sys.argv[1])
+                out[shape + "/" + device] = dict(trace=sim.run_trace(2).tolist(),
+                                                 pos=sim.positions.tolist())
+        json.dump(out, sys.stdout)
+    """)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", script, variant], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    for shape in ("cuboid", "rounded_cuboid"):
+        cpu, gpu = out[shape + "/cpu"], out[shape + "/gpu"]
+        assert gpu["trace"] == cpu["trace"] and max(cpu["trace"]) > 0
+        np.testing.assert_allclose(gpu["pos"], cpu["pos"], rtol=0, atol=1e-12)

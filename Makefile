@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, one
-# 40000-sweep run each) on the CPU: init, all operations, then the report's one-minute summary.
+# 60000-sweep run each) on the CPU: init, all operations, then the report's one-minute summary.
 # The full report with a figure per claim is report/report.md (docs/analysis.md explains it).
 # StandardEnvironment: run here even where SLURM client tools are installed.
 DEMO_ENV := CUBEMC_DEVICE=cpu SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment

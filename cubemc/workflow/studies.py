@@ -133,19 +133,20 @@ VACANCY = Study(
 # The demo (make demo): resolves V1-V3 with error bars from one run per beta*eps (block averaging
 # within the run). Chosen from measurements (docs/analysis.md): a 10^3 lattice, because in an
 # 8^3 box the vacancy's line has more free length per cube and beta*eps = -1 spreads measurably
-# beyond the limit (a finite-size effect); 40000 sweeps, because the hard-cube vacancy
-# decorrelates in about 2000 sweeps and a run needs 20 effective samples for its own error.
+# beyond the limit (a finite-size effect); 60000 sweeps, because the hard-cube vacancy
+# decorrelates in about 2000 sweeps (17 effective samples in 40000 sweeps, too few for a run's
+# own error) and beta*eps = -1 needs an error near 0.03 a to be told from the limit.
 VACANCY_QUICK = replace(
     VACANCY,
     name="vacancy-quick",
-    description="laptop demo of the vacancy study (10x10x10 lattice, one 40000-sweep run per beta*eps)",
+    description="laptop demo of the vacancy study (10x10x10 lattice, one 60000-sweep run per beta*eps)",
     beta_epsilon=(0.0, -0.5, -1.0, -3.0),
     n_lattice=(10,),
     replicas=1,
     tune_sweeps=1000,
-    equilibration_sweeps=4000,
-    production_sweeps=40000,
-    sample_period=200,
+    equilibration_sweeps=3000,
+    production_sweeps=60000,
+    sample_period=300,
 )
 
 NUCLEATION = Study(

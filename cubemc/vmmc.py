@@ -1,0 +1,399 @@
+"""Virtual-move Monte Carlo (VMMC): cluster moves recruited through pair energies, as an updater.
+
+With strong attraction single-particle moves almost never move a bonded cluster.  VMMC moves a
+cluster rigidly, recruiting its members from the energy changes that a virtual move of one
+particle at a time would cause, and keeps the Boltzmann distribution invariant (Whitelam and
+Geissler, J. Chem. Phys. 127, 154101 (2007); the symmetrised link rule of Whitelam, Feng, Hagan
+and Geissler, Soft Matter 5, 1251 (2009)).  `VMMC` is an `Operation` acting between checkerboard
+sweeps; the compiled moves are in cubemc/vmmc_kernels.py, which uses the specialised kernels'
+`pair_state`, so it serves every shape and pair energy of the seams.
+
+One move
+--------
+1. Draw a seed particle s uniformly, a move map M and a size cutoff n_c: a translation by t
+   uniform in a ball of radius `translate_size`, or a rotation by an angle uniform in
+   [-rotate_size, rotate_size] about a uniformly random axis through the pivot c = r_s + R_s b,
+   b uniform in a ball of radius `pivot_radius` in the seed's body frame; n_c = floor(1/u)
+   (P(n_c >= n) = 1/n) when `random_cutoff`, capped by `max_cluster`.  The pivot is a fixed
+   point of the rotation (r_s' + R_s' b = c), so the reverse move, with the same s and b and the
+   inverse map (drawn as likely), turns about the same point.  (About the seed's own centre,
+   b = 0, an isotropic pair energy never changes and nothing would be recruited.)
+2. Recruit breadth first from C = {s}.  Each member i is tested once against every particle j
+   outside C that it could interact with before or after its virtual moves.  With e the current
+   pair energy, e_f that with i alone moved by M and e_r that with i alone moved by M^-1 (an
+   overlap counts as infinite), p_f = max(0, 1 - exp(beta (e - e_f))) and p_r likewise from e_r.
+   One uniform u decides: u <= min(p_f, p_r) links i and j (j joins C); p_r < u <= p_f is a
+   frustrated link; otherwise no link.
+3. Reject if |C| > n_c (checked as C grows, which gives the same decision as checking at the
+   end), if a rotated cluster reaches L_min/4 from the pivot, or if a frustrated link ends on a
+   particle that did not join C.  Otherwise move every member by M and accept: nothing else
+   enters the acceptance.
+
+Detailed balance
+----------------
+Take a forward move mu -> mu' realised with seed s, map M, cutoff n_c and cluster C; the reverse
+move from mu' uses the same s (it is in C), M^-1 (drawn as likely), the same n_c and must
+recruit the same C.  Call a pair internal if both are in C and boundary if one is.
+* Internal pairs keep their energy.  A rigid motion applied to both particles leaves a pair
+  energy unchanged, so e(M^-1 i', j') = e(i, M j) = e(M^-1 i, j): in mu' the forward and reverse
+  virtual energies of an internal pair are those of mu swapped, and the link probability
+  r = min(p_f, p_r) is the same forwards and backwards, and the same whichever member tests the
+  pair.  Frustration on an internal pair has no effect, so each tested internal pair is linked
+  with r or not linked with 1 - r in both directions.
+* Each pair is tested at most once, so the breadth-first search is a lazy evaluation of
+  independent link variables: P(the links make C) is a sum over link patterns inside C of
+  products of r and 1 - r, equal forwards and backwards.
+* Every boundary pair (i in C, j not) is tested exactly once, from i, and must end with no link
+  and not frustrated: probability 1 - p_f = min(1, exp(beta (e - e'))), where e' = e_f is its
+  energy after the move because j stays put.  Backwards the same pair has e and e' swapped, so
+  the ratio of the two products over boundary pairs is exp(beta (E' - E)) and cancels the
+  Boltzmann ratio exp(-beta (E' - E)) exactly (only boundary pairs change energy).
+* An overlap after the move would need a boundary pair with p_f = 1, which is never left
+  unlinked and unfrustrated: such moves are always rejected (the hard core as infinite energy).
+* The cutoff rule depends on |C| only and n_c has the same law both ways, so it is symmetric;
+  drawing n_c per move (instead of a fixed maximum) makes P(move of a cluster of n) fall as
+  1/n, as published, without any bias.
+* Rotations: the rule "every member within L_min/4 of the pivot" depends on distances to the
+  fixed pivot only, which the rotation keeps, so it is symmetric.  It makes each member's offset
+  from the pivot its minimum image, every internal separation shorter than L/2 (a true vector
+  that the rotation turns rigidly) and every periodic image farther than the interaction range,
+  so the rigid-motion argument above holds in the periodic box.  Translations are exact rigid
+  motions of the torus and need no such rule.
+Summing over seeds in C and realisations, pi(mu) P(mu -> mu') = pi(mu') P(mu' -> mu).  A VMMC
+updater between sweeps composes invariant kernels, which is invariant.  Energies are counted in
+integer units by `pair_state` with the lower index first (as the recount does), so the running
+bond count stays exact; a rigid move changes internal separations only by rounding (~1e-16),
+which is far below any statistical resolution and never seen in the tests' recounts.
+
+Random numbers and restarts
+---------------------------
+Move m of the updater acting at sweep s draws from stream_key(seed, s, PURPOSE_VMMC | m)
+(cubemc/vmmc_kernels.py); the cell list is rebuilt in particle order at every action, so a
+restart at any pause point reproduces the uninterrupted run bit for bit.  The counters are
+statistics only and go into checkpoints written by `save_checkpoint` / `VMMCCheckpointWriter`.
+
+A GPU path (not built)
+----------------------
+In ARCHITECTURE.md terms a GPU version is a kernel variant in cubemc/gpu.py driven by this same
+updater: one move per thread block, the block's threads testing the neighbours of the current
+member in parallel (the link draws keyed by move and test index as here), moves on clusters
+that may touch run in sequence.  Within one action, moves run in a fixed order, so parallel
+moves would have to be proved independent (disjoint clusters and boundaries, as the
+checkerboard does for cells) and checked equal to this CPU code under NUMBA_ENABLE_CUDASIM=1.
+Until then the updater copies the configuration to the host, moves it, and writes it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import threading
+
+import numpy as np
+
+from . import targets, validate
+from . import trajectory as gsdio
+from .contract import LOG_PREFIX
+from .errors import InputError
+from .operations import CheckpointWriter, GSDWriter, Operation
+
+_LOCK = threading.Lock()
+_BUILT: dict = {}
+_HERE = os.path.dirname(os.path.abspath(__file__))
+#: VMMC counters (see cubemc/vmmc_kernels.py N_COUNTS)
+COUNT_NAMES = (
+    "translate_trials",
+    "translate_accepted",
+    "rotate_trials",
+    "rotate_accepted",
+    "rejected_cutoff",
+    "rejected_too_wide",
+    "rejected_frustrated",
+    "accepted_cluster_sizes",
+    "largest_cluster",
+)
+#: per-frame log quantities of `log_values` (GSD: log/cubemc/<name>)
+LOG_KEYS = (
+    "vmmc_translate_acceptance",
+    "vmmc_rotate_acceptance",
+    "vmmc_mean_cluster_size",
+    "vmmc_largest_cluster",
+    "vmmc_moves",
+)
+#: checkpoint keys written next to the simulation's own
+CHECKPOINT_KEYS = ("vmmc_settings", "vmmc_counts")
+
+
+class VMMC(Operation):
+    """Virtual-move Monte Carlo cluster moves every `period` sweeps (an updater).
+
+    Each action makes max(1, round(moves_per_particle * N)) moves; a move translates (with
+    probability `translate_fraction`) or rotates a recruited cluster.  Attach it with
+    ``sim.operations.updaters.append(vmmc)``; counters and acceptance are properties.
+    """
+
+    def __init__(
+        self,
+        period=1,
+        moves_per_particle=0.1,
+        translate_size=0.3,
+        rotate_size=0.3,
+        translate_fraction=0.5,
+        pivot_radius=1.0,
+        max_cluster=None,
+        random_cutoff=True,
+        phase=0,
+    ):  # noqa: PLR0913 (the move's parameters, by name)
+        super().__init__(period, phase)
+        self.moves_per_particle = validate.positive("moves_per_particle", moves_per_particle)
+        self.translate_size = validate.positive("translate_size", translate_size)
+        self.rotate_size = validate.positive("rotate_size", rotate_size)
+        self.translate_fraction = validate.finite("translate_fraction", translate_fraction)
+        if not 0.0 <= self.translate_fraction <= 1.0:
+            raise InputError(f"translate_fraction must lie in [0, 1], got {translate_fraction!r}")
+        self.pivot_radius = validate.finite("pivot_radius", pivot_radius)
+        if self.pivot_radius < 0.0:
+            raise InputError(f"pivot_radius must not be negative, got {pivot_radius!r}")
+        self.max_cluster = None if max_cluster is None else validate.positive_int("max_cluster", max_cluster)
+        if not isinstance(random_cutoff, (bool, np.bool_)):
+            raise InputError(f"random_cutoff must be True or False, got {random_cutoff!r}")
+        self.random_cutoff = bool(random_cutoff)
+        self._counts = np.zeros(len(COUNT_NAMES), np.int64)
+        #: set True to keep the bond count after every move (see `trace`)
+        self.record = False
+        self._trace = []
+
+    # ------------------------------------------------------------------ acting
+    def act(self, sim) -> None:
+        trace = self._moves(sim, record=self.record)
+        if self.record:
+            self._trace.append(trace)
+
+    @property
+    def trace(self) -> np.ndarray:
+        """Bond count after every move of the actions made while `record` was True."""
+        return np.concatenate([np.zeros(0, np.int64), *self._trace])
+
+    def run_alone(self, sim, steps) -> np.ndarray:
+        """VMMC only, no sweeps: `steps` actions, each counted as one sweep of `sim` (so the
+        random streams and checkpoints work as in a mixed run); returns the bond count after
+        every move."""
+        steps = validate.nonnegative_int("steps", steps)
+        traces = [np.zeros(0, np.int64)]
+        for _ in range(steps):
+            sim.sweep += 1
+            traces.append(self._moves(sim, record=True))
+        return np.concatenate(traces)
+
+    def _moves(self, sim, record):
+        systems = sim.systems
+        if systems.size != 1:
+            raise InputError(
+                "VMMC acts on a simulation of its own, not on a SimulationBatch member; run it with sim.run()"
+            )
+        n = sim.N
+        n_moves = max(1, round(self.moves_per_particle * n))
+        pos, quat = (np.ascontiguousarray(a).copy() for a in systems.configuration(0))
+        moves, pair_params = sim.kernel_parameters()
+        grid, cap = sim.cells
+        settings = np.array(
+            [
+                self.translate_size,
+                self.rotate_size,
+                self.translate_fraction,
+                self.max_cluster or n,
+                float(self.random_cutoff),
+                moves[2],
+                self.pivot_radius,
+            ]
+        )
+        trace = np.zeros(n_moves if record else 0, np.int64)
+        before = sim.bonds
+        delta, ok = kernels(sim.shape, sim.pair).vmmc_moves(
+            pos,
+            quat,
+            np.ascontiguousarray(systems.shape_params(0)),
+            sim.box,
+            np.asarray(grid, np.int64),
+            int(cap),
+            sim.seed,
+            sim.sweep,
+            n_moves,
+            settings,
+            np.asarray(pair_params, np.float64),
+            self._counts,
+            trace,
+        )
+        if not ok:
+            raise RuntimeError(
+                "VMMC cell list overflow: the configuration must contain overlaps "
+                "(this indicates a bug; please report it with the input file)"
+            )
+        apply_configuration(sim, pos, quat, before + int(delta))
+        return trace + before
+
+    # ------------------------------------------------------------------ statistics
+    @property
+    def counts(self) -> dict:
+        return {name: int(v) for name, v in zip(COUNT_NAMES, self._counts, strict=True)}
+
+    @property
+    def acceptance(self) -> dict:
+        c = self._counts
+        return {
+            "translate": c[1] / c[0] if c[0] else float("nan"),
+            "rotate": c[3] / c[2] if c[2] else float("nan"),
+        }
+
+    @property
+    def mean_cluster_size(self) -> float:
+        """Mean size of the clusters of accepted moves."""
+        accepted = self._counts[1] + self._counts[3]
+        return self._counts[7] / accepted if accepted else float("nan")
+
+    def reset_counts(self) -> None:
+        self._counts[:] = 0
+
+    def log_values(self) -> dict:
+        """The LOG_KEYS quantities (for GSD frames: see VMMCGSDWriter)."""
+        acc = self.acceptance
+        return {
+            "vmmc_translate_acceptance": acc["translate"],
+            "vmmc_rotate_acceptance": acc["rotate"],
+            "vmmc_mean_cluster_size": self.mean_cluster_size,
+            "vmmc_largest_cluster": float(self._counts[8]),
+            "vmmc_moves": float(self._counts[0] + self._counts[2]),
+        }
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_items(self) -> dict:
+        settings = [
+            self.period,
+            self.phase,
+            self.moves_per_particle,
+            self.translate_size,
+            self.rotate_size,
+            self.translate_fraction,
+            self.pivot_radius,
+            self.max_cluster or 0,
+            float(self.random_cutoff),
+        ]
+        return {"vmmc_settings": np.array(settings, np.float64), "vmmc_counts": self._counts.copy()}
+
+    @classmethod
+    def from_checkpoint(cls, path) -> VMMC:
+        """The updater saved by `save_checkpoint`, counters included."""
+        data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
+        s = data["vmmc_settings"]
+        if s.shape != (9,) or data["vmmc_counts"].shape != (len(COUNT_NAMES),):
+            raise InputError(f"checkpoint {path}: VMMC entries have the wrong shape")
+        vmmc = cls(
+            period=int(s[0]),
+            phase=int(s[1]),
+            moves_per_particle=float(s[2]),
+            translate_size=float(s[3]),
+            rotate_size=float(s[4]),
+            translate_fraction=float(s[5]),
+            pivot_radius=float(s[6]),
+            max_cluster=int(s[7]) or None,
+            random_cutoff=bool(s[8]),
+        )
+        vmmc._counts[:] = data["vmmc_counts"]
+        return vmmc
+
+
+def apply_configuration(sim, positions, orientations, bonds) -> None:
+    """Replace the configuration of a simulation (not in a batch) and its running bond count.
+
+    Stands in for a public ``Simulation.apply_configuration`` (docs/vmmc.md); uses public
+    attributes only.  The caller guarantees that `bonds` is the exact count of the new one.
+    """
+    systems = sim.systems
+    if systems.size != 1:
+        raise InputError("cannot change the configuration of a SimulationBatch member")
+    systems.set_configuration(0, positions, orientations)
+    sim.bonds = int(bonds)
+
+
+def save_checkpoint(sim, path, vmmc) -> None:
+    """The simulation's checkpoint plus the updater's settings and counters (atomic writes)."""
+    sim.save_checkpoint(path)
+    with np.load(str(path), allow_pickle=False) as data:
+        items = {k: data[k] for k in data.files}
+    items.update(vmmc.checkpoint_items())
+    gsdio.write_checkpoint(str(path), items)
+
+
+class VMMCCheckpointWriter(CheckpointWriter):
+    """A CheckpointWriter that also stores `vmmc` (restore with VMMC.from_checkpoint)."""
+
+    def __init__(self, path, period: int, vmmc: VMMC):
+        super().__init__(path, period)
+        self.vmmc = vmmc
+
+    def act(self, sim):
+        save_checkpoint(sim, self.path, self.vmmc)
+
+
+class VMMCGSDWriter(GSDWriter):
+    """A GSDWriter whose frames also log `vmmc.log_values()` as log/cubemc/vmmc_*."""
+
+    def __init__(self, path, vmmc: VMMC, period: int = 100):
+        super().__init__(path, period)
+        self.vmmc = vmmc
+
+    def act(self, sim):
+        frame = gsdio.make_frame(
+            sim.positions, sim.orientations, sim.box, sim.sweep, sim.log_values(), sim.shape.gsd_shapes(None)
+        )
+        for key, value in self.vmmc.log_values().items():
+            frame.log[LOG_PREFIX + key] = np.array([value], np.float64)
+        gsdio.append(self.path, frame)
+
+
+# ---------------------------------------------------------------------- compiled moves
+def kernels(shape, pair):
+    """cubemc/vmmc_kernels.py specialised for this shape and pair energy (built once)."""
+    key = (shape.NAME, pair.NAME)
+    with _LOCK:
+        if key not in _BUILT:
+            _BUILT[key] = _build(shape, pair)
+        return _BUILT[key]
+
+
+def _build(shape, pair):
+    import numba
+
+    targets.cpu(shape, pair)  # the pair kernels first, each under its own numba cache folder
+    template = os.path.join(_HERE, "vmmc_kernels.py")
+    name = f"cubemc._vmmc_{shape.NAME}_{pair.NAME}"
+    spec = importlib.util.spec_from_file_location(name, template)
+    module = importlib.util.module_from_spec(spec)
+    module.SHAPE, module.PAIR = shape, pair
+    sys.modules[name] = module  # numba looks functions' modules up by name
+    saved = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = _cache_dir(template, shape, pair)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        numba.config.CACHE_DIR = saved
+    return module
+
+
+def _cache_dir(template, shape, pair):
+    """A numba cache folder per specialisation, named by a hash of every source it compiles."""
+    import numba
+
+    digest = hashlib.sha256(b"vmmc" + numba.__version__.encode())
+    sources = [os.path.join(_HERE, f) for f in ("kernels.py", "kernel_basics.py", "cpu.py")]
+    for path in (template, *sources, inspect.getfile(shape), inspect.getfile(pair)):
+        with open(path, "rb") as fh:
+            digest.update(fh.read())
+    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cubemc")
+    return os.path.join(base, "vmmc-" + digest.hexdigest()[:16])

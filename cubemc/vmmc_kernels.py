@@ -1,0 +1,447 @@
+"""Compiled virtual-move Monte Carlo (VMMC) moves: a template specialised per (shape, pair).
+
+cubemc/vmmc.py executes this file once per (shape, pair energy) with the module globals SHAPE and
+PAIR set, with numba's cache pointed at a folder of that specialisation (as cubemc/targets.py does
+for cpu.py).  The algorithm and its detailed-balance argument are in the docstring of
+cubemc/vmmc.py; this file holds the compiled loops only.  Pair energies and overlaps come from
+the specialised kernels' `pair_state`, always called with the lower index first, exactly as
+`count_pairs` recounts them, so the running bond count stays an exact integer.
+
+Random numbers: one stream per move, key = stream_key(seed, sweep, PURPOSE_VMMC | move index);
+draws 0-12 choose the seed particle, the move, the size cutoff and the pivot, and the t-th link test of the
+move uses draw FIRST_LINK_DRAW + t.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from cubemc import targets
+from cubemc.kernel_basics import random_functions
+
+SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
+PAIR = globals().get("PAIR")
+pair_state = targets.cpu(SHAPE, PAIR).pair_state
+_rng = random_functions(numba.njit)
+stream_key, uniform, gaussian_pair = _rng["stream_key"], _rng["uniform"], _rng["gaussian_pair"]
+
+U64 = np.uint64
+#: purpose bits of the VMMC streams (cells, serial trials and grid shifts use 1, 2 and 3)
+PURPOSE_VMMC = U64(4) << U64(48)
+FIRST_LINK_DRAW = 16
+#: status of a move
+ACCEPTED, CUTOFF, TOO_WIDE, FRUSTRATED, OVERFLOW = 0, 1, 2, 3, 4
+#: counters: translations tried/accepted, rotations tried/accepted, rejections (cluster-size
+#: cutoff, rotation of a cluster too wide for the box, frustrated link), sum and largest size of
+#: accepted clusters
+N_COUNTS = 9
+
+
+@numba.njit(cache=True)
+def wrap(x, length):
+    return x - length * math.floor(x / length + 0.5)
+
+
+@numba.njit(cache=True)
+def min_image(d, length):
+    return d - length * math.floor(d / length + 0.5)
+
+
+@numba.njit(cache=True)
+def _axis_cell(x, length, n):
+    return min(max(int((x / length + 0.5) * n), 0), n - 1)
+
+
+@numba.njit(cache=True)
+def cell_index(x, y, z, box, grid):
+    return (_axis_cell(x, box[0], grid[0]) * grid[1] + _axis_cell(y, box[1], grid[1])) * grid[2] + _axis_cell(
+        z, box[2], grid[2]
+    )
+
+
+@numba.njit(cache=True)
+def build_cells(pos, box, grid, cells):
+    """Cell list in particle order; False if a cell overflows (only with overlaps)."""
+    count, members, cell_of, slot_of = cells
+    count[:] = 0
+    for i in range(pos.shape[0]):
+        c = cell_index(pos[i, 0], pos[i, 1], pos[i, 2], box, grid)
+        if count[c] >= members.shape[1]:
+            return False
+        members[c, count[c]] = i
+        cell_of[i] = c
+        slot_of[i] = count[c]
+        count[c] += 1
+    return True
+
+
+@numba.njit(cache=True)
+def relocate(i, c_new, cells):
+    """Move particle i to cell c_new (the last member of its old cell takes its slot)."""
+    count, members, cell_of, slot_of = cells
+    c = cell_of[i]
+    if c == c_new:
+        return True
+    last = members[c, count[c] - 1]
+    members[c, slot_of[i]] = last
+    slot_of[last] = slot_of[i]
+    count[c] -= 1
+    if count[c_new] >= members.shape[1]:
+        return False
+    members[c_new, count[c_new]] = i
+    cell_of[i] = c_new
+    slot_of[i] = count[c_new]
+    count[c_new] += 1
+    return True
+
+
+@numba.njit(cache=True)
+def _unit_vector(key, first):
+    """Uniformly random direction from draws first .. first + 3."""
+    g0, g1 = gaussian_pair(uniform(key, U64(first)), uniform(key, U64(first + 1)))
+    g2, _ = gaussian_pair(uniform(key, U64(first + 2)), uniform(key, U64(first + 3)))
+    norm = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
+    if norm == 0.0:
+        return 0.0, 0.0, 0.0  # measure zero: a null vector, as likely forwards as backwards
+    return g0 / norm, g1 / norm, g2 / norm
+
+
+@numba.njit(cache=True)
+def rotate(w, x, y, z, vx, vy, vz):
+    """v rotated by the unit quaternion (w, x, y, z): v + w t + q x t with t = 2 q x v."""
+    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
+    return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz), vz + w * tz + (x * ty - y * tx))
+
+
+@numba.njit(cache=True)
+def propose(key, n, sizes):
+    """(seed particle, move) of one VMMC step; sizes = (translation, rotation angle,
+    P(translation), pivot radius).
+
+    move = (is_translation, tx, ty, tz, qw, qx, qy, qz, reach_factor, bx, by, bz): a translation
+    by t uniform in a ball, or a rotation by the quaternion q (angle uniform in [-a, a] about a
+    uniformly random axis) about the pivot r_seed + R_seed b, b uniform in a ball in the seed's
+    body frame; every move is as likely as its inverse.  A particle at distance r from the pivot
+    moves by at most reach_factor * r (rotations) or reach_factor (translations).
+    """
+    seed = min(int(n * uniform(key, U64(0))), n - 1)
+    ex, ey, ez = _unit_vector(key, 2)
+    size = uniform(key, U64(6))
+    if uniform(key, U64(1)) <= sizes[2]:
+        r = sizes[0] * size ** (1.0 / 3.0)
+        return seed, (1.0, r * ex, r * ey, r * ez, 1.0, 0.0, 0.0, 0.0, r, 0.0, 0.0, 0.0)
+    half = 0.5 * sizes[1] * (2.0 * size - 1.0)
+    s = math.sin(half)
+    bx, by, bz = _unit_vector(key, 8)
+    b = sizes[3] * uniform(key, U64(12)) ** (1.0 / 3.0)
+    return seed, (
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        math.cos(half),
+        s * ex,
+        s * ey,
+        s * ez,
+        2.0 * abs(s),
+        b * bx,
+        b * by,
+        b * bz,
+    )
+
+
+@numba.njit(cache=True)
+def pivot(seed, mv, pos, quat, box):
+    """Rotation centre: the seed's centre plus its body-frame pivot offset (a point the rotation
+    leaves fixed, so the reverse move has the same centre)."""
+    ox, oy, oz = rotate(quat[seed, 0], quat[seed, 1], quat[seed, 2], quat[seed, 3], mv[9], mv[10], mv[11])
+    return (wrap(pos[seed, 0] + ox, box[0]), wrap(pos[seed, 1] + oy, box[1]), wrap(pos[seed, 2] + oz, box[2]))
+
+
+@numba.njit(cache=True)
+def moved(i, sign, mv, centre, pos, quat, offsets, box):
+    """Position and orientation (7-tuple) of particle i after the move (sign 1) or its inverse
+    (sign -1); rotations turn i about `centre`, from which it sits at offsets[i]."""
+    if mv[0] > 0.5:
+        return (
+            wrap(pos[i, 0] + sign * mv[1], box[0]),
+            wrap(pos[i, 1] + sign * mv[2], box[1]),
+            wrap(pos[i, 2] + sign * mv[3], box[2]),
+            quat[i, 0],
+            quat[i, 1],
+            quat[i, 2],
+            quat[i, 3],
+        )
+    w, x, y, z = mv[4], sign * mv[5], sign * mv[6], sign * mv[7]
+    rx, ry, rz = rotate(w, x, y, z, offsets[i, 0], offsets[i, 1], offsets[i, 2])
+    a0, a1, a2, a3 = quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3]
+    p0 = w * a0 - x * a1 - y * a2 - z * a3
+    p1 = w * a1 + x * a0 + y * a3 - z * a2
+    p2 = w * a2 - x * a3 + y * a0 + z * a1
+    p3 = w * a3 + x * a2 - y * a1 + z * a0
+    qn = math.sqrt(p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3)
+    return (
+        wrap(centre[0] + rx, box[0]),
+        wrap(centre[1] + ry, box[1]),
+        wrap(centre[2] + rz, box[2]),
+        p0 / qn,
+        p1 / qn,
+        p2 / qn,
+        p3 / qn,
+    )
+
+
+@numba.njit(cache=True)
+def place(i, s, pos, quat):
+    pos[i, 0], pos[i, 1], pos[i, 2] = s[0], s[1], s[2]
+    quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3] = s[3], s[4], s[5], s[6]
+
+
+@numba.njit(cache=True)
+def pair_units(i, j, conf, box, pair_params):
+    """(overlap, energy units) of i and j, lower index first, as the recount evaluates them."""
+    pos, quat, shapes = conf
+    if i < j:
+        return pair_state(i, j, pos, quat, shapes, box, pair_params)
+    return pair_state(j, i, pos, quat, shapes, box, pair_params)
+
+
+@numba.njit(cache=True)
+def link_weight(beta_eps, now, virtual, overlap):
+    """max(0, 1 - exp(beta (e_now - e_virtual))); 1 for a virtual overlap (infinite energy)."""
+    if overlap:
+        return 1.0
+    x = beta_eps * (now - virtual)
+    if x >= 0.0:
+        return 0.0
+    return 1.0 - math.exp(x)
+
+
+@numba.njit(cache=True)
+def test_pair(i, j, states, key, t, conf, box, model):
+    """Link test of member i (states = its old, forward and reverse 7-tuples) with outsider j.
+
+    Returns (outcome, units change of the pair if j stays outside, draws used): outcome 0 no
+    link, 1 link (j joins), 2 frustrated (linked forwards only: the move fails unless j joins
+    through another link).  One draw u decides: link if u <= min(p_forward, p_reverse).
+    """
+    old, fwd, rev = states
+    pair_params, beta_eps = model
+    pos, quat, _ = conf
+    _, units0 = pair_units(i, j, conf, box, pair_params)
+    place(i, fwd, pos, quat)
+    overlap_f, units_f = pair_units(i, j, conf, box, pair_params)
+    place(i, old, pos, quat)
+    p_fwd = link_weight(beta_eps, units0, units_f, overlap_f)
+    if p_fwd <= 0.0:
+        return 0, units_f - units0, t
+    u = uniform(key, U64(FIRST_LINK_DRAW) + U64(t))
+    if u > p_fwd:
+        return 0, units_f - units0, t + 1
+    place(i, rev, pos, quat)
+    overlap_r, units_r = pair_units(i, j, conf, box, pair_params)
+    place(i, old, pos, quat)
+    if u <= link_weight(beta_eps, units0, units_r, overlap_r):
+        return 1, 0, t + 1
+    return 2, units_f - units0, t + 1
+
+
+@numba.njit(cache=True)
+def _span(c, radius, width, n):
+    """(first cell, number of cells) along one axis within `radius` of cell c, each cell once."""
+    m = int(math.ceil(radius / width))
+    if 2 * m + 1 >= n:
+        return 0, n
+    return c - m + n, 2 * m + 1
+
+
+@numba.njit(cache=True)
+def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+    """Link tests of member i with every particle outside the cluster that it could interact
+    with before or after its virtual moves; returns (counters, status).
+
+    counters = (members, frustrated, touched, draws used, size cutoff).
+    """
+    box, grid, width, reach, rot_limit2 = geo
+    count, members, cell_of, _ = cells
+    cluster, in_cluster, offsets, frustrated, frustrated_list, pending, touched, touched_list = work
+    pos, quat, _ = conf
+    n_mem, n_fr, n_touch, t, cutoff = counters
+    is_t = mv[0] > 0.5
+    shift = mv[8]  # largest displacement of i in either virtual move
+    if not is_t:
+        shift *= math.sqrt(offsets[i, 0] ** 2 + offsets[i, 1] ** 2 + offsets[i, 2] ** 2)
+    radius = reach + shift + 1e-9
+    states = (
+        (pos[i, 0], pos[i, 1], pos[i, 2], quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3]),
+        moved(i, 1.0, mv, centre, pos, quat, offsets, box),
+        moved(i, -1.0, mv, centre, pos, quat, offsets, box),
+    )
+    nx, ny, nz = grid
+    c = cell_of[i]
+    sx, kx = _span(c // (nz * ny), radius, width[0], nx)
+    sy, ky = _span((c // nz) % ny, radius, width[1], ny)
+    sz, kz = _span(c % nz, radius, width[2], nz)
+    for ax in range(kx):
+        for ay in range(ky):
+            for az in range(kz):
+                m = (((sx + ax) % nx) * ny + (sy + ay) % ny) * nz + (sz + az) % nz
+                for s in range(count[m]):
+                    j = members[m, s]
+                    if in_cluster[j]:
+                        continue
+                    dx = min_image(pos[j, 0] - pos[i, 0], box[0])
+                    dy = min_image(pos[j, 1] - pos[i, 1], box[1])
+                    dz = min_image(pos[j, 2] - pos[i, 2], box[2])
+                    if dx * dx + dy * dy + dz * dz > radius * radius:
+                        continue  # no interaction now or after either virtual move
+                    outcome, delta, t = test_pair(i, j, states, key, t, conf, box, model)
+                    if outcome == 1:
+                        in_cluster[j] = True
+                        cluster[n_mem] = j
+                        n_mem += 1
+                        if n_mem > cutoff:
+                            return (n_mem, n_fr, n_touch, t, cutoff), CUTOFF
+                        ox = min_image(pos[j, 0] - centre[0], box[0])
+                        oy = min_image(pos[j, 1] - centre[1], box[1])
+                        oz = min_image(pos[j, 2] - centre[2], box[2])
+                        offsets[j, 0], offsets[j, 1], offsets[j, 2] = ox, oy, oz
+                        if not is_t and ox * ox + oy * oy + oz * oz >= rot_limit2:
+                            return (n_mem, n_fr, n_touch, t, cutoff), TOO_WIDE
+                        continue
+                    if not touched[j]:
+                        touched[j] = True
+                        touched_list[n_touch] = j
+                        n_touch += 1
+                    pending[j] += delta
+                    if outcome == 2 and not frustrated[j]:
+                        frustrated[j] = True
+                        frustrated_list[n_fr] = j
+                        n_fr += 1
+    return (n_mem, n_fr, n_touch, t, cutoff), ACCEPTED
+
+
+@numba.njit(cache=True)
+def build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+    """Recruit the cluster of `seed` breadth first; returns (counters, status, rotation centre)."""
+    cluster, in_cluster, offsets, _, frustrated_list = work[0], work[1], work[2], work[3], work[4]
+    pos, quat, _ = conf
+    box = geo[0]
+    cluster[0] = seed
+    in_cluster[seed] = True
+    centre = pivot(seed, mv, pos, quat, box)
+    ox = min_image(pos[seed, 0] - centre[0], box[0])
+    oy = min_image(pos[seed, 1] - centre[1], box[1])
+    oz = min_image(pos[seed, 2] - centre[2], box[2])
+    offsets[seed, 0], offsets[seed, 1], offsets[seed, 2] = ox, oy, oz
+    counters = (1, 0, 0, 0, cutoff)
+    status = ACCEPTED if cutoff >= 1 else CUTOFF
+    if mv[0] < 0.5 and ox * ox + oy * oy + oz * oz >= geo[4]:
+        status = TOO_WIDE
+    head = 0
+    while status == ACCEPTED and head < counters[0]:
+        counters, status = scan_neighbours(
+            cluster[head], mv, centre, key, counters, conf, geo, cells, work, model
+        )
+        head += 1
+    if status == ACCEPTED:
+        for k in range(counters[1]):
+            if not in_cluster[frustrated_list[k]]:
+                return counters, FRUSTRATED, centre
+    return counters, status, centre
+
+
+@numba.njit(cache=True)
+def _reset(work, counters):
+    cluster, in_cluster, _, frustrated, frustrated_list, pending, touched, touched_list = work
+    for k in range(counters[0]):
+        in_cluster[cluster[k]] = False
+    for k in range(counters[1]):
+        frustrated[frustrated_list[k]] = False
+    for k in range(counters[2]):
+        touched[touched_list[k]] = False
+        pending[touched_list[k]] = 0
+
+
+@numba.njit(cache=True)
+def one_move(key, settings, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+    """One VMMC move; returns (status, is_translation, cluster size, units change)."""
+    pos, quat, _ = conf
+    box, grid = geo[0], geo[1]
+    cluster, in_cluster, offsets, pending, touched_list = work[0], work[1], work[2], work[5], work[7]
+    seed, mv = propose(key, pos.shape[0], (settings[0], settings[1], settings[2], settings[6]))
+    cutoff = int(settings[3])
+    if settings[4] > 0.5:  # cutoff drawn with P(cutoff >= n) = 1/n
+        cutoff = min(cutoff, int(1.0 / uniform(key, U64(7))))
+    counters, status, centre = build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model)
+    delta = 0
+    if status == ACCEPTED:
+        for k in range(counters[2]):
+            j = touched_list[k]
+            if not in_cluster[j]:
+                delta += pending[j]
+        for k in range(counters[0]):
+            p = cluster[k]
+            s = moved(p, 1.0, mv, centre, pos, quat, offsets, box)
+            place(p, s, pos, quat)
+            if not relocate(p, cell_index(s[0], s[1], s[2], box, grid), cells):
+                status = OVERFLOW
+    _reset(work, counters)
+    return status, mv[0] > 0.5, counters[0], delta
+
+
+@numba.njit(cache=True)
+def vmmc_moves(pos, quat, shapes, box, grid, cap, seed, sweep, n_moves, settings, pair_params, counts, trace):  # noqa: PLR0913 (one compiled call per updater action)
+    """Run n_moves VMMC moves on one system in place; returns (units change, ok).
+
+    settings = (translation size, rotation size, P(translation), largest cluster, random cutoff
+    (1/0), beta_epsilon, pivot radius); grid and cap as the simulation's cell grid; counts (N_COUNTS,) are
+    added to; trace (n_moves or 0,) receives the units change after each move.  ok is False on a
+    cell overflow (only possible for an overlapping configuration).
+    """
+    n = pos.shape[0]
+    bx = (box[0], box[1], box[2])
+    gr = (grid[0], grid[1], grid[2])
+    width = (bx[0] / gr[0], bx[1] / gr[1], bx[2] / gr[2])
+    # cells are at least one interaction range wide; rotations need the cluster within L/4
+    geo = (bx, gr, width, min(width), (0.25 * min(bx)) ** 2)
+    n_cells = gr[0] * gr[1] * gr[2]
+    cells = (
+        np.zeros(n_cells, np.int64),
+        np.empty((n_cells, cap), np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+    )
+    if not build_cells(pos, bx, gr, cells):
+        return 0, False
+    work = (
+        np.empty(n, np.int64),
+        np.zeros(n, np.bool_),
+        np.zeros((n, 3)),
+        np.zeros(n, np.bool_),
+        np.empty(n, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.bool_),
+        np.empty(n, np.int64),
+    )
+    conf = (pos, quat, shapes)
+    model = (pair_params, settings[5])
+    total = 0
+    for m in range(n_moves):
+        key = stream_key(U64(seed), U64(sweep), PURPOSE_VMMC | U64(m))
+        status, is_t, size, delta = one_move(key, settings, conf, geo, cells, work, model)
+        if status == OVERFLOW:
+            return total, False
+        kind = 0 if is_t else 2
+        counts[kind] += 1
+        if status == ACCEPTED:
+            counts[kind + 1] += 1
+            counts[7] += size
+            counts[8] = max(counts[8], size)
+            total += delta
+        else:
+            counts[3 + status] += 1
+        if trace.shape[0] > 0:
+            trace[m] = total
+    return total, True

@@ -102,9 +102,11 @@ class Simulation:
 
     def kernel_parameters(self):
         """(moves, pair parameters) rows passed to the drivers for this system."""
-        outer2 = self.shape.overlap_distance2(self._systems.shape_params(self._index))
-        moves = (self.translate_size, self.rotate_size, self.beta_epsilon, outer2)
-        return moves, self.pair.parameters(self.well_range)
+        params = self._systems.shape_params(self._index)
+        moves = (self.translate_size, self.rotate_size, self.beta_epsilon,
+                 self.shape.overlap_distance2(params))
+        # the reach covers the largest pair (exactly well_range for unit cubes: bit-exact)
+        return moves, self.pair.parameters(self.well_range, shapes.max_size(self.shape, params))
 
     # ------------------------------------------------------------------ read-only views
     @property

@@ -1,0 +1,78 @@
+"""Cost of the pressure measurement and of NPT relative to plain NVT sweeps (CPU).
+
+    python benchmarks/bench_pressure_npt.py                 # N = 7999 (20^3 lattice, one vacancy)
+    python benchmarks/bench_pressure_npt.py --n 10 --seconds 2 --json out.json
+
+State: simple-cubic crystal at phi = 0.80 with one vacancy, beta*eps = -1, well range 1.14, move
+sizes tuned to 30 % acceptance first.  Printed: seconds per sweep of NVT; the extra cost of a
+PressureCompute every 10 sweeps as a fraction of NVT (target < 10 %); NPT with the default
+BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x).
+Compilation and tuning are not timed.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numba
+
+import cubemc
+from cubemc.npt import BoxMove
+from cubemc.pressure import PressureCompute
+
+
+def seconds_per_sweep(sim, seconds):
+    """Grow the number of sweeps of one run() until it takes `seconds`; seconds per sweep."""
+    sweeps = 10
+    while True:
+        start = time.perf_counter()
+        sim.run(sweeps)
+        elapsed = time.perf_counter() - start
+        if elapsed > seconds:
+            return elapsed / sweeps
+        sweeps = max(2 * sweeps, int(sweeps * seconds / max(elapsed, 1e-3)))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--n", type=int, default=20, help="lattice edge (N = n^3 - 1)")
+    p.add_argument("--seconds", type=float, default=5.0, help="minimum timed duration per point")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    args = p.parse_args()
+    machine = dict(host=platform.node(), cpu=platform.processor() or platform.machine(),
+                   cores=os.cpu_count(), numba_threads=numba.get_num_threads(),
+                   load_average=os.getloadavg(), cubemc=cubemc.__version__,
+                   numba=numba.__version__)
+    print(f"# {machine}")
+    state = cubemc.State.simple_cubic(n=args.n, packing_fraction=0.80, vacancies=1, seed=1)
+    sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2, device="cpu")
+    sim.tune(20, period=5)  # also compiles
+    sim.run(1)
+    pressure = sum(sim.measure_pressure() for _ in range(3)) / 3  # compiles the pressure
+    nvt = seconds_per_sweep(sim, args.seconds)
+
+    sim.operations.writers.append(PressureCompute(period=10))
+    with_pressure = seconds_per_sweep(sim, args.seconds)
+    sim.operations.writers.clear()
+
+    move = BoxMove(pressure)
+    sim.operations.updaters.append(move)
+    sim.tune(300, period=10)  # the box-move size falls from 0.01 to ~1e-5 for 8000 dense cubes
+    npt = seconds_per_sweep(sim, args.seconds)
+    rows = dict(N=sim.N, nvt_seconds_per_sweep=nvt,
+                pressure_every_10_fraction=(with_pressure - nvt) / nvt,
+                npt_over_nvt=npt / nvt, box_move_acceptance=move.acceptance["volume"],
+                box_move_size=move.volume_size, beta_pressure=pressure)
+    print(f"N = {sim.N}: NVT {nvt * 1e3:.2f} ms/sweep; pressure every 10 sweeps "
+          f"+{100 * rows['pressure_every_10_fraction']:.1f} % (target < 10 %); NPT "
+          f"{rows['npt_over_nvt']:.2f}x NVT (target < 1.5x; box acceptance "
+          f"{rows['box_move_acceptance']:.2f}, beta P = {pressure:.3f})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(machine=machine, results=rows), fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -41,10 +41,15 @@ def main():
     p.add_argument("--seconds", type=float, default=5.0, help="minimum timed duration per point")
     p.add_argument("--json", help="also write the figures to this JSON file")
     args = p.parse_args()
-    machine = dict(host=platform.node(), cpu=platform.processor() or platform.machine(),
-                   cores=os.cpu_count(), numba_threads=numba.get_num_threads(),
-                   load_average=os.getloadavg(), cubemc=cubemc.__version__,
-                   numba=numba.__version__)
+    machine = dict(
+        host=platform.node(),
+        cpu=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        numba_threads=numba.get_num_threads(),
+        load_average=os.getloadavg(),
+        cubemc=cubemc.__version__,
+        numba=numba.__version__,
+    )
     print(f"# {machine}")
     state = cubemc.State.simple_cubic(n=args.n, packing_fraction=0.80, vacancies=1, seed=1)
     sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2, device="cpu")
@@ -61,14 +66,21 @@ def main():
     sim.operations.updaters.append(move)
     sim.tune(300, period=10)  # the box-move size falls from 0.01 to ~1e-5 for 8000 dense cubes
     npt = seconds_per_sweep(sim, args.seconds)
-    rows = dict(N=sim.N, nvt_seconds_per_sweep=nvt,
-                pressure_every_10_fraction=(with_pressure - nvt) / nvt,
-                npt_over_nvt=npt / nvt, box_move_acceptance=move.acceptance["volume"],
-                box_move_size=move.volume_size, beta_pressure=pressure)
-    print(f"N = {sim.N}: NVT {nvt * 1e3:.2f} ms/sweep; pressure every 10 sweeps "
-          f"+{100 * rows['pressure_every_10_fraction']:.1f} % (target < 10 %); NPT "
-          f"{rows['npt_over_nvt']:.2f}x NVT (target < 1.5x; box acceptance "
-          f"{rows['box_move_acceptance']:.2f}, beta P = {pressure:.3f})")
+    rows = dict(
+        N=sim.N,
+        nvt_seconds_per_sweep=nvt,
+        pressure_every_10_fraction=(with_pressure - nvt) / nvt,
+        npt_over_nvt=npt / nvt,
+        box_move_acceptance=move.acceptance["volume"],
+        box_move_size=move.volume_size,
+        beta_pressure=pressure,
+    )
+    print(
+        f"N = {sim.N}: NVT {nvt * 1e3:.2f} ms/sweep; pressure every 10 sweeps "
+        f"+{100 * rows['pressure_every_10_fraction']:.1f} % (target < 10 %); NPT "
+        f"{rows['npt_over_nvt']:.2f}x NVT (target < 1.5x; box acceptance "
+        f"{rows['box_move_acceptance']:.2f}, beta P = {pressure:.3f})"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(dict(machine=machine, results=rows), fh, indent=1)

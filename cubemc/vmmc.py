@@ -392,7 +392,8 @@ def _cache_dir(template, shape, pair):
 
     digest = hashlib.sha256(b"vmmc" + numba.__version__.encode())
     sources = [os.path.join(_HERE, f) for f in ("kernels.py", "kernel_basics.py", "cpu.py")]
-    for path in (template, *sources, inspect.getfile(shape), inspect.getfile(pair)):
+    cells = os.path.join(_HERE, "vmmc_cells.py")  # numba does not notice edits to callees
+    for path in (template, cells, *sources, inspect.getfile(shape), inspect.getfile(pair)):
         with open(path, "rb") as fh:
             digest.update(fh.read())
     base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cubemc")

@@ -19,6 +19,7 @@ import numpy as np
 
 from cubemc import targets
 from cubemc.kernel_basics import random_functions
+from cubemc.vmmc_cells import build_cells, cell_index, min_image, relocate, rotate, span, wrap
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
 PAIR = globals().get("PAIR")
@@ -39,64 +40,6 @@ N_COUNTS = 9
 
 
 @numba.njit(cache=True)
-def wrap(x, length):
-    return x - length * math.floor(x / length + 0.5)
-
-
-@numba.njit(cache=True)
-def min_image(d, length):
-    return d - length * math.floor(d / length + 0.5)
-
-
-@numba.njit(cache=True)
-def _axis_cell(x, length, n):
-    return min(max(int((x / length + 0.5) * n), 0), n - 1)
-
-
-@numba.njit(cache=True)
-def cell_index(x, y, z, box, grid):
-    return (_axis_cell(x, box[0], grid[0]) * grid[1] + _axis_cell(y, box[1], grid[1])) * grid[2] + _axis_cell(
-        z, box[2], grid[2]
-    )
-
-
-@numba.njit(cache=True)
-def build_cells(pos, box, grid, cells):
-    """Cell list in particle order; False if a cell overflows (only with overlaps)."""
-    count, members, cell_of, slot_of = cells
-    count[:] = 0
-    for i in range(pos.shape[0]):
-        c = cell_index(pos[i, 0], pos[i, 1], pos[i, 2], box, grid)
-        if count[c] >= members.shape[1]:
-            return False
-        members[c, count[c]] = i
-        cell_of[i] = c
-        slot_of[i] = count[c]
-        count[c] += 1
-    return True
-
-
-@numba.njit(cache=True)
-def relocate(i, c_new, cells):
-    """Move particle i to cell c_new (the last member of its old cell takes its slot)."""
-    count, members, cell_of, slot_of = cells
-    c = cell_of[i]
-    if c == c_new:
-        return True
-    last = members[c, count[c] - 1]
-    members[c, slot_of[i]] = last
-    slot_of[last] = slot_of[i]
-    count[c] -= 1
-    if count[c_new] >= members.shape[1]:
-        return False
-    members[c_new, count[c_new]] = i
-    cell_of[i] = c_new
-    slot_of[i] = count[c_new]
-    count[c_new] += 1
-    return True
-
-
-@numba.njit(cache=True)
 def _unit_vector(key, first):
     """Uniformly random direction from draws first .. first + 3."""
     g0, g1 = gaussian_pair(uniform(key, U64(first)), uniform(key, U64(first + 1)))
@@ -105,13 +48,6 @@ def _unit_vector(key, first):
     if norm == 0.0:
         return 0.0, 0.0, 0.0  # measure zero: a null vector, as likely forwards as backwards
     return g0 / norm, g1 / norm, g2 / norm
-
-
-@numba.njit(cache=True)
-def rotate(w, x, y, z, vx, vy, vz):
-    """v rotated by the unit quaternion (w, x, y, z): v + w t + q x t with t = 2 q x v."""
-    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
-    return (vx + w * tx + (y * tz - z * ty), vy + w * ty + (z * tx - x * tz), vz + w * tz + (x * ty - y * tx))
 
 
 @numba.njit(cache=True)
@@ -248,15 +184,6 @@ def test_pair(i, j, states, key, t, conf, box, model):
 
 
 @numba.njit(cache=True)
-def _span(c, radius, width, n):
-    """(first cell, number of cells) along one axis within `radius` of cell c, each cell once."""
-    m = int(math.ceil(radius / width))
-    if 2 * m + 1 >= n:
-        return 0, n
-    return c - m + n, 2 * m + 1
-
-
-@numba.njit(cache=True)
 def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
     """Link tests of member i with every particle outside the cluster that it could interact
     with before or after its virtual moves; returns (counters, status).
@@ -280,9 +207,9 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
     )
     nx, ny, nz = grid
     c = cell_of[i]
-    sx, kx = _span(c // (nz * ny), radius, width[0], nx)
-    sy, ky = _span((c // nz) % ny, radius, width[1], ny)
-    sz, kz = _span(c % nz, radius, width[2], nz)
+    sx, kx = span(c // (nz * ny), radius, width[0], nx)
+    sy, ky = span((c // nz) % ny, radius, width[1], ny)
+    sz, kz = span(c % nz, radius, width[2], nz)
     for ax in range(kx):
         for ay in range(ky):
             for az in range(kz):

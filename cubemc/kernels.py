@@ -52,6 +52,7 @@ from .kernel_basics import DRAWS, PURPOSE_CELL, PURPOSE_SERIAL, U64, grid_functi
 
 def make_kernels(jit, shape, pair):
     """Compile the per-move functions for `shape` and `pair` with `jit`; return them in a dict."""
+    jit = _named(jit, f"{shape.NAME}_{pair.NAME}")
     k = random_functions(jit)
     k.update(grid_functions(jit, k))
     k.update(_size_defaults(jit))  # for shapes and pair energies that predate particle sizes
@@ -64,6 +65,21 @@ def make_kernels(jit, shape, pair):
     k.update(_move_functions(jit, k))
     k.update(_trial_functions(jit, k, pair.ISOTROPIC))
     return k
+
+
+def _named(jit, tag):
+    """`jit` that first appends `tag` to each function's qualified name.
+
+    numba names compiled code by module and qualified name (plus a per-process counter), which the
+    closures here share across specialisations; two cached specialisations loaded into one process
+    (e.g. cubes, then cuboids) then linked to each other's functions.  The tag keeps them apart.
+    """
+
+    def named_jit(fn):
+        fn.__qualname__ = f"{fn.__qualname__}__{tag}"
+        return jit(fn)
+
+    return named_jit
 
 
 def _size_defaults(jit):

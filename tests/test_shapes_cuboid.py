@@ -223,3 +223,24 @@ def test_bad_edges_are_one_line_input_errors():
         cubemc.State(
             [[0, 0, 0]] * 2, [[1, 0, 0, 0]] * 2, [5, 5, 5], shape="cuboid", shape_params=np.ones((3, 3))
         )
+
+
+def test_specialisations_loaded_in_one_process_stay_apart():
+    """Cached kernels of two shapes in one process: each keeps its own compiled functions (numba
+    names closures by qualified name; kernels.make_kernels tags them per specialisation)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from cubemc.geometry import overlaps\n"
+        "from cubemc.shapes import cuboid\n"
+        "one = np.array([[1.0, 0, 0, 0]])\n"
+        "a = overlaps(np.array([[1.5, 0, 0]]), one, one, cuboid, np.array([[1.0, 2, 3], [2.0, 2, 2]]))\n"
+        "b = overlaps(np.array([[1.0, 0, 0]]), one, one)\n"
+        "print(bool(a[0]), bool(b[0]))\n"
+    )
+    for _ in range(2):  # the second run loads both from numba's cache
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split() == ["True", "True"]

@@ -88,12 +88,6 @@ def test_pair_energy_uses_the_mean_size():
         assert state.count_pairs(LAMBDA) == (bonded, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Simulation.kernel_parameters must pass the largest size: "
-    "self.pair.parameters(self.well_range, shapes.max_size(self.shape, params)) "
-    "(issue 12 report); remove this mark with that change",
-)
 def test_simulation_pair_parameters_reach_the_largest_pair():
     state = cubemc.State(
         [[-1.3, 0, 0], [1.3, 0, 0]], [[1, 0, 0, 0]] * 2, [BOX] * 3, shape="cuboid", shape_params=EDGES

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from cubemc.analysis.stats import (
     MIN_EFFECTIVE,
+    MIN_REPLICAS,
     Estimate,
     block_average,
     combine_replicas,
@@ -69,6 +70,9 @@ def test_combine_replicas_takes_the_larger_error():
     assert agreeing.sem == pytest.approx(math.sqrt(0.08) / 2)  # pooled in-run errors
     one = combine_replicas([Estimate(1.0, 0.1, 100, 40.0, converged=False)])
     assert one.sem == 0.1 and one.replicas == 1 and not one.converged
+    short = [Estimate(1.0 + 0.1 * i, 0.05, 100, 10.0, converged=False) for i in range(MIN_REPLICAS)]
+    assert combine_replicas(short).converged  # the scatter of three runs needs no in-run error
+    assert not combine_replicas(short[:2]).converged
     assert combine_replicas([None]).replicas == 0
 
 

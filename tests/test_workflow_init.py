@@ -41,8 +41,8 @@ def tree(path):
 
 def test_vacancy_study_matches_the_paper_setup():
     points = get_study("vacancy").statepoints()
-    assert len(points) == 6 * 3
-    assert {p["beta_epsilon"] for p in points} == {0.0, -0.25, -0.5, -0.75, -1.0, -1.5}
+    assert len(points) == 8 * 3
+    assert {p["beta_epsilon"] for p in points} == {0.0, -0.25, -0.5, -0.75, -1.0, -1.5, -2.0, -3.0}
     for p in points:
         assert set(p) == set(COMMON_KEYS) | set(CRYSTAL_KEYS)
         assert "lambda" not in p
@@ -55,7 +55,7 @@ def test_vacancy_study_matches_the_paper_setup():
 
 def test_quick_and_nucleation_studies_are_valid():
     quick = get_study("vacancy", quick=True).statepoints()
-    assert len(quick) == 3 and {p["N"] for p in quick} == {6**3 - 1}
+    assert len(quick) == 4 and {p["N"] for p in quick} == {10**3 - 1}
     assert max(p["production_sweeps"] for p in quick) < get_study("vacancy").production_sweeps
     nucleation = get_study("nucleation").statepoints()
     assert {p["initial_state"] for p in nucleation} == {"fluid"}
@@ -110,12 +110,12 @@ def test_repulsive_shoulder_allowed_and_short_well_warns():
 def test_init_is_idempotent_and_records_studies(tmp_path):
     project_dir = tmp_path / "p"
     first = cli("init.py", "vacancy", "--quick", "--project-dir", project_dir, cwd=tmp_path)
-    assert "3 new job(s), 0 already present" in first.stdout
+    assert "4 new job(s), 0 already present" in first.stdout
     project = signac.get_project(project_dir)
     ids = sorted(job.id for job in project)
     before = tree(project_dir)
     second = cli("init.py", "vacancy", "--quick", "--project-dir", project_dir, cwd=tmp_path)
-    assert "0 new job(s), 3 already present" in second.stdout
+    assert "0 new job(s), 4 already present" in second.stdout
     assert tree(project_dir) == before
     project = signac.get_project(project_dir)
     assert sorted(job.id for job in project) == ids

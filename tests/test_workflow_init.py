@@ -127,7 +127,7 @@ def test_init_is_idempotent_and_records_studies(tmp_path):
                  cwd=tmp_path)
     assert "2 new job(s)" in custom.stdout
     project = signac.get_project(project_dir)
-    assert len(project) == 5
+    assert len(project) == 6
     assert {job.sp.beta_epsilon for job in project.find_jobs({"n_lattice": 4})} == {-0.5, -1.0}
 
 

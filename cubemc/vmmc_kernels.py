@@ -8,8 +8,8 @@ the specialised kernels' `pair_state`, always called with the lower index first,
 `count_pairs` recounts them, so the running bond count stays an exact integer.
 
 Random numbers: one stream per move, key = stream_key(seed, sweep, PURPOSE_VMMC | move index);
-draws 0-12 choose the seed particle, the move, the size cutoff and the pivot, and the t-th link test of the
-move uses draw FIRST_LINK_DRAW + t.
+draws 0-12 choose the seed particle, the move, the size cutoff and the pivot, and the t-th link
+test of the move uses draw FIRST_LINK_DRAW + t.
 """
 
 import math
@@ -28,8 +28,8 @@ _rng = random_functions(numba.njit)
 stream_key, uniform, gaussian_pair = _rng["stream_key"], _rng["uniform"], _rng["gaussian_pair"]
 
 U64 = np.uint64
-#: purpose bits of the VMMC streams (cells, serial trials and grid shifts use 1, 2 and 3)
-PURPOSE_VMMC = U64(4) << U64(48)
+#: purpose bits of the VMMC streams (kernel_basics: 1-3 for sweeps; cubemc.npt: 4 for box moves)
+PURPOSE_VMMC = U64(5) << U64(48)
 FIRST_LINK_DRAW = 16
 #: status of a move
 ACCEPTED, CUTOFF, TOO_WIDE, FRUSTRATED, OVERFLOW = 0, 1, 2, 3, 4

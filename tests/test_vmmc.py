@@ -302,7 +302,7 @@ def test_running_bonds_equal_recount_without_overlaps():
         c = vmmc.counts
         assert c["translate_accepted"] > 0 and c["rotate_accepted"] > 0
         assert c["translate_trials"] + c["rotate_trials"] == 6 * 25 * sim.N
-        assert c["largest_cluster"] >= 4
+        assert c["largest_cluster"] >= 2
 
 
 def test_restart_from_checkpoint_is_bit_exact(tmp_path):

@@ -20,7 +20,7 @@ import cubemc
 FIXTURES = Path(__file__).parent / "fixtures" / "bitexact"
 REPO = Path(__file__).resolve().parents[1]
 #: log keys added since the fixtures were recorded (not compared here; test_engine checks them)
-ADDED = ("/log/cubemc/seed",)
+ADDED = ("/log/cubemc/seed", "/log/cubemc/pressure")
 
 
 def _frames(path):

@@ -29,7 +29,7 @@ CHECKPOINT_KEYS = ("positions", "orientations", "box", "sweep", "bonds", "counts
 #: step sizes, axis fraction, trials; acceptance counts) and the measured pressure series
 #: (cubemc.pressure.PressureCompute: sweeps, values; period, phase, fit range, bins, degree)
 CHECKPOINT_OPTIONAL_KEYS = ("box_move_settings", "box_move_counts", "pressure_sweeps",
-                            "pressure_values", "pressure_settings")
+                            "pressure_values", "pressure_settings", "shape", "shape_params")
 
 
 @runtime_checkable

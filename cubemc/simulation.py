@@ -310,9 +310,9 @@ class Simulation:
 
     def write_frame(self, path) -> None:
         pos, quat = self._systems.configuration(self._index)
+        type_shapes, typeid = gsdio.shape_types(self.shape, self._systems.shape_params(self._index))
         gsdio.append(str(path), gsdio.make_frame(pos, quat, self._box, self.sweep,
-                                                 self.log_values(),
-                                                 self.shape.gsd_shapes(None)))
+                                                 self.log_values(), type_shapes, typeid))
 
     def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""
@@ -323,7 +323,14 @@ class Simulation:
             beta_epsilon=self.beta_epsilon, well_range=self.well_range, seed=self.seed,
             translate_size=self.translate_size, rotate_size=self.rotate_size,
             schedule=self.schedule, tuned=self.tuned,
-            **self._operations_checkpoint()))
+            **self._shape_checkpoint(), **self._operations_checkpoint()))
+
+    def _shape_checkpoint(self) -> dict:
+        """Shape name and per-particle parameters; none for unit cubes (their format is kept)."""
+        if self.shape.NAME == "cube":
+            return {}
+        return {"shape": self.shape.NAME,
+                "shape_params": self._systems.shape_params(self._index)}
 
     def _operations_checkpoint(self) -> dict:
         """Keys of the attached operations that a restart needs (contract.CHECKPOINT_OPTIONAL_KEYS);
@@ -336,7 +343,9 @@ class Simulation:
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> Simulation:
         data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
-        state = State(data["positions"], data["orientations"], data["box"])
+        state = State(data["positions"], data["orientations"], data["box"],
+                      shape=str(data["shape"]) if "shape" in data else "cube",
+                      shape_params=data.get("shape_params"))
         sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
                   seed=int(data["seed"]), device=device,
                   translate_size=float(data["translate_size"]),

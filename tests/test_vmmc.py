@@ -154,7 +154,8 @@ def assert_distribution(trace, p_exact, err_exact, resolution):
     for k in range(len(p_exact)):
         p, err = np.mean(trace == k), block_error(trace == k)
         sigma = math.hypot(err, err_exact[k])
-        assert abs(p - p_exact[k]) < 4 * sigma, (k, p, err, p_exact[k], err_exact[k])
+        # <=: a bin that neither finds (three bonds of cubes at lam 1.14) has 0 = 0 +- 0
+        assert abs(p - p_exact[k]) <= 4 * sigma, (k, p, err, p_exact[k], err_exact[k])
         assert sigma < resolution, (k, sigma)
 
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast system-deps bench clean-demo
+.PHONY: demo test test-fast lint system-deps bench clean-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ system-deps:
 	-bash scripts/install-slurm.sh
 	-bash scripts/install-chromium.sh
 
-test: $(STAMP) system-deps
+# lint first (seconds): formatting and the pinned rule set of pyproject.toml
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+test: $(STAMP) system-deps lint
 	$(PY) -m pytest
 
 test-fast: $(STAMP)

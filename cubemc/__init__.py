@@ -6,5 +6,12 @@ from .simulation import Simulation
 from .state import State
 
 __version__ = "0.1.0"
-__all__ = ["State", "Simulation", "SimulationBatch", "InputError", "OverlapError", "DeviceError",
-           "__version__"]
+__all__ = [
+    "State",
+    "Simulation",
+    "SimulationBatch",
+    "InputError",
+    "OverlapError",
+    "DeviceError",
+    "__version__",
+]

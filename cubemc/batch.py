@@ -42,11 +42,15 @@ class SimulationBatch:
         sims = self.simulations
         if self._systems is None or any(s.systems is not self._systems for s in sims):
             states = [s.state for s in sims]
-            self._systems = Systems(sims[0].shape, sims[0].pair, self.device,
-                                    [(st.positions, st.orientations, st.shape_params, st.box)
-                                     for st in states],
-                                    [s.cells[0] for s in sims], max(s.cells[1] for s in sims),
-                                    sims[0].gpu_variant)
+            self._systems = Systems(
+                sims[0].shape,
+                sims[0].pair,
+                self.device,
+                [(st.positions, st.orientations, st.shape_params, st.box) for st in states],
+                [s.cells[0] for s in sims],
+                max(s.cells[1] for s in sims),
+                sims[0].gpu_variant,
+            )
             for b, sim in enumerate(sims):
                 sim.bind(self._systems, b)
         return self._systems
@@ -59,9 +63,14 @@ class SimulationBatch:
             return np.zeros((len(sims), 0), np.int64)
         systems = self._gather()
         params = [s.kernel_parameters() for s in sims]
-        trace, counts, ok = systems.advance(sweeps, [s.seed for s in sims],
-                                            [s.sweep for s in sims], [p[0] for p in params],
-                                            [p[1] for p in params], [s.bonds for s in sims])
+        trace, counts, ok = systems.advance(
+            sweeps,
+            [s.seed for s in sims],
+            [s.sweep for s in sims],
+            [p[0] for p in params],
+            [p[1] for p in params],
+            [s.bonds for s in sims],
+        )
         if not ok:
             raise RuntimeError("cell list overflow in a batch: a configuration overlaps (bug)")
         for b, sim in enumerate(sims):

@@ -37,8 +37,7 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
     while sweep < max_sweeps:
         grid, cap = cell_grid(box, 0.0, shape, params)
         cap *= 4  # overlapping centres pack closer than the overlap-free bound
-        bonds, overlaps = kernels.count_pairs(pos, quat, params, box, grid, cap,
-                                              np.array(pair_params))
+        bonds, overlaps = kernels.count_pairs(pos, quat, params, box, grid, cap, np.array(pair_params))
         if overlaps == 0 and bonds >= 0:
             if box[0] <= box_target * (1 + 1e-12):
                 return State(pos, quat, box, shape=state.shape, shape_params=params)
@@ -48,8 +47,9 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
             grid, cap = cell_grid(box, 0.0, shape, params)
             cap *= 4
         systems = Systems(shape, pair, "cpu", [(pos, quat, params, box)], [grid], cap)
-        _, counts, ok = systems.advance(CHUNK, [seed], [sweep], [(d_move, a_move, 0.0, outer2)],
-                                        [pair_params], [0])
+        _, counts, ok = systems.advance(
+            CHUNK, [seed], [sweep], [(d_move, a_move, 0.0, outer2)], [pair_params], [0]
+        )
         if not ok:
             break
         pos, quat = (a.copy() for a in systems.configuration(0))
@@ -61,6 +61,8 @@ def compress_fluid(state, box_target, seed, max_sweeps=20000):
     volume = float(np.sum(shape.volumes(params, state.N)))
     what = "cubes" if state.shape == "cube" else "particles"
     target = volume / np.prod(state.box * (box_target / state.box[0]))
-    raise InputError(f"could not compress {state.N} {what} to packing fraction "
-                     f"{target:.4f} within {max_sweeps} sweeps (reached "
-                     f"{volume / np.prod(box):.4f}); lower the packing fraction or raise max_sweeps")
+    raise InputError(
+        f"could not compress {state.N} {what} to packing fraction "
+        f"{target:.4f} within {max_sweeps} sweeps (reached "
+        f"{volume / np.prod(box):.4f}); lower the packing fraction or raise max_sweeps"
+    )

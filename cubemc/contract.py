@@ -16,20 +16,51 @@ DEVICES = ("cpu", "gpu", "auto")
 #: GSD log namespace and the per-frame log quantities, in the order written; "pressure" is
 #: beta P sigma^3 estimated from that frame's configuration alone (cubemc.pressure)
 LOG_PREFIX = "cubemc/"
-LOG_KEYS = ("sweep", "energy", "bonds", "beta_epsilon", "well_range", "translate_acceptance",
-            "rotate_acceptance", "translate_move_size", "rotate_move_size", "seed", "pressure")
+LOG_KEYS = (
+    "sweep",
+    "energy",
+    "bonds",
+    "beta_epsilon",
+    "well_range",
+    "translate_acceptance",
+    "rotate_acceptance",
+    "translate_move_size",
+    "rotate_move_size",
+    "seed",
+    "pressure",
+)
 #: log quantities stored as uint64 rather than float64 (a seed may not fit a double exactly)
 LOG_UINT64_KEYS = ("seed",)
 #: checkpoint (.npz) format
 CHECKPOINT_VERSION = 1
-CHECKPOINT_KEYS = ("positions", "orientations", "box", "sweep", "bonds", "counts", "beta_epsilon",
-                   "well_range", "seed", "translate_size", "rotate_size", "schedule", "tuned")
+CHECKPOINT_KEYS = (
+    "positions",
+    "orientations",
+    "box",
+    "sweep",
+    "bonds",
+    "counts",
+    "beta_epsilon",
+    "well_range",
+    "seed",
+    "translate_size",
+    "rotate_size",
+    "schedule",
+    "tuned",
+)
 #: keys written only when the operation they belong to is attached (read when present, so older
 #: checkpoints stay readable): box moves (cubemc.npt.BoxMove: pressure, period, phase, ln V and ln L
 #: step sizes, axis fraction, trials; acceptance counts) and the measured pressure series
 #: (cubemc.pressure.PressureCompute: sweeps, values; period, phase, fit range, bins, degree)
-CHECKPOINT_OPTIONAL_KEYS = ("box_move_settings", "box_move_counts", "pressure_sweeps",
-                            "pressure_values", "pressure_settings", "shape", "shape_params")
+CHECKPOINT_OPTIONAL_KEYS = (
+    "box_move_settings",
+    "box_move_counts",
+    "pressure_sweeps",
+    "pressure_values",
+    "pressure_settings",
+    "shape",
+    "shape_params",
+)
 
 
 @runtime_checkable
@@ -56,8 +87,15 @@ class SimulationProtocol(Protocol):
     def move_sizes(self) -> dict: ...
 
     def tune(self, sweeps: int, target_acceptance: float = 0.3, period: int = 10) -> None: ...
-    def run(self, sweeps: int, trajectory=None, period=None, checkpoint=None,
-            checkpoint_period=None, progress: bool = False) -> None: ...
+    def run(
+        self,
+        sweeps: int,
+        trajectory=None,
+        period=None,
+        checkpoint=None,
+        checkpoint_period=None,
+        progress: bool = False,
+    ) -> None: ...
     def save_checkpoint(self, path) -> None: ...
     def log_values(self) -> dict: ...
 
@@ -67,13 +105,13 @@ def run_arguments(sweeps, trajectory, period, checkpoint, checkpoint_period):
     the periods are None when there is no trajectory or no checkpoint."""
     sweeps = validate.nonnegative_int("sweeps", sweeps)
     path = None if trajectory is None else str(trajectory)
-    period = (validate.positive_int("period", 100 if period is None else period)
-              if path is not None else None)
+    period = validate.positive_int("period", 100 if period is None else period) if path is not None else None
     if checkpoint is None:
         checkpoint_period = None
     else:
         checkpoint_period = validate.positive_int(
-            "checkpoint_period", max(sweeps, 1) if checkpoint_period is None else checkpoint_period)
+            "checkpoint_period", max(sweeps, 1) if checkpoint_period is None else checkpoint_period
+        )
     return sweeps, path, period, checkpoint_period
 
 

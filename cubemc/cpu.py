@@ -37,8 +37,20 @@ def build_cells(pos, box, shift, grid, cell_count, members):
     cell_count[:] = 0
     cap = members.shape[1]
     for i in range(pos.shape[0]):
-        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], shift[0],
-                        shift[1], shift[2], grid[0], grid[1], grid[2])
+        c = assign_cell(
+            pos[i, 0],
+            pos[i, 1],
+            pos[i, 2],
+            box[0],
+            box[1],
+            box[2],
+            shift[0],
+            shift[1],
+            shift[2],
+            grid[0],
+            grid[1],
+            grid[2],
+        )
         k = cell_count[c]
         if k >= cap:
             return False
@@ -56,25 +68,39 @@ def _layout(grids):
         offsets[b + 1] = offsets[b] + (grids[b, 0] // 2) * (grids[b, 1] // 2) * (grids[b, 2] // 2)
     owner = np.empty(offsets[n_sys], np.int64)
     for b in range(n_sys):
-        owner[offsets[b]:offsets[b + 1]] = b
+        owner[offsets[b] : offsets[b + 1]] = b
     return offsets, owner
 
 
 @numba.njit(cache=True)
-def _update_into(res, t, b, kset, offsets, sweep, pos, quat, shapes, cells, boxes, grids, seeds,
-                 moves, pair_params):  # noqa: PLR0913 (thin wrapper so prange bodies stay small)
+def _update_into(
+    res, t, b, kset, offsets, sweep, pos, quat, shapes, cells, boxes, grids, seeds, moves, pair_params
+):  # noqa: PLR0913 (thin wrapper so prange bodies stay small)
     grid = (grids[b, 0], grids[b, 1], grids[b, 2])
     box = (boxes[b, 0], boxes[b, 1], boxes[b, 2])
     mv = (moves[b, 0], moves[b, 1], moves[b, 2], moves[b, 3])
-    r = update_active_cell(t - offsets[b], kset, seeds[b], sweep, pos[b], quat[b], shapes[b],
-                           (cells[0][b], cells[1][b]), grid, box, mv, pair_params[b])
+    r = update_active_cell(
+        t - offsets[b],
+        kset,
+        seeds[b],
+        sweep,
+        pos[b],
+        quat[b],
+        shapes[b],
+        (cells[0][b], cells[1][b]),
+        grid,
+        box,
+        mv,
+        pair_params[b],
+    )
     for q in range(5):
         res[t, q] = r[q]
 
 
 @numba.njit(parallel=True, cache=True)
-def sweeps(pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves, pair_params,
-           units, counts, trace):  # noqa: PLR0913 (one compiled call per run: all arrays in)
+def sweeps(
+    pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves, pair_params, units, counts, trace
+):  # noqa: PLR0913 (one compiled call per run: all arrays in)
     """Run n_sweeps checkerboard sweeps of B systems of equal N, in place.
 
     pos (B, N, 3), quat (B, N, 4), shapes (B, N, P), boxes (B, 3), grids (B, 3); per system the
@@ -105,12 +131,42 @@ def sweeps(pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves,
         for kset in range(8):
             if total >= PARALLEL_MIN_CELLS:
                 for t in prange(total):
-                    _update_into(res, t, owner[t], kset, offsets, sweep0[owner[t]] + s, pos, quat,
-                                 shapes, cells, boxes, grids, seeds, moves, pair_params)
+                    _update_into(
+                        res,
+                        t,
+                        owner[t],
+                        kset,
+                        offsets,
+                        sweep0[owner[t]] + s,
+                        pos,
+                        quat,
+                        shapes,
+                        cells,
+                        boxes,
+                        grids,
+                        seeds,
+                        moves,
+                        pair_params,
+                    )
             else:  # a few cells: starting threads would cost more than the work
                 for t in range(total):
-                    _update_into(res, t, owner[t], kset, offsets, sweep0[owner[t]] + s, pos, quat,
-                                 shapes, cells, boxes, grids, seeds, moves, pair_params)
+                    _update_into(
+                        res,
+                        t,
+                        owner[t],
+                        kset,
+                        offsets,
+                        sweep0[owner[t]] + s,
+                        pos,
+                        quat,
+                        shapes,
+                        cells,
+                        boxes,
+                        grids,
+                        seeds,
+                        moves,
+                        pair_params,
+                    )
             for t in range(total):
                 b = owner[t]
                 units[b] += res[t, 0]
@@ -122,8 +178,7 @@ def sweeps(pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves,
 
 
 @numba.njit(cache=True)
-def serial_sweeps(pos, quat, shapes, box, seed, sweep0, n_sweeps, moves, pair_params, units,
-                  counts, trace):  # noqa: PLR0913 (one compiled call per run)
+def serial_sweeps(pos, quat, shapes, box, seed, sweep0, n_sweeps, moves, pair_params, units, counts, trace):  # noqa: PLR0913 (one compiled call per run)
     """Reference schedule for one system: each sweep is N trials on uniformly chosen particles."""
     n = pos.shape[0]
     bx = (box[0], box[1], box[2])
@@ -131,8 +186,7 @@ def serial_sweeps(pos, quat, shapes, box, seed, sweep0, n_sweeps, moves, pair_pa
     for s in range(n_sweeps):
         sweep = sweep0 + s
         for t in range(n):
-            delta, is_t, accepted = serial_trial(t, seed, sweep, pos, quat, shapes, bx, mv,
-                                                 pair_params)
+            delta, is_t, accepted = serial_trial(t, seed, sweep, pos, quat, shapes, bx, mv, pair_params)
             units += delta
             if is_t:
                 counts[1] += 1
@@ -158,8 +212,7 @@ def count_pairs(pos, quat, shapes, box, grid, cap, pair_params):
     units_i = np.zeros(n, np.int64)
     over_i = np.zeros(n, np.int64)
     for i in prange(n):
-        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0,
-                        nx, ny, nz)
+        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0, nx, ny, nz)
         cz = c % nz
         cy = (c // nz) % ny
         cx = c // (nz * ny)

@@ -39,13 +39,14 @@ def cell_grid(box, well_range=0.0, shape=cube, params=None):
     if np.any(box < min_box_edge(r_int)):
         raise ValueError(
             f"box {tuple(np.round(box, 4))} is too small: every edge must be at least "
-            f"{min_box_edge(r_int):.4f} (twice the interaction range {r_int:.4f})")
+            f"{min_box_edge(r_int):.4f} (twice the interaction range {r_int:.4f})"
+        )
     grid = np.maximum(2 * np.floor(box / (2.0 * r_int)).astype(np.int64), 2)
     width = float(np.max(box / grid))
     # centres are >= s (insphere diameter) apart: disjoint balls of radius s/2 in a cell grown by
     # s/2 per side, at most the densest sphere packing (0.7405) of that volume
     s = shape.insphere_diameter(params)
-    capacity = int(0.7405 * (width + s) ** 3 / (math.pi / 6.0 * s ** 3)) + 1
+    capacity = int(0.7405 * (width + s) ** 3 / (math.pi / 6.0 * s**3)) + 1
     return grid, capacity
 
 
@@ -59,11 +60,14 @@ def quaternion_matrices(q):
     """(n, 3, 3) rotation matrices of unit quaternions (w, x, y, z); column k is body axis k."""
     q = np.asarray(q, np.float64)
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        -2,
+    )
 
 
 def overlaps(offsets, qa, qb, shape=cube, params=None):
@@ -76,6 +80,10 @@ def overlaps(offsets, qa, qb, shape=cube, params=None):
         params = np.zeros((2, max(shape.N_PARAMS, 1)))
     out = np.zeros(len(offsets), np.bool_)
     targets.cpu(shape, pairs.square_well).overlap_many(
-        np.ascontiguousarray(offsets, np.float64), np.ascontiguousarray(qa, np.float64),
-        np.ascontiguousarray(qb, np.float64), np.ascontiguousarray(params, np.float64), out)
+        np.ascontiguousarray(offsets, np.float64),
+        np.ascontiguousarray(qa, np.float64),
+        np.ascontiguousarray(qb, np.float64),
+        np.ascontiguousarray(params, np.float64),
+        out,
+    )
     return out

@@ -18,10 +18,9 @@ PURPOSE_GRID = U64(3) << U64(48)
 DRAWS = 16
 
 
-
-
 def random_functions(jit):
     """Counter-based random numbers (splitmix64) and Gaussian pairs."""
+
     @jit
     def splitmix64(x):
         z = x + U64(0x9E3779B97F4A7C15)
@@ -44,8 +43,7 @@ def random_functions(jit):
         r = math.sqrt(-2.0 * math.log(u1))
         return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
 
-    return dict(splitmix64=splitmix64, stream_key=stream_key, uniform=uniform,
-                gaussian_pair=gaussian_pair)
+    return dict(splitmix64=splitmix64, stream_key=stream_key, uniform=uniform, gaussian_pair=gaussian_pair)
 
 
 def grid_functions(jit, k):
@@ -88,8 +86,7 @@ def grid_functions(jit, k):
 
     @jit
     def assign_cell(x, y, z, lx, ly, lz, sx, sy, sz, nx, ny, nz):  # noqa: PLR0913 (scalars only)
-        return ((cell_coord(x, lx, sx, nx) * ny + cell_coord(y, ly, sy, ny)) * nz
-                + cell_coord(z, lz, sz, nz))
+        return (cell_coord(x, lx, sx, nx) * ny + cell_coord(y, ly, sy, ny)) * nz + cell_coord(z, lz, sz, nz)
 
     @jit
     def active_cell(m, parity, nx, ny, nz):
@@ -104,5 +101,12 @@ def grid_functions(jit, k):
         pz = parity & 1
         return ((2 * ix + px) * ny + (2 * iy + py)) * nz + (2 * iz + pz)
 
-    return dict(wrap=wrap, min_image=min_image, cell_coord=cell_coord, grid_shift=grid_shift,
-                first_set=first_set, assign_cell=assign_cell, active_cell=active_cell)
+    return dict(
+        wrap=wrap,
+        min_image=min_image,
+        cell_coord=cell_coord,
+        grid_shift=grid_shift,
+        first_set=first_set,
+        assign_cell=assign_cell,
+        active_cell=active_cell,
+    )

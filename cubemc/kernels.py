@@ -109,9 +109,15 @@ def _pair_functions(jit, k):
     def quat_to_matrix(w, x, y, z):
         """Row-major rotation matrix; column k is body axis k in the lab frame."""
         return (
-            1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y),
-            2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x),
-            2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y),
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y - w * z),
+            2.0 * (x * z + w * y),
+            2.0 * (x * y + w * z),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z - w * x),
+            2.0 * (x * z - w * y),
+            2.0 * (y * z + w * x),
+            1.0 - 2.0 * (x * x + y * y),
         )
 
     @jit
@@ -158,8 +164,13 @@ def _pair_functions(jit, k):
             return True, 0
         return False, pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params)
 
-    return dict(quat_to_matrix=quat_to_matrix, overlap_at=overlap_at, pair_units=pair_units,
-                offset=offset, pair_state=pair_state)
+    return dict(
+        quat_to_matrix=quat_to_matrix,
+        overlap_at=overlap_at,
+        pair_units=pair_units,
+        offset=offset,
+        pair_state=pair_state,
+    )
 
 
 def _move_functions(jit, k):
@@ -174,17 +185,14 @@ def _move_functions(jit, k):
         Returns (is_translation, x', y', z', q0', q1', q2', q3').
         """
         c = U64(base)
-        g0, g1 = gaussian_pair(uniform(key, c + U64(2)),
-                               uniform(key, c + U64(3)))
-        g2, g3 = gaussian_pair(uniform(key, c + U64(4)),
-                               uniform(key, c + U64(5)))
+        g0, g1 = gaussian_pair(uniform(key, c + U64(2)), uniform(key, c + U64(3)))
+        g2, g3 = gaussian_pair(uniform(key, c + U64(4)), uniform(key, c + U64(5)))
         if uniform(key, c + U64(1)) <= 0.5:
             norm = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2)
             if norm == 0.0:
                 norm = 1.0
             r = d_move * math.pow(uniform(key, c + U64(6)), 1.0 / 3.0) / norm
-            return (True, wrap(x + r * g0, lx), wrap(y + r * g1, ly), wrap(z + r * g2, lz),
-                    q0, q1, q2, q3)
+            return (True, wrap(x + r * g0, lx), wrap(y + r * g1, ly), wrap(z + r * g2, lz), q0, q1, q2, q3)
         norm = math.sqrt(g0 * g0 + g1 * g1 + g2 * g2 + g3 * g3)
         if norm == 0.0:
             norm = 1.0
@@ -230,8 +238,7 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
     metropolis, commit = k["metropolis"], k["commit"]
 
     @jit
-    def neighbour_change(i, move, x, y, z, pos, quat, shapes, cells, c, grid, box, reach2,
-                         pair_params):  # noqa: PLR0913 (hot path: arrays and scalars, no structs)
+    def neighbour_change(i, move, x, y, z, pos, quat, shapes, cells, c, grid, box, reach2, pair_params):  # noqa: PLR0913 (hot path: arrays and scalars, no structs)
         """(overlap, change in energy units) of the trial `move` of particle i, which sits at
         (x, y, z) in cell c; only the 27 (or fewer) neighbouring cells are searched."""
         cell_count, members = cells
@@ -267,18 +274,26 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
                         if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
                             return True, 0
                         if is_t or not isotropic:
-                            delta += pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes,
-                                                pair_params)
+                            delta += pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params)
                             ex = min_image(pos[j, 0] - x, lx)
                             ey = min_image(pos[j, 1] - y, ly)
                             ez = min_image(pos[j, 2] - z, lz)
-                            delta -= pair_units(i, j, ex, ey, ez, ex * ex + ey * ey + ez * ez,
-                                                mi_old, quat, shapes, pair_params)
+                            delta -= pair_units(
+                                i,
+                                j,
+                                ex,
+                                ey,
+                                ez,
+                                ex * ex + ey * ey + ez * ez,
+                                mi_old,
+                                quat,
+                                shapes,
+                                pair_params,
+                            )
         return False, delta
 
     @jit
-    def update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves,
-                    pair_params):  # noqa: PLR0913 (device function: no structs on both targets)
+    def update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves, pair_params):  # noqa: PLR0913 (device function: no structs on both targets)
         """All trials of one active cell; returns (delta_units, acc_t, n_t, acc_r, n_r).
 
         moves = (translation size, rotation size, beta_epsilon, largest overlap distance^2).
@@ -313,18 +328,23 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
             x = pos[i, 0]
             y = pos[i, 1]
             z = pos[i, 2]
-            move = propose(key, base, x, y, z, quat[i, 0], quat[i, 1],
-                           quat[i, 2], quat[i, 3], d_move, a_move, lx, ly, lz)
+            move = propose(
+                key, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3], d_move, a_move, lx, ly, lz
+            )
             is_t = move[0]
             if is_t:
                 n_t += 1
-                if (cell_coord(move[1], lx, sx, nx) != cx or cell_coord(move[2], ly, sy, ny) != cy
-                        or cell_coord(move[3], lz, sz, nz) != cz):
+                if (
+                    cell_coord(move[1], lx, sx, nx) != cx
+                    or cell_coord(move[2], ly, sy, ny) != cy
+                    or cell_coord(move[3], lz, sz, nz) != cz
+                ):
                     continue  # leaving the cell is rejected (both directions alike)
             else:
                 n_r += 1
-            overlap, delta = neighbour_change(i, move, x, y, z, pos, quat, shapes, cells, c,
-                                              grid, box, reach2, pair_params)
+            overlap, delta = neighbour_change(
+                i, move, x, y, z, pos, quat, shapes, cells, c, grid, box, reach2, pair_params
+            )
             if overlap:
                 continue
             if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
@@ -338,13 +358,11 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
         return dunits, acc_t, n_t, acc_r, n_r
 
     @jit
-    def update_active_cell(m, kset, seed, sweep, pos, quat, shapes, cells, grid, box, moves,
-                           pair_params):  # noqa: PLR0913 (device function: no structs)
+    def update_active_cell(m, kset, seed, sweep, pos, quat, shapes, cells, grid, box, moves, pair_params):  # noqa: PLR0913 (device function: no structs)
         """Trials of the m-th active cell of the kset-th set visited in `sweep` (all targets)."""
         shift = grid_shift(seed, sweep, box[0], box[1], box[2])
         c = active_cell(m, (first_set(seed, sweep) + kset) % 8, grid[0], grid[1], grid[2])
-        return update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves,
-                           pair_params)
+        return update_cell(c, seed, sweep, pos, quat, shapes, cells, grid, box, shift, moves, pair_params)
 
     @jit
     def serial_trial(t, seed, sweep, pos, quat, shapes, box, moves, pair_params):  # noqa: PLR0913
@@ -363,8 +381,9 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
         x = pos[i, 0]
         y = pos[i, 1]
         z = pos[i, 2]
-        move = propose(key, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2],
-                       quat[i, 3], d_move, a_move, lx, ly, lz)
+        move = propose(
+            key, base, x, y, z, quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3], d_move, a_move, lx, ly, lz
+        )
         is_t = move[0]
         mi = quat_to_matrix(move[4], move[5], move[6], move[7])
         mi_old = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
@@ -378,17 +397,23 @@ def _trial_functions(jit, k, isotropic):  # noqa: C901 (the per-cell loop stays 
             if overlap_at(i, j, dx, dy, dz, mi, quat, shapes):
                 return 0, is_t, False
             if is_t or not isotropic:
-                delta += pair_units(i, j, dx, dy, dz, dx * dx + dy * dy + dz * dz, mi, quat,
-                                    shapes, pair_params)
+                delta += pair_units(
+                    i, j, dx, dy, dz, dx * dx + dy * dy + dz * dz, mi, quat, shapes, pair_params
+                )
                 ex = min_image(pos[j, 0] - x, lx)
                 ey = min_image(pos[j, 1] - y, ly)
                 ez = min_image(pos[j, 2] - z, lz)
-                delta -= pair_units(i, j, ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat,
-                                    shapes, pair_params)
+                delta -= pair_units(
+                    i, j, ex, ey, ez, ex * ex + ey * ey + ez * ez, mi_old, quat, shapes, pair_params
+                )
         if not metropolis(delta, beta_eps, uniform(key, base + U64(7))):
             return 0, is_t, False
         commit(i, move, pos, quat)
         return delta, is_t, True
 
-    return dict(neighbour_change=neighbour_change, update_cell=update_cell,
-                update_active_cell=update_active_cell, serial_trial=serial_trial)
+    return dict(
+        neighbour_change=neighbour_change,
+        update_cell=update_cell,
+        update_active_cell=update_active_cell,
+        serial_trial=serial_trial,
+    )

@@ -95,8 +95,9 @@ class MoveSizeTuner(Operation):
     def act(self, sim):
         c = sim.counts - self._before
         if c[1]:
-            sim.translate_size = min(self.max_translate,
-                                     sim.translate_size * tune_factor(c[0] / c[1], self.target))
+            sim.translate_size = min(
+                self.max_translate, sim.translate_size * tune_factor(c[0] / c[1], self.target)
+            )
         if c[3]:
             sim.rotate_size = min(1.0, sim.rotate_size * tune_factor(c[2] / c[3], self.target))
         self._before = sim.counts.copy()

@@ -34,16 +34,26 @@ class Simulation:
     sweeps during run().
     """
 
-    def __init__(self, state: State, beta_epsilon: float, well_range: float = 1.14, seed: int = 0,
-                 device: str = "auto", translate_size: float = 0.1, rotate_size: float = 0.1,
-                 schedule: str = "checkerboard", pair: str = "square_well",
-                 gpu_variant: str = "cell",
-                 _warn_well: bool = True):  # noqa: PLR0913 (the model's parameters, by name)
+    def __init__(
+        self,
+        state: State,
+        beta_epsilon: float,
+        well_range: float = 1.14,
+        seed: int = 0,
+        device: str = "auto",
+        translate_size: float = 0.1,
+        rotate_size: float = 0.1,
+        schedule: str = "checkerboard",
+        pair: str = "square_well",
+        gpu_variant: str = "cell",
+        _warn_well: bool = True,
+    ):  # noqa: PLR0913 (the model's parameters, by name)
         if not isinstance(state, State):
             raise InputError("state must be a cubemc.State")
         self.beta_epsilon = validate.finite("beta_epsilon", beta_epsilon)
-        self.well_range = (validate.well_range(well_range) if _warn_well
-                           else validate.positive("well_range", well_range))
+        self.well_range = (
+            validate.well_range(well_range) if _warn_well else validate.positive("well_range", well_range)
+        )
         self.seed = validate.seed(seed)
         self.translate_size = validate.positive("translate_size", translate_size)
         self.rotate_size = validate.positive("rotate_size", rotate_size)
@@ -90,8 +100,15 @@ class Simulation:
         return self._systems
 
     def _new_systems(self, state):
-        return Systems(self.shape, self.pair, self.device, [_configuration(state)], [self._grid],
-                       self._cap, self.gpu_variant)
+        return Systems(
+            self.shape,
+            self.pair,
+            self.device,
+            [_configuration(state)],
+            [self._grid],
+            self._cap,
+            self.gpu_variant,
+        )
 
     def _grid_for(self, box, shape_params):
         """(cell counts, capacity) of the checkerboard grid for `box`; InputError if too small."""
@@ -103,8 +120,12 @@ class Simulation:
     def kernel_parameters(self):
         """(moves, pair parameters) rows passed to the drivers for this system."""
         params = self._systems.shape_params(self._index)
-        moves = (self.translate_size, self.rotate_size, self.beta_epsilon,
-                 self.shape.overlap_distance2(params))
+        moves = (
+            self.translate_size,
+            self.rotate_size,
+            self.beta_epsilon,
+            self.shape.overlap_distance2(params),
+        )
         # the reach covers the largest pair (exactly well_range for unit cubes: bit-exact)
         return moves, self.pair.parameters(self.well_range, shapes.max_size(self.shape, params))
 
@@ -112,9 +133,14 @@ class Simulation:
     @property
     def state(self) -> State:
         pos, quat = self._systems.configuration(self._index)
-        return State(pos.copy(), quat.copy(), self._box.copy(), check=False,
-                     shape=self.shape.NAME,
-                     shape_params=self._systems.shape_params(self._index).copy())
+        return State(
+            pos.copy(),
+            quat.copy(),
+            self._box.copy(),
+            check=False,
+            shape=self.shape.NAME,
+            shape_params=self._systems.shape_params(self._index).copy(),
+        )
 
     @property
     def positions(self):
@@ -140,8 +166,10 @@ class Simulation:
     @property
     def acceptance(self) -> dict:
         c = self.counts
-        return {"translate": c[0] / c[1] if c[1] else float("nan"),
-                "rotate": c[2] / c[3] if c[3] else float("nan")}
+        return {
+            "translate": c[0] / c[1] if c[1] else float("nan"),
+            "rotate": c[2] / c[3] if c[3] else float("nan"),
+        }
 
     @property
     def move_sizes(self) -> dict:
@@ -155,8 +183,7 @@ class Simulation:
     def min_box_edge(self) -> float:
         """The smallest allowed box edge: twice the interaction range (geometry.min_box_edge)."""
         params = self._systems.shape_params(self._index)
-        return min_box_edge(interaction_range(self.pair.cutoff(self.well_range), self.shape,
-                                              params))
+        return min_box_edge(interaction_range(self.pair.cutoff(self.well_range), self.shape, params))
 
     def count_pairs(self, state: State | None = None) -> tuple[int, int]:
         """(energy units, overlapping pairs) of `state` (default: the current configuration),
@@ -165,8 +192,14 @@ class Simulation:
         state = self.state if state is None else state
         grid, cap = self._grid_for(state.box, state.shape_params)
         units, overlaps = self._systems.kernels().count_pairs(
-            state.positions, state.orientations, state.shape_params, state.box, grid, cap,
-            np.asarray(self.kernel_parameters()[1], np.float64))
+            state.positions,
+            state.orientations,
+            state.shape_params,
+            state.box,
+            grid,
+            cap,
+            np.asarray(self.kernel_parameters()[1], np.float64),
+        )
         if units < 0:  # a cell held more particles than non-overlapping ones can
             return 0, max(int(overlaps), 1)
         return int(units), int(overlaps)
@@ -180,8 +213,7 @@ class Simulation:
         InputError for a box below min_box_edge.  The sweep count and move sizes are kept.
         """
         if not isinstance(state, State) or state.N != self.N or state.shape != self.shape.NAME:
-            raise InputError(f"set_state needs a State of {self.N} particles of shape "
-                             f"{self.shape.NAME!r}")
+            raise InputError(f"set_state needs a State of {self.N} particles of shape {self.shape.NAME!r}")
         grid, cap = self._grid_for(state.box, state.shape_params)
         if bonds is None:
             bonds, overlaps = self.count_pairs(state)
@@ -201,8 +233,7 @@ class Simulation:
 
     def measure_pressure(self, max_scale=None, bins=sdf.BINS, degree=sdf.DEGREE):
         """beta P sigma^3 of the current configuration with these histogram settings."""
-        return sdf.measure(self.state, self.pair, self.well_range, self.beta_epsilon,
-                                max_scale, bins, degree)
+        return sdf.measure(self.state, self.pair, self.well_range, self.beta_epsilon, max_scale, bins, degree)
 
     # ------------------------------------------------------------------ running
     def _advance(self, n_sweeps):
@@ -213,14 +244,16 @@ class Simulation:
         systems = self._own_systems()
         moves, pair_params = self.kernel_parameters()
         if self.schedule == "serial":
-            trace, counts = systems.serial(n_sweeps, self.seed, self.sweep, moves, pair_params,
-                                           self.bonds)
+            trace, counts = systems.serial(n_sweeps, self.seed, self.sweep, moves, pair_params, self.bonds)
         else:
-            traces, counts, ok = systems.advance(n_sweeps, [self.seed], [self.sweep], [moves],
-                                                 [pair_params], [self.bonds])
+            traces, counts, ok = systems.advance(
+                n_sweeps, [self.seed], [self.sweep], [moves], [pair_params], [self.bonds]
+            )
             if not ok:
-                raise RuntimeError("cell list overflow: the configuration must contain overlaps "
-                                   "(this indicates a bug; please report it with the input file)")
+                raise RuntimeError(
+                    "cell list overflow: the configuration must contain overlaps "
+                    "(this indicates a bug; please report it with the input file)"
+                )
             trace, counts = traces[0], counts[0]
         self.counts += counts
         self.bonds = int(trace[-1])
@@ -243,8 +276,11 @@ class Simulation:
         max_translate = 0.5 * float(np.min(self._box / self._grid))
         tuners = [MoveSizeTuner(target_acceptance, period, self.sweep, max_translate)]
         # updaters with move sizes of their own (box moves) are tuned alongside
-        tuners += [op.tuner(target_acceptance, period, self.sweep)
-                   for op in self.operations.updaters if hasattr(op, "tuner")]
+        tuners += [
+            op.tuner(target_acceptance, period, self.sweep)
+            for op in self.operations.updaters
+            if hasattr(op, "tuner")
+        ]
         self.operations.tuners.extend(tuners)
         try:
             self._run_operations(sweeps, list(self.operations))
@@ -257,8 +293,9 @@ class Simulation:
                 op.reset_acceptance()
         self.tuned = True
 
-    def run(self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None,
-            progress=False):  # noqa: PLR0913 (convenience keywords for the common writers)
+    def run(
+        self, sweeps, trajectory=None, period=None, checkpoint=None, checkpoint_period=None, progress=False
+    ):  # noqa: PLR0913 (convenience keywords for the common writers)
         """Run `sweeps` more sweeps with frozen move sizes, triggering the attached operations.
 
         trajectory: GSD file; a frame is appended whenever the sweep count is a multiple of
@@ -268,8 +305,9 @@ class Simulation:
         CheckpointWriter for this run only.  progress: a tqdm bar on a terminal, else one log line
         per checkpoint.
         """
-        sweeps, path, period, checkpoint_period = run_arguments(sweeps, trajectory, period,
-                                                                checkpoint, checkpoint_period)
+        sweeps, path, period, checkpoint_period = run_arguments(
+            sweeps, trajectory, period, checkpoint, checkpoint_period
+        )
         extra = []
         if path is not None:
             extra.append(GSDWriter(path, period))
@@ -293,8 +331,13 @@ class Simulation:
                     if op.due(self.sweep) or (op.at_end and self.sweep == end):
                         op.act(self)
                         if bar is None and getattr(op, "progress", False):
-                            log.info("sweep %d of %d, energy %.4f, checkpoint %s",
-                                     self.sweep, end, self.energy, op.path)
+                            log.info(
+                                "sweep %d of %d, energy %.4f, checkpoint %s",
+                                self.sweep,
+                                end,
+                                self.energy,
+                                op.path,
+                            )
         finally:
             if bar is not None:
                 bar.close()
@@ -302,35 +345,58 @@ class Simulation:
     # ------------------------------------------------------------------ output
     def log_values(self) -> dict:
         acc = self.acceptance
-        return {"sweep": self.sweep, "energy": self.energy, "bonds": self.bonds,
-                "beta_epsilon": self.beta_epsilon, "well_range": self.well_range, "seed": self.seed,
-                "translate_acceptance": acc["translate"], "rotate_acceptance": acc["rotate"],
-                "translate_move_size": self.translate_size, "rotate_move_size": self.rotate_size,
-                "pressure": self.pressure}
+        return {
+            "sweep": self.sweep,
+            "energy": self.energy,
+            "bonds": self.bonds,
+            "beta_epsilon": self.beta_epsilon,
+            "well_range": self.well_range,
+            "seed": self.seed,
+            "translate_acceptance": acc["translate"],
+            "rotate_acceptance": acc["rotate"],
+            "translate_move_size": self.translate_size,
+            "rotate_move_size": self.rotate_size,
+            "pressure": self.pressure,
+        }
 
     def write_frame(self, path) -> None:
         pos, quat = self._systems.configuration(self._index)
         type_shapes, typeid = gsdio.shape_types(self.shape, self._systems.shape_params(self._index))
-        gsdio.append(str(path), gsdio.make_frame(pos, quat, self._box, self.sweep,
-                                                 self.log_values(), type_shapes, typeid))
+        gsdio.append(
+            str(path),
+            gsdio.make_frame(pos, quat, self._box, self.sweep, self.log_values(), type_shapes, typeid),
+        )
 
     def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""
         pos, quat = self._systems.configuration(self._index)
-        gsdio.write_checkpoint(str(path), dict(
-            version=CHECKPOINT_VERSION, positions=pos, orientations=quat,
-            box=self._box, sweep=self.sweep, bonds=self.bonds, counts=self.counts,
-            beta_epsilon=self.beta_epsilon, well_range=self.well_range, seed=self.seed,
-            translate_size=self.translate_size, rotate_size=self.rotate_size,
-            schedule=self.schedule, tuned=self.tuned,
-            **self._shape_checkpoint(), **self._operations_checkpoint()))
+        gsdio.write_checkpoint(
+            str(path),
+            dict(
+                version=CHECKPOINT_VERSION,
+                positions=pos,
+                orientations=quat,
+                box=self._box,
+                sweep=self.sweep,
+                bonds=self.bonds,
+                counts=self.counts,
+                beta_epsilon=self.beta_epsilon,
+                well_range=self.well_range,
+                seed=self.seed,
+                translate_size=self.translate_size,
+                rotate_size=self.rotate_size,
+                schedule=self.schedule,
+                tuned=self.tuned,
+                **self._shape_checkpoint(),
+                **self._operations_checkpoint(),
+            ),
+        )
 
     def _shape_checkpoint(self) -> dict:
         """Shape name and per-particle parameters; none for unit cubes (their format is kept)."""
         if self.shape.NAME == "cube":
             return {}
-        return {"shape": self.shape.NAME,
-                "shape_params": self._systems.shape_params(self._index)}
+        return {"shape": self.shape.NAME, "shape_params": self._systems.shape_params(self._index)}
 
     def _operations_checkpoint(self) -> dict:
         """Keys of the attached operations that a restart needs (contract.CHECKPOINT_OPTIONAL_KEYS);
@@ -343,18 +409,29 @@ class Simulation:
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> Simulation:
         data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
-        state = State(data["positions"], data["orientations"], data["box"],
-                      shape=str(data["shape"]) if "shape" in data else "cube",
-                      shape_params=data.get("shape_params"))
-        sim = cls(state, float(data["beta_epsilon"]), float(data["well_range"]),
-                  seed=int(data["seed"]), device=device,
-                  translate_size=float(data["translate_size"]),
-                  rotate_size=float(data["rotate_size"]), schedule=_native_schedule(data),
-                  _warn_well=False)
+        state = State(
+            data["positions"],
+            data["orientations"],
+            data["box"],
+            shape=str(data["shape"]) if "shape" in data else "cube",
+            shape_params=data.get("shape_params"),
+        )
+        sim = cls(
+            state,
+            float(data["beta_epsilon"]),
+            float(data["well_range"]),
+            seed=int(data["seed"]),
+            device=device,
+            translate_size=float(data["translate_size"]),
+            rotate_size=float(data["rotate_size"]),
+            schedule=_native_schedule(data),
+            _warn_well=False,
+        )
         # positions are stored exactly, so the recount must equal the running total
         if sim.bonds != int(data["bonds"]):
-            raise InputError(f"checkpoint {path} is inconsistent: {sim.bonds} bonds recounted, "
-                             f"{int(data['bonds'])} stored")
+            raise InputError(
+                f"checkpoint {path} is inconsistent: {sim.bonds} bonds recounted, {int(data['bonds'])} stored"
+            )
         sim.sweep = int(data["sweep"])
         sim.tuned = bool(data["tuned"])
         sim.counts[:] = data["counts"]

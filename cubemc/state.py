@@ -19,8 +19,7 @@ class State:
     the quaternions and (unless check=False) refuses overlapping particles with an OverlapError.
     """
 
-    def __init__(self, positions, orientations, box, check=True, shape="cube",
-                 shape_params=None):  # noqa: PLR0913 (configuration plus shape, by name)
+    def __init__(self, positions, orientations, box, check=True, shape="cube", shape_params=None):  # noqa: PLR0913 (configuration plus shape, by name)
         box = np.array(box, np.float64).reshape(-1)
         if box.shape != (3,) or not np.all(np.isfinite(box)) or np.any(box <= 0):
             raise InputError(f"box must be three positive finite edge lengths, got {box.tolist()}")
@@ -68,8 +67,14 @@ class State:
         return shapes.sizes(shapes.get(self.shape), self.shape_params, self.N)
 
     def copy(self):
-        return State(self.positions.copy(), self.orientations.copy(), self.box.copy(), check=False,
-                     shape=self.shape, shape_params=self.shape_params.copy())
+        return State(
+            self.positions.copy(),
+            self.orientations.copy(),
+            self.box.copy(),
+            check=False,
+            shape=self.shape,
+            shape_params=self.shape_params.copy(),
+        )
 
     def _kernels(self):
         return targets.cpu(shapes.get(self.shape), pairs.square_well)
@@ -82,9 +87,14 @@ class State:
         except ValueError as err:
             raise InputError(str(err)) from None
         bonds, overlaps = self._kernels().count_pairs(
-            self.positions, self.orientations, self.shape_params, self.box, grid, cap,
-            np.array(pairs.square_well.parameters(well_range,
-                                                  shapes.max_size(shape, self.shape_params))))
+            self.positions,
+            self.orientations,
+            self.shape_params,
+            self.box,
+            grid,
+            cap,
+            np.array(pairs.square_well.parameters(well_range, shapes.max_size(shape, self.shape_params))),
+        )
         if bonds < 0:  # a cell held more particles than non-overlapping ones can
             overlaps = max(overlaps, 1)
         return int(bonds), int(overlaps)
@@ -93,13 +103,15 @@ class State:
         """Raise OverlapError naming one overlapping pair if any particles overlap or touch."""
         _, overlaps = self.count_pairs()
         if overlaps:
-            i, j = self._kernels().first_overlap(self.positions, self.orientations,
-                                                 self.shape_params, self.box, np.zeros(2))
+            i, j = self._kernels().first_overlap(
+                self.positions, self.orientations, self.shape_params, self.box, np.zeros(2)
+            )
             what = "cubes" if self.shape == "cube" else "particles"
             raise OverlapError(
                 f"the configuration has overlapping {what} ({overlaps} overlapping pair(s), e.g. "
                 f"{what} {i} and {j} at {np.round(self.positions[i], 4).tolist()} and "
-                f"{np.round(self.positions[j], 4).tolist()})")
+                f"{np.round(self.positions[j], 4).tolist()})"
+            )
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -115,10 +127,12 @@ class State:
         box = n * a
         smallest = min_box_edge(CIRCUMSPHERE_DIAMETER)
         if box < smallest:
-            raise InputError(f"a {n}x{n}x{n} lattice at packing fraction {phi} gives a box of "
-                             f"{box:.3f}, smaller than the minimum {smallest:.3f}; "
-                             f"use n >= {math.ceil(smallest / a)}")
-        sites = n ** 3
+            raise InputError(
+                f"a {n}x{n}x{n} lattice at packing fraction {phi} gives a box of "
+                f"{box:.3f}, smaller than the minimum {smallest:.3f}; "
+                f"use n >= {math.ceil(smallest / a)}"
+            )
+        sites = n**3
         if vacancy_sites is not None:
             removed = np.unique(np.asarray(vacancy_sites, np.int64).reshape(-1))
             if removed.size != len(np.asarray(vacancy_sites).reshape(-1)):
@@ -154,9 +168,11 @@ class State:
         phi = validate.fraction("packing_fraction", packing_fraction)
         box_target = (n / phi) ** (1.0 / 3.0)
         if box_target < min_box_edge(CIRCUMSPHERE_DIAMETER):
-            raise InputError(f"{n} cubes at packing fraction {phi} give a box of {box_target:.3f}, "
-                             f"smaller than the minimum {min_box_edge(CIRCUMSPHERE_DIAMETER):.3f}; "
-                             "use more cubes")
+            raise InputError(
+                f"{n} cubes at packing fraction {phi} give a box of {box_target:.3f}, "
+                f"smaller than the minimum {min_box_edge(CIRCUMSPHERE_DIAMETER):.3f}; "
+                "use more cubes"
+            )
         rng = np.random.default_rng(validate.seed(seed))
         m = math.ceil(n ** (1.0 / 3.0) - 1e-9)
         spacing = max(box_target / m, 1.001 * CIRCUMSPHERE_DIAMETER)  # random cubes cannot touch
@@ -166,8 +182,12 @@ class State:
         pos = sites[np.sort(rng.choice(len(sites), size=n, replace=False))]
         state = cls(pos, random_quaternions(rng, n), [box, box, box])
         if box > box_target:
-            state = compress_fluid(state, box_target, seed=validate.seed(seed),
-                                   max_sweeps=validate.positive_int("max_sweeps", max_sweeps))
+            state = compress_fluid(
+                state,
+                box_target,
+                seed=validate.seed(seed),
+                max_sweeps=validate.positive_int("max_sweeps", max_sweeps),
+            )
         return state
 
     @classmethod
@@ -190,8 +210,9 @@ def _shape_params(shape, params, n):
     n_params = max(shape.N_PARAMS, 1)  # the kernels want at least one column
     if params is None:
         if shape.N_PARAMS:
-            raise InputError(f"shape {shape.NAME!r} needs shape_params ({shape.N_PARAMS} numbers "
-                             "per particle)")
+            raise InputError(
+                f"shape {shape.NAME!r} needs shape_params ({shape.N_PARAMS} numbers per particle)"
+            )
         return np.zeros((n, n_params))
     p = np.array(params, np.float64)
     if p.size == n_params and n != 1:
@@ -199,8 +220,10 @@ def _shape_params(shape, params, n):
     elif p.size == n * n_params:
         p = p.reshape(n, n_params)
     else:
-        raise InputError(f"shape_params of shape {shape.NAME!r} must have shape ({n}, {n_params}) "
-                         f"or ({n_params},), got {p.shape}")
+        raise InputError(
+            f"shape_params of shape {shape.NAME!r} must have shape ({n}, {n_params}) "
+            f"or ({n_params},), got {p.shape}"
+        )
     if not np.all(np.isfinite(p)):
         raise InputError("shape_params must be finite numbers")
     if hasattr(shape, "check"):

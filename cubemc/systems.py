@@ -18,23 +18,23 @@ from . import targets
 class Systems:
     """Configurations of B systems of N particles of one shape, pair energy and device."""
 
-    def __init__(self, shape, pair, device, configurations, grids, cap,
-                 gpu_variant="cell"):  # noqa: PLR0913 (what defines a batch, by name)
+    def __init__(self, shape, pair, device, configurations, grids, cap, gpu_variant="cell"):  # noqa: PLR0913 (what defines a batch, by name)
         """configurations: a list of (positions, orientations, shape_params, box) per system;
         gpu_variant: the CUDA kernel layout (cubemc/gpu.py VARIANTS), ignored on the CPU."""
         self.shape, self.pair, self.device = shape, pair, device
         self.size = len(configurations)
         self.grids = np.ascontiguousarray(np.stack([np.asarray(g, np.int64) for g in grids]))
-        self.boxes = np.ascontiguousarray(np.stack([np.asarray(c[3], np.float64)
-                                                    for c in configurations]))
+        self.boxes = np.ascontiguousarray(np.stack([np.asarray(c[3], np.float64) for c in configurations]))
         self.cap = int(cap)
-        self._host = [np.ascontiguousarray(np.stack([c[k] for c in configurations]))
-                      for k in range(3)]  # positions, orientations, shape params
+        self._host = [
+            np.ascontiguousarray(np.stack([c[k] for c in configurations])) for k in range(3)
+        ]  # positions, orientations, shape params
         self._device = None
         self._stale = False  # True when the device copy is newer than the host copy
         if device == "gpu":
-            self._device = targets.gpu(shape, pair).DeviceArrays(*self._host, self.boxes,
-                                                                 self.grids, gpu_variant)
+            self._device = targets.gpu(shape, pair).DeviceArrays(
+                *self._host, self.boxes, self.grids, gpu_variant
+            )
 
     def kernels(self):
         return targets.cpu(self.shape, self.pair)
@@ -74,16 +74,29 @@ class Systems:
         moves = np.ascontiguousarray(moves, np.float64)
         pair_params = np.ascontiguousarray(pair_params, np.float64)
         if self._device is not None:
-            trace, counts, ok = self._device.sweeps(self.cap, seeds, sweep0, n_sweeps, moves,
-                                                    pair_params)
+            trace, counts, ok = self._device.sweeps(self.cap, seeds, sweep0, n_sweeps, moves, pair_params)
             self._stale = True
             return trace + np.asarray(units, np.int64)[:, None], counts, ok
         counts = np.zeros((self.size, 4), np.int64)
         trace = np.zeros((self.size, n_sweeps), np.int64)
         running = np.array(units, np.int64)
         pos, quat, shapes = self._host
-        ok = self.kernels().sweeps(pos, quat, shapes, self.boxes, self.grids, self.cap, seeds,
-                                   sweep0, n_sweeps, moves, pair_params, running, counts, trace)
+        ok = self.kernels().sweeps(
+            pos,
+            quat,
+            shapes,
+            self.boxes,
+            self.grids,
+            self.cap,
+            seeds,
+            sweep0,
+            n_sweeps,
+            moves,
+            pair_params,
+            running,
+            counts,
+            trace,
+        )
         return trace, counts, ok
 
     def serial(self, n_sweeps, seed, sweep0, moves, pair_params, units):
@@ -91,7 +104,18 @@ class Systems:
         pos, quat, shapes = (a[0] for a in self._host)
         counts = np.zeros(4, np.int64)
         trace = np.zeros(n_sweeps, np.int64)
-        self.kernels().serial_sweeps(pos, quat, shapes, self.boxes[0], np.uint64(seed), sweep0,
-                                     n_sweeps, np.asarray(moves, np.float64),
-                                     np.asarray(pair_params, np.float64), units, counts, trace)
+        self.kernels().serial_sweeps(
+            pos,
+            quat,
+            shapes,
+            self.boxes[0],
+            np.uint64(seed),
+            sweep0,
+            n_sweeps,
+            np.asarray(moves, np.float64),
+            np.asarray(pair_params, np.float64),
+            units,
+            counts,
+            trace,
+        )
         return trace, counts

@@ -80,6 +80,5 @@ def _cache_dir(template, shape, pair):
     for path in (template, *kernels, inspect.getfile(shape), inspect.getfile(pair)):
         with open(path, "rb") as fh:
             digest.update(fh.read())
-    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "cubemc")
+    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cubemc")
     return os.path.join(base, "numba-" + digest.hexdigest()[:16])

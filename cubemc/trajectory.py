@@ -13,8 +13,7 @@ from .shapes import cube
 CUBE_SHAPE = cube.gsd_shapes(None)[0]
 
 
-def make_frame(positions, orientations, box, step, log, type_shapes=None,
-               typeid=None):  # noqa: PLR0913 (a frame's parts, by name)
+def make_frame(positions, orientations, box, step, log, type_shapes=None, typeid=None):  # noqa: PLR0913 (a frame's parts, by name)
     """One GSD frame; `log` maps LOG_KEYS to scalars; type_shapes defaults to the unit cube.
 
     typeid (N,) assigns particles to the entries of type_shapes (types "A0", "A1", ...; a single
@@ -26,8 +25,9 @@ def make_frame(positions, orientations, box, step, log, type_shapes=None,
     frame.particles.N = positions.shape[0]
     n_types = 1 if type_shapes is None else len(type_shapes)
     frame.particles.types = ["A"] if n_types == 1 else [f"A{k}" for k in range(n_types)]
-    frame.particles.typeid = (np.zeros(positions.shape[0], np.uint32) if typeid is None
-                              else np.asarray(typeid, np.uint32))
+    frame.particles.typeid = (
+        np.zeros(positions.shape[0], np.uint32) if typeid is None else np.asarray(typeid, np.uint32)
+    )
     frame.particles.position = positions.astype(np.float32)
     frame.particles.orientation = orientations.astype(np.float32)
     frame.particles.type_shapes = [CUBE_SHAPE] if type_shapes is None else type_shapes

@@ -41,7 +41,7 @@ def nonnegative_int(name, value):
 
 def seed(value):
     value = nonnegative_int("seed", value)
-    if value >= 2 ** 63:
+    if value >= 2**63:
         raise InputError(f"seed must be below 2**63, got {value}")
     return value
 
@@ -49,6 +49,10 @@ def seed(value):
 def well_range(value):
     value = positive("well_range", value)
     if value <= 1.0:
-        warnings.warn(f"well_range = {value} <= 1: non-overlapping cubes are always at least 1 "
-                      "apart, so the well can never be reached", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"well_range = {value} <= 1: non-overlapping cubes are always at least 1 "
+            "apart, so the well can never be reached",
+            UserWarning,
+            stacklevel=3,
+        )
     return value

@@ -10,9 +10,24 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 #: a 4x4x4 lattice minus one cube, short runs: the whole workflow takes seconds per job
-TINY_GRID = ["--n-lattice", "4", "--packing-fraction", "0.8", "--well-range", "1.14",
-             "--replicas", "1", "--tune-sweeps", "40", "--equilibration-sweeps", "100",
-             "--production-sweeps", "400", "--sample-period", "20"]
+TINY_GRID = [
+    "--n-lattice",
+    "4",
+    "--packing-fraction",
+    "0.8",
+    "--well-range",
+    "1.14",
+    "--replicas",
+    "1",
+    "--tune-sweeps",
+    "40",
+    "--equilibration-sweeps",
+    "100",
+    "--production-sweeps",
+    "400",
+    "--sample-period",
+    "20",
+]
 
 
 def clean_env(**extra):
@@ -21,8 +36,11 @@ def clean_env(**extra):
     signac-flow picks its SLURM environment whenever squeue exists, and then fails while no
     controller answers; tests that are not about a scheduler use the standard environment.
     """
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CUBEMC_", "SIGNAC_FLOW_")) and k != "PYTHONPATH"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CUBEMC_", "SIGNAC_FLOW_")) and k != "PYTHONPATH"
+    }
     env["PYTHONPATH"] = str(REPO)
     env["SIGNAC_FLOW_ENVIRONMENT"] = "StandardEnvironment"
     env.update({k: str(v) for k, v in extra.items()})
@@ -31,23 +49,39 @@ def clean_env(**extra):
 
 def cli(script, *args, cwd, env=None, timeout=600, check=True):
     """Run ``python <repo>/<script> args`` in ``cwd``; returns the CompletedProcess."""
-    proc = subprocess.run([sys.executable, str(REPO / script), *map(str, args)], cwd=cwd,
-                          env=env or clean_env(), capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / script), *map(str, args)],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{script} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"{script} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 
 @pytest.fixture
 def tiny_project(tmp_path):
     """Factory: ``tiny_project(name, '--beta-epsilon', '0', '-1')`` -> project dir with jobs."""
+
     def make(name="project", *grid):
         path = tmp_path / name
-        cli("init.py", "--project-dir", path, *TINY_GRID, *(grid or ("--beta-epsilon", "0", "-1")),
-            cwd=tmp_path)
+        cli(
+            "init.py",
+            "--project-dir",
+            path,
+            *TINY_GRID,
+            *(grid or ("--beta-epsilon", "0", "-1")),
+            cwd=tmp_path,
+        )
         return path
+
     return make
 
 

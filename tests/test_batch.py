@@ -8,17 +8,18 @@ import textwrap
 
 import numpy as np
 import pytest
+from support import DEVICES
 
 import cubemc
-from support import DEVICES
 
 PARAMS = [(-1.0, 1, 0.8), (0.0, 2, 0.8), (-0.5, 3, 0.6)]  # beta_eps, seed, packing fraction
 
 
 def make(beta_eps, seed, phi, device):
     state = cubemc.State.simple_cubic(n=5, packing_fraction=phi, vacancies=1, seed=seed)
-    return cubemc.Simulation(state, beta_eps, 1.14, seed=seed, device=device,
-                             translate_size=0.05, rotate_size=0.05)
+    return cubemc.Simulation(
+        state, beta_eps, 1.14, seed=seed, device=device, translate_size=0.05, rotate_size=0.05
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -39,7 +40,8 @@ def test_batch_equals_separate_runs(device):
 
 
 def test_batch_on_cuda_simulator_equals_cpu():
-    script = textwrap.dedent("""
+    script = textwrap.dedent(
+        """
         import json, sys, cubemc
         out = {}
         for device in ("cpu", "gpu"):
@@ -51,10 +53,12 @@ def test_batch_on_cuda_simulator_equals_cpu():
             trace = cubemc.SimulationBatch(sims).run(2)
             out[device] = dict(trace=trace.tolist(), pos=[s.positions.tolist() for s in sims])
         json.dump(out, sys.stdout)
-    """ % (PARAMS,))
+    """.replace("%r", repr(PARAMS))
+    )
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["cpu"]["trace"] == out["gpu"]["trace"]

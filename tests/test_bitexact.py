@@ -43,10 +43,14 @@ def _checkpoint(path):
 
 
 def _sim_summary(sim, prefix=""):
-    return {prefix + "positions": sim.positions, prefix + "orientations": sim.orientations,
-            prefix + "bonds": np.array([sim.bonds]), prefix + "sweep": np.array([sim.sweep]),
-            prefix + "acceptance": np.array([sim.acceptance["translate"], sim.acceptance["rotate"]]),
-            prefix + "move_sizes": np.array([sim.move_sizes["translate"], sim.move_sizes["rotate"]])}
+    return {
+        prefix + "positions": sim.positions,
+        prefix + "orientations": sim.orientations,
+        prefix + "bonds": np.array([sim.bonds]),
+        prefix + "sweep": np.array([sim.sweep]),
+        prefix + "acceptance": np.array([sim.acceptance["translate"], sim.acceptance["rotate"]]),
+        prefix + "move_sizes": np.array([sim.move_sizes["translate"], sim.move_sizes["rotate"]]),
+    }
 
 
 def case_checkerboard(tmp):
@@ -65,8 +69,7 @@ def case_checkerboard(tmp):
 def case_wide_well(tmp):
     """A well wider than the circumsphere (cells set by the well), rotations and translations."""
     state = cubemc.State.simple_cubic(n=6, packing_fraction=0.6, vacancies=3, seed=5)
-    sim = cubemc.Simulation(state, -0.7, 1.9, seed=11, device="cpu", translate_size=0.15,
-                            rotate_size=0.3)
+    sim = cubemc.Simulation(state, -0.7, 1.9, seed=11, device="cpu", translate_size=0.15, rotate_size=0.3)
     trace = sim.run_trace(25)
     return {**_sim_summary(sim), "trace": trace}
 
@@ -95,8 +98,13 @@ def case_fluid(tmp):
     state = cubemc.State.fluid(64, 0.35, seed=4)
     sim = cubemc.Simulation(state, -3.0, 1.14, seed=6, device="cpu")
     trace = sim.run_trace(15)
-    return {"initial_positions": state.positions, "initial_orientations": state.orientations,
-            "box": state.box, **_sim_summary(sim), "trace": trace}
+    return {
+        "initial_positions": state.positions,
+        "initial_orientations": state.orientations,
+        "box": state.box,
+        **_sim_summary(sim),
+        "trace": trace,
+    }
 
 
 def case_workflow(tmp):
@@ -106,16 +114,21 @@ def case_workflow(tmp):
 
     project = tmp / "project"
     cli("init.py", "--project-dir", project, *TINY_GRID, "--beta-epsilon", "-1", cwd=tmp)
-    cli("project.py", "run", "-o", "create_initial_state", "equilibrate", "sample", cwd=project,
-        timeout=900)
+    cli("project.py", "run", "-o", "create_initial_state", "equilibrate", "sample", cwd=project, timeout=900)
     (job,) = [p for p in (project / "workspace").iterdir() if p.is_dir()]
     out = {**_frames(job / "trajectory.gsd"), **_checkpoint(job / "final.npz")}
     out.update({f"eq/{k}": v for k, v in _checkpoint(job / "equilibrated.npz").items()})
     return out
 
 
-CASES = {"checkerboard": case_checkerboard, "wide_well": case_wide_well, "serial": case_serial,
-         "batch": case_batch, "fluid": case_fluid, "workflow": case_workflow}
+CASES = {
+    "checkerboard": case_checkerboard,
+    "wide_well": case_wide_well,
+    "serial": case_serial,
+    "batch": case_batch,
+    "fluid": case_fluid,
+    "workflow": case_workflow,
+}
 
 
 def _digest(arrays):
@@ -126,8 +139,9 @@ def _digest(arrays):
     return h.hexdigest()
 
 
-@pytest.mark.parametrize("name", [n for n in CASES if n != "workflow"] + [
-    pytest.param("workflow", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name", [n for n in CASES if n != "workflow"] + [pytest.param("workflow", marks=pytest.mark.slow)]
+)
 def test_bit_exact_against_recorded(name, tmp_path):
     got = {k: v for k, v in CASES[name](tmp_path).items() if not k.endswith(ADDED)}
     with np.load(FIXTURES / f"{name}.npz") as data:

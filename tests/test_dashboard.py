@@ -16,9 +16,17 @@ from conftest import REPO, clean_env
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def find_chromium():
@@ -34,8 +42,13 @@ def chromium():
     if exe is None:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
             pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
-        proc = subprocess.run([str(REPO / "scripts" / "install-chromium.sh")], capture_output=True, text=True,
-                              timeout=1200, check=False)
+        proc = subprocess.run(
+            [str(REPO / "scripts" / "install-chromium.sh")],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
         exe = find_chromium()
         if exe is None:
             pytest.skip(f"chromium could not be installed: {proc.stderr.strip()[-500:]}")
@@ -45,8 +58,13 @@ def chromium():
 def browse(chromium, url, tmp_path, *extra):
     """Load ``url`` in a fresh headless Chromium profile; returns the completed process."""
     profile = tmp_path / f"profile-{time.monotonic_ns()}"
-    proc = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -66,9 +84,22 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = clean_env(CUBEMC_DASHBOARD_TOKEN=token)
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "dashboard.py"), "run", "--host", "127.0.0.1",
-                                      "--port", str(self.port)], cwd=project_dir, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "dashboard.py"),
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=project_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.time() + 60
         while True:
             try:
@@ -77,7 +108,7 @@ class Server:
             except (urllib.error.URLError, ConnectionError):
                 if self.proc.poll() is not None or time.time() > deadline:
                     self.stop()
-                    raise AssertionError(f"dashboard did not start:\n{self.proc.stdout.read()}")
+                    raise AssertionError(f"dashboard did not start:\n{self.proc.stdout.read()}") from None
                 time.sleep(0.3)
 
     def get(self, path):
@@ -122,8 +153,14 @@ def test_dashboard_in_a_real_browser(finished_project, chromium, tmp_path):
         assert "report/overview_bonds.png" in project_page
 
         shot = tmp_path / "job-page.png"
-        browse(chromium, f"{server.url}/jobs/{attractive.id}", tmp_path, f"--screenshot={shot}",
-               "--window-size=1280,900", "--hide-scrollbars")
+        browse(
+            chromium,
+            f"{server.url}/jobs/{attractive.id}",
+            tmp_path,
+            f"--screenshot={shot}",
+            "--window-size=1280,900",
+            "--hide-scrollbars",
+        )
         assert shot.stat().st_size > 20000
         from matplotlib.image import imread
 

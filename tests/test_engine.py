@@ -9,10 +9,10 @@ import textwrap
 import gsd.hoomd
 import numpy as np
 import pytest
+from support import DEVICES
 
 import cubemc
 from cubemc.trajectory import LOG_KEYS
-from support import DEVICES
 
 
 def small_sim(seed=3, device="cpu", **kw):
@@ -76,8 +76,8 @@ def test_killed_process_resumes_exactly(tmp_path):
         import os, signal, cubemc
         st = cubemc.State.simple_cubic(n=5, packing_fraction=0.8, vacancies=1, seed=1)
         sim = cubemc.Simulation(st, -1.0, 1.14, seed=3, device="cpu")
-        sim.run(50, trajectory=r"{tmp_path / 'k.gsd'}", period=10,
-                checkpoint=r"{tmp_path / 'k.npz'}", checkpoint_period=20)
+        sim.run(50, trajectory=r"{tmp_path / "k.gsd"}", period=10,
+                checkpoint=r"{tmp_path / "k.npz"}", checkpoint_period=20)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
@@ -106,8 +106,9 @@ def test_cuda_simulator_gives_the_cpu_trajectory(tmp_path):
         json.dump(out, sys.stdout)
     """)
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["gpu"]["device"] == "gpu"
@@ -154,7 +155,7 @@ def test_simple_cubic_lattice():
     assert bonds == 3 * 1000 - 6  # 3 bonds per cube, minus the 6 of the missing one
     st = cubemc.State.simple_cubic(n=4, packing_fraction=0.8, vacancy_sites=[0, 21])
     assert st.N == 62
-    g = (np.arange(4) + 0.5) * 4 ** -1 * st.box[0] - st.box[0] / 2
+    g = (np.arange(4) + 0.5) * 4**-1 * st.box[0] - st.box[0] / 2
     missing = {tuple(np.round([g[0], g[0], g[0]], 6)), tuple(np.round([g[1], g[1], g[1]], 6))}
     present = {tuple(p) for p in np.round(st.positions, 6)}
     assert not missing & present
@@ -174,30 +175,36 @@ def test_fluid_that_cannot_be_reached_is_a_clear_error():
         cubemc.State.fluid(n_particles=64, packing_fraction=0.9, seed=1, max_sweeps=50)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(n=5, packing_fraction=1.0), "between 0 and 1"),
-    (dict(n=5, packing_fraction=0.0), "between 0 and 1"),
-    (dict(n=5, packing_fraction=float("nan")), "finite"),
-    (dict(n=3, packing_fraction=0.8), "too small|smaller than the minimum"),
-    (dict(n=0, packing_fraction=0.8), "positive integer"),
-    (dict(n=4, packing_fraction=0.8, vacancies=64), "cannot remove"),
-    (dict(n=4, packing_fraction=0.8, vacancies=-1), "non-negative"),
-    (dict(n=4, packing_fraction=0.8, vacancy_sites=[70]), "must lie in"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(n=5, packing_fraction=1.0), "between 0 and 1"),
+        (dict(n=5, packing_fraction=0.0), "between 0 and 1"),
+        (dict(n=5, packing_fraction=float("nan")), "finite"),
+        (dict(n=3, packing_fraction=0.8), "too small|smaller than the minimum"),
+        (dict(n=0, packing_fraction=0.8), "positive integer"),
+        (dict(n=4, packing_fraction=0.8, vacancies=64), "cannot remove"),
+        (dict(n=4, packing_fraction=0.8, vacancies=-1), "non-negative"),
+        (dict(n=4, packing_fraction=0.8, vacancy_sites=[70]), "must lie in"),
+    ],
+)
 def test_bad_lattice_parameters(kwargs, match):
     with pytest.raises(cubemc.InputError, match=match):
         cubemc.State.simple_cubic(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(beta_epsilon=float("nan")), "finite"),
-    (dict(beta_epsilon=-1, well_range=-1.0), "positive"),
-    (dict(beta_epsilon=-1, well_range=float("inf")), "finite"),
-    (dict(beta_epsilon=-1, seed=-3), "non-negative"),
-    (dict(beta_epsilon=-1, translate_size=0), "positive"),
-    (dict(beta_epsilon=-1, schedule="random"), "unknown schedule"),
-    (dict(beta_epsilon=-1, well_range=3.0), "too small"),  # box 5.4 < 2 * 3
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(beta_epsilon=float("nan")), "finite"),
+        (dict(beta_epsilon=-1, well_range=-1.0), "positive"),
+        (dict(beta_epsilon=-1, well_range=float("inf")), "finite"),
+        (dict(beta_epsilon=-1, seed=-3), "non-negative"),
+        (dict(beta_epsilon=-1, translate_size=0), "positive"),
+        (dict(beta_epsilon=-1, schedule="random"), "unknown schedule"),
+        (dict(beta_epsilon=-1, well_range=3.0), "too small"),  # box 5.4 < 2 * 3
+    ],
+)
 def test_bad_simulation_parameters(kwargs, match):
     st = cubemc.State.simple_cubic(n=5, packing_fraction=0.8)
     with pytest.raises(cubemc.InputError, match=match):
@@ -242,16 +249,47 @@ def test_overlapping_input_is_refused(tmp_path):
 
 
 def test_cli_runs_and_rejects_bad_input(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "cubemc", "--lattice", "4", "--packing-fraction",
-                         "0.7", "--tune-sweeps", "10", "--sweeps", "20", "--period", "10",
-                         "--device", "cpu", "--trajectory", str(tmp_path / "t.gsd")],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cubemc",
+            "--lattice",
+            "4",
+            "--packing-fraction",
+            "0.7",
+            "--tune-sweeps",
+            "10",
+            "--sweeps",
+            "20",
+            "--period",
+            "10",
+            "--device",
+            "cpu",
+            "--trajectory",
+            str(tmp_path / "t.gsd"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "sweep 30" in ok.stdout
     assert len(gsd.hoomd.read_log(tmp_path / "t.gsd")["log/cubemc/sweep"]) == 3
-    bad = subprocess.run([sys.executable, "-m", "cubemc", "--lattice", "4", "--packing-fraction",
-                          "1.5", "--trajectory", str(tmp_path / "u.gsd")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cubemc",
+            "--lattice",
+            "4",
+            "--packing-fraction",
+            "1.5",
+            "--trajectory",
+            str(tmp_path / "u.gsd"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "packing_fraction" in bad.stderr
     assert not (tmp_path / "u.gsd").exists()

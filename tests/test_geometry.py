@@ -19,8 +19,15 @@ def quat_about(axis, angle):
 def quat_mul(p, q):
     w1, x1, y1, z1 = p.T
     w2, x2, y2, z2 = q.T
-    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], -1)
+    return np.stack(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ],
+        -1,
+    )
 
 
 def sat(d, qa, qb):
@@ -76,8 +83,12 @@ def configurations(rng, n):
     # edge to edge: B turned 45 degrees about A's z (its edge points at A's face) or about
     # x then z (edge across edge), offset near contact along the diagonal
     qa = random_quaternions(rng, k)
-    twist = np.array([quat_mul(quat_about([0, 0, 1], np.pi / 4)[None], quat_about([1, 0, 0], b)[None])[0]
-                      for b in rng.choice([0.0, np.pi / 4], k)])
+    twist = np.array(
+        [
+            quat_mul(quat_about([0, 0, 1], np.pi / 4)[None], quat_about([1, 0, 0], b)[None])[0]
+            for b in rng.choice([0.0, np.pi / 4], k)
+        ]
+    )
     qb = quat_mul(qa, twist)
     diag = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
     local = diag[None] * (np.sqrt(2) * (1 + rng.uniform(-0.2, 0.2, k)))[:, None]
@@ -116,8 +127,8 @@ def test_overlap_simple_cases():
     ident = np.array([[1.0, 0, 0, 0]])
     rot45 = quat_about([0, 0, 1], np.pi / 4)[None]
     cases = [  # (offset, qa, qb, overlap)
-        ([1.0 + 1e-9, 0, 0], ident, ident, False),   # face to face, a hair apart
-        ([1.0, 0, 0], ident, ident, True),           # touching counts as overlap
+        ([1.0 + 1e-9, 0, 0], ident, ident, False),  # face to face, a hair apart
+        ([1.0, 0, 0], ident, ident, True),  # touching counts as overlap
         ([0.999, 0.3, -0.2], ident, ident, True),
         ([0.5 + np.sqrt(0.5) + 1e-7, 0, 0], ident, rot45, False),  # edge of B at A's face
         ([0.5 + np.sqrt(0.5) - 1e-7, 0, 0], ident, rot45, True),

@@ -42,11 +42,9 @@ def test_updaters_act_at_their_periods_and_do_not_change_the_chain():
 
 def test_attached_writers_equal_the_run_keywords(tmp_path):
     a, b = small_sim(), small_sim()
-    a.operations.writers += [GSDWriter(tmp_path / "a.gsd", 10),
-                             CheckpointWriter(tmp_path / "a.npz", 15)]
+    a.operations.writers += [GSDWriter(tmp_path / "a.gsd", 10), CheckpointWriter(tmp_path / "a.npz", 15)]
     a.run(30)
-    b.run(30, trajectory=tmp_path / "b.gsd", period=10, checkpoint=tmp_path / "b.npz",
-          checkpoint_period=15)
+    b.run(30, trajectory=tmp_path / "b.gsd", period=10, checkpoint=tmp_path / "b.npz", checkpoint_period=15)
     with gsd.hoomd.open(tmp_path / "a.gsd") as ta, gsd.hoomd.open(tmp_path / "b.gsd") as tb:
         assert [f.configuration.step for f in ta] == [0, 10, 20, 30]
         for fa, fb in zip(ta, tb):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sphere_shape
 
 import cubemc
-import sphere_shape
 from cubemc import shapes
 from cubemc.geometry import overlaps, random_quaternions
 
@@ -38,23 +38,23 @@ def test_sphere_second_virial_coefficient_from_the_engine_overlap_test():
     d = rng.uniform(-side / 2, side / 2, (n, 3))
     over = overlaps(d, random_quaternions(rng, n), random_quaternions(rng, n), sphere_shape)
     p = over.reshape(40, -1).mean(1)
-    b2 = side ** 3 * p / 2  # B2 = (excluded volume) / 2
+    b2 = side**3 * p / 2  # B2 = (excluded volume) / 2
     assert abs(b2.mean() - 2 * math.pi / 3) < 4 * b2.std(ddof=1) / np.sqrt(len(b2))
 
 
 def two_spheres(beta_eps, well, box, schedule, seed=4):
-    state = cubemc.State([[-1.0, 0, 0], [1.0, 0, 0]], [[1, 0, 0, 0]] * 2, [box] * 3,
-                         shape="test_sphere")
-    return cubemc.Simulation(state, beta_eps, well, seed=seed, device="cpu", schedule=schedule,
-                             translate_size=1.0)
+    state = cubemc.State([[-1.0, 0, 0], [1.0, 0, 0]], [[1, 0, 0, 0]] * 2, [box] * 3, shape="test_sphere")
+    return cubemc.Simulation(
+        state, beta_eps, well, seed=seed, device="cpu", schedule=schedule, translate_size=1.0
+    )
 
 
 @pytest.mark.parametrize("schedule", ["serial", "checkerboard"])
 def test_two_spheres_well_occupancy_is_exact(schedule):
     """Fast tier: catches a biased acceptance (exp(-beta dU / 2) gives p = 0.80, not 0.967)."""
     beta_eps, well, box = -4.0, 1.5, 3.2
-    x = 4 * math.pi / 3 * (well ** 3 - 1)
-    f = box ** 3 - 4 * math.pi / 3 * well ** 3
+    x = 4 * math.pi / 3 * (well**3 - 1)
+    f = box**3 - 4 * math.pi / 3 * well**3
     w = math.exp(-beta_eps)
     p_exact = x * w / (f + x * w)
     sim = two_spheres(beta_eps, well, box, schedule)
@@ -81,10 +81,14 @@ def test_sphere_runs_identically_on_the_cuda_simulator():
             out[device] = dict(pos=sim.positions.tolist(), trace=trace.tolist())
         json.dump(out, sys.stdout)
     """)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
-               PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          timeout=600)
+    env = dict(
+        os.environ,
+        NUMBA_ENABLE_CUDASIM="1",
+        PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["cpu"]["trace"] == out["gpu"]["trace"]

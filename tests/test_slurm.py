@@ -36,14 +36,20 @@ def test_submit_pretend_renders_gpu_directives(tiny_project, tmp_path):
     ids = sorted(job.id for job in signac.get_project(project_dir))
 
     gpu = pretend_env(tmp_path, CUBEMC_DEVICE="gpu")
-    out = cli("project.py", "submit", "--pretend", "-o", ".*_gpu", "--partition", "gpu",
-              cwd=project_dir, env=gpu).stdout
+    out = cli(
+        "project.py", "submit", "--pretend", "-o", ".*_gpu", "--partition", "gpu", cwd=project_dir, env=gpu
+    ).stdout
     scripts = scripts_of(out)
     assert len(scripts) == 3
     for script in scripts:
         lines = script.splitlines()
-        for expected in ("#SBATCH --gres=gpu:1", "#SBATCH --partition=gpu", "#SBATCH --ntasks=1",
-                         "#SBATCH --mem=4G", "export NUMBA_NUM_THREADS=1"):
+        for expected in (
+            "#SBATCH --gres=gpu:1",
+            "#SBATCH --partition=gpu",
+            "#SBATCH --ntasks=1",
+            "#SBATCH --mem=4G",
+            "export NUMBA_NUM_THREADS=1",
+        ):
             assert expected in lines, (expected, script)
         assert re.search(r"^#SBATCH -t \d\d:\d\d:\d\d$", script, re.MULTILINE)
         assert re.search(r"^export CUBEMC_DEADLINE=\$\(\( \$\(date \+%s\) \+ \d+ \)\)$", script, re.MULTILINE)
@@ -52,21 +58,54 @@ def test_submit_pretend_renders_gpu_directives(tiny_project, tmp_path):
     assert re.search(r"-o equilibrate -j", out) is None  # the CPU variant is not offered in GPU mode
 
     # GPU operations may not go to a CPU-only partition
-    refused = cli("project.py", "submit", "--pretend", "-o", ".*_gpu", "--partition", "cpu",
-                  cwd=project_dir, env=gpu, check=False)
+    refused = cli(
+        "project.py",
+        "submit",
+        "--pretend",
+        "-o",
+        ".*_gpu",
+        "--partition",
+        "cpu",
+        cwd=project_dir,
+        env=gpu,
+        check=False,
+    )
     assert refused.returncode != 0 and "Cannot request GPU's on nonGPU partition, cpu" in refused.stderr
 
     # --bundle runs several jobs one after another on one GPU
-    bundled = scripts_of(cli("project.py", "submit", "--pretend", "-o", ".*_gpu", "--partition", "gpu",
-                             "--bundle", "3", cwd=project_dir, env=gpu).stdout)
+    bundled = scripts_of(
+        cli(
+            "project.py",
+            "submit",
+            "--pretend",
+            "-o",
+            ".*_gpu",
+            "--partition",
+            "gpu",
+            "--bundle",
+            "3",
+            cwd=project_dir,
+            env=gpu,
+        ).stdout
+    )
     assert len(bundled) == 1
     assert bundled[0].count("#SBATCH --gres=gpu:1") == 1
     assert len(re.findall(r"run -o equilibrate_gpu -j", bundled[0])) == 3
 
     # gpu_group_size: one operation works through a group of jobs on one GPU
-    grouped = scripts_of(cli("project.py", "submit", "--pretend", "-o", ".*_gpu", "--partition", "gpu",
-                             cwd=project_dir, env=pretend_env(tmp_path, CUBEMC_DEVICE="gpu",
-                                                              CUBEMC_GPU_GROUP_SIZE=2)).stdout)
+    grouped = scripts_of(
+        cli(
+            "project.py",
+            "submit",
+            "--pretend",
+            "-o",
+            ".*_gpu",
+            "--partition",
+            "gpu",
+            cwd=project_dir,
+            env=pretend_env(tmp_path, CUBEMC_DEVICE="gpu", CUBEMC_GPU_GROUP_SIZE=2),
+        ).stdout
+    )
     assert len(grouped) == 2
     assert all("#SBATCH --gres=gpu:1" in s for s in grouped)
     commands = [line for s in grouped for line in s.splitlines() if "run -o equilibrate_gpu" in line]
@@ -104,20 +143,28 @@ def local_slurm():
     if not have:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
             pytest.skip("SLURM is not installed and cannot be installed here (needs root and apt-get)")
-        proc = subprocess.run([str(REPO / "scripts" / "install-slurm.sh")], capture_output=True, text=True,
-                              timeout=900, check=False)
+        proc = subprocess.run(
+            [str(REPO / "scripts" / "install-slurm.sh")],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         if proc.returncode == 2:
             pytest.skip(f"cannot install SLURM: {proc.stderr.strip()}")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     was_running = _daemons_running()
-    proc = subprocess.run([str(REPO / "scripts" / "start-slurm.sh")], capture_output=True, text=True, timeout=180,
-                          check=False)
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "start-slurm.sh")], capture_output=True, text=True, timeout=180, check=False
+    )
     if proc.returncode == 2:
         pytest.skip(f"cannot start a local SLURM: {proc.stderr.strip()}")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     yield
     if not was_running:
-        subprocess.run([str(REPO / "scripts" / "stop-slurm.sh")], capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            [str(REPO / "scripts" / "stop-slurm.sh")], capture_output=True, timeout=60, check=False
+        )
 
 
 def submitted_names(output):
@@ -127,7 +174,9 @@ def submitted_names(output):
 
 def in_queue(names):
     """Those of ``names`` that SLURM still lists as pending or running."""
-    out = subprocess.run(["squeue", "-h", "-o", "%j|%T|%i"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["squeue", "-h", "-o", "%j|%T|%i"], capture_output=True, text=True, check=True
+    ).stdout
     return [line for line in out.splitlines() if line.split("|")[0] in names]
 
 

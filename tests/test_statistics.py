@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from support import DEVICES
 
 import cubemc
 from cubemc.geometry import overlaps, quaternion_matrices, random_quaternions
-from support import DEVICES
 
 
 def block_error(series, blocks=100):
@@ -24,7 +24,7 @@ def exact_well_probability(beta_eps, well_range, box, n=4_000_000, seed=1):
     random orientations for both cubes.  Returns (p, standard error).
     """
     rng = np.random.default_rng(seed)
-    ball = 4 / 3 * np.pi * well_range ** 3 / box ** 3
+    ball = 4 / 3 * np.pi * well_range**3 / box**3
 
     def free_fraction(d):
         over = overlaps(d, random_quaternions(rng, len(d)), random_quaternions(rng, len(d)))
@@ -66,8 +66,9 @@ def test_single_cube_orientation_and_position_uniform(schedule):
     from scipy import stats
 
     state = cubemc.State([[0.1, 0.2, 0.3]], [[1, 0, 0, 0]], [4.0] * 3)
-    sim = cubemc.Simulation(state, 0.0, 1.14, seed=9, device="cpu", schedule=schedule,
-                            translate_size=0.5, rotate_size=0.3)
+    sim = cubemc.Simulation(
+        state, 0.0, 1.14, seed=9, device="cpu", schedule=schedule, translate_size=0.5, rotate_size=0.3
+    )
     quats, positions = [], []
     for _ in range(4000):  # samples 25 sweeps apart
         sim.run(25)
@@ -93,8 +94,9 @@ def test_single_cube_orientation_and_position_uniform(schedule):
 
 def _dense_averages(schedule, sweeps):
     state = cubemc.State.simple_cubic(n=4, packing_fraction=0.55, vacancies=4, seed=3)
-    sim = cubemc.Simulation(state, -1.0, 1.14, seed=21, device="cpu", schedule=schedule,
-                            translate_size=0.1, rotate_size=0.1)
+    sim = cubemc.Simulation(
+        state, -1.0, 1.14, seed=21, device="cpu", schedule=schedule, translate_size=0.1, rotate_size=0.1
+    )
     sim.tune(1000)
     sim.run(2000)
     trace = sim.run_trace(sweeps) / state.N
@@ -114,8 +116,9 @@ def test_acceptance_falls_with_move_size_and_tuning_reaches_target():
     state = cubemc.State.simple_cubic(n=5, packing_fraction=0.7, seed=1)
     accs = []
     for size in (0.01, 0.05, 0.2):
-        sim = cubemc.Simulation(state, -1.0, 1.14, seed=2, device="cpu", translate_size=size,
-                                rotate_size=size)
+        sim = cubemc.Simulation(
+            state, -1.0, 1.14, seed=2, device="cpu", translate_size=size, rotate_size=size
+        )
         sim.run(40)
         accs.append(sim.acceptance)
     for kind in ("translate", "rotate"):

@@ -15,8 +15,18 @@ from conftest import REPO, clean_env, cli
 
 pytestmark = pytest.mark.slow
 
-STAGE_FILES = ["initial.npz", "initial.gsd", "tuned.npz", "equilibration.gsd", "equilibrated.npz",
-               "trajectory.gsd", "final.npz", "analysis.json", "energy.png", "snapshot.png"]
+STAGE_FILES = [
+    "initial.npz",
+    "initial.gsd",
+    "tuned.npz",
+    "equilibration.gsd",
+    "equilibrated.npz",
+    "trajectory.gsd",
+    "final.npz",
+    "analysis.json",
+    "energy.png",
+    "snapshot.png",
+]
 
 
 def read_doc(job_dir):
@@ -33,8 +43,15 @@ def read_doc(job_dir):
 
 def frames(path):
     with gsd.hoomd.open(path, "r") as traj:
-        return [(int(f.configuration.step), f.particles.position.copy(), f.particles.orientation.copy(),
-                 {k: np.array(v) for k, v in f.log.items()}) for f in traj]
+        return [
+            (
+                int(f.configuration.step),
+                f.particles.position.copy(),
+                f.particles.orientation.copy(),
+                {k: np.array(v) for k, v in f.log.items()},
+            )
+            for f in traj
+        ]
 
 
 def status_labels(project_dir, env=None):
@@ -106,14 +123,28 @@ def _wait_for(proc, job_dir, stage, timeout=120):
 
 
 def _start_run(project_dir, env):
-    return subprocess.Popen([sys.executable, str(REPO / "project.py"), "run"], cwd=project_dir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "project.py"), "run"],
+        cwd=project_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_9_and_resume_gives_the_identical_result(tiny_project):
     # long enough (seconds) that the kills land between checkpoints, far from the stage ends
-    grid = ["--beta-epsilon", "-1", "--equilibration-sweeps", "20000", "--production-sweeps", "40000",
-            "--sample-period", "200"]
+    grid = [
+        "--beta-epsilon",
+        "-1",
+        "--equilibration-sweeps",
+        "20000",
+        "--production-sweeps",
+        "40000",
+        "--sample-period",
+        "200",
+    ]
     reference = tiny_project("reference", *grid)
     victim = tiny_project("victim", *grid)
     env = clean_env(CUBEMC_CHECKPOINTS=20)
@@ -165,15 +196,22 @@ def test_kill_9_and_resume_gives_the_identical_result(tiny_project):
 
 
 def test_second_runner_on_the_same_job_is_refused(tiny_project):
-    project_dir = tiny_project("busy", "--beta-epsilon", "-1", "--production-sweeps", "400000",
-                               "--sample-period", "2000")
+    project_dir = tiny_project(
+        "busy", "--beta-epsilon", "-1", "--production-sweeps", "400000", "--sample-period", "2000"
+    )
     (job,) = signac.get_project(project_dir)
     env = clean_env(CUBEMC_CHECKPOINTS=200)
     cli("project.py", "run", "-o", "create_initial_state|equilibrate", cwd=project_dir, env=env)
     # the first runner stops by itself at a checkpoint after about 15 s (walltime deadline)
     first_env = dict(env, CUBEMC_DEADLINE=str(time.time() + 15))
-    first = subprocess.Popen([sys.executable, str(REPO / "project.py"), "run", "-o", "sample"], cwd=project_dir,
-                             env=first_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(REPO / "project.py"), "run", "-o", "sample"],
+        cwd=project_dir,
+        env=first_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(first, job.path, "sample")
         rows, _ = status_labels(project_dir, env)
@@ -263,8 +301,7 @@ def test_group_sampling_runs_as_one_batch_and_matches_single_runs(tiny_project):
         with np.load(job.fn("final.npz")) as a, np.load(other.fn("final.npz")) as b:
             for key in ("positions", "orientations", "bonds", "sweep", "counts"):
                 assert np.array_equal(a[key], b[key]), key
-        with gsd.hoomd.open(job.fn("trajectory.gsd")) as ta, \
-                gsd.hoomd.open(other.fn("trajectory.gsd")) as tb:
+        with gsd.hoomd.open(job.fn("trajectory.gsd")) as ta, gsd.hoomd.open(other.fn("trajectory.gsd")) as tb:
             assert len(ta) == len(tb) > 2
             for fa, fb in zip(ta, tb):
                 assert fa.configuration.step == fb.configuration.step

@@ -65,8 +65,16 @@ def test_quick_and_nucleation_studies_are_valid():
 
 
 def test_equal_values_give_equal_statepoints():
-    base = {"initial_state": "crystal_vacancy", "packing_fraction": 0.8, "well_range": 1.14, "n_lattice": 4,
-            "tune_sweeps": 1, "equilibration_sweeps": 1, "production_sweeps": 10, "sample_period": 5}
+    base = {
+        "initial_state": "crystal_vacancy",
+        "packing_fraction": 0.8,
+        "well_range": 1.14,
+        "n_lattice": 4,
+        "tune_sweeps": 1,
+        "equilibration_sweeps": 1,
+        "production_sweeps": 10,
+        "sample_period": 5,
+    }
     a = make_statepoint(beta_epsilon=-0.0, **base)
     b = make_statepoint(beta_epsilon=0, **base)
     c = make_statepoint(beta_epsilon=0.1 + 0.2 - 0.3, **base)
@@ -74,21 +82,32 @@ def test_equal_values_give_equal_statepoints():
     assert isinstance(a["beta_epsilon"], float) and math.copysign(1, a["beta_epsilon"]) == 1
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"beta_epsilon": float("nan")}, "beta_epsilon=nan is not a finite number"),
-    ({"beta_epsilon": float("inf")}, "beta_epsilon=inf is not a finite number"),
-    ({"packing_fraction": 1.2}, "packing_fraction=1.2 is outside (0, 1)"),
-    ({"packing_fraction": 0.0}, "packing_fraction=0.0 is outside (0, 1)"),
-    ({"n_lattice": 2}, "does not fit"),
-    ({"vacancies": 64}, "leaves fewer than 2"),
-    ({"production_sweeps": 0}, "production_sweeps=0 must be a positive integer"),
-    ({"sample_period": 1000}, "longer than production_sweeps"),
-    ({"lambda": 1.2}, "use well_range, not lambda"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"beta_epsilon": float("nan")}, "beta_epsilon=nan is not a finite number"),
+        ({"beta_epsilon": float("inf")}, "beta_epsilon=inf is not a finite number"),
+        ({"packing_fraction": 1.2}, "packing_fraction=1.2 is outside (0, 1)"),
+        ({"packing_fraction": 0.0}, "packing_fraction=0.0 is outside (0, 1)"),
+        ({"n_lattice": 2}, "does not fit"),
+        ({"vacancies": 64}, "leaves fewer than 2"),
+        ({"production_sweeps": 0}, "production_sweeps=0 must be a positive integer"),
+        ({"sample_period": 1000}, "longer than production_sweeps"),
+        ({"lambda": 1.2}, "use well_range, not lambda"),
+    ],
+)
 def test_bad_statepoints_are_rejected(change, message):
-    sp = make_statepoint(initial_state="crystal_vacancy", beta_epsilon=-1, packing_fraction=0.8,
-                         well_range=1.14, n_lattice=4, tune_sweeps=10, equilibration_sweeps=10,
-                         production_sweeps=100, sample_period=10)
+    sp = make_statepoint(
+        initial_state="crystal_vacancy",
+        beta_epsilon=-1,
+        packing_fraction=0.8,
+        well_range=1.14,
+        n_lattice=4,
+        tune_sweeps=10,
+        equilibration_sweeps=10,
+        production_sweeps=100,
+        sample_period=10,
+    )
     sp.update(change)
     if "n_lattice" in change or "vacancies" in change:
         sp["N"] = sp["n_lattice"] ** 3 - sp["vacancies"]
@@ -98,8 +117,17 @@ def test_bad_statepoints_are_rejected(change, message):
 
 
 def test_repulsive_shoulder_allowed_and_short_well_warns():
-    sp = make_statepoint(initial_state="fluid", beta_epsilon=0.5, packing_fraction=0.3, well_range=0.95,
-                         N=200, tune_sweeps=0, equilibration_sweeps=0, production_sweeps=10, sample_period=5)
+    sp = make_statepoint(
+        initial_state="fluid",
+        beta_epsilon=0.5,
+        packing_fraction=0.3,
+        well_range=0.95,
+        N=200,
+        tune_sweeps=0,
+        equilibration_sweeps=0,
+        production_sweeps=10,
+        sample_period=5,
+    )
     warnings = validate_grid([sp])
     assert len(warnings) == 1 and "well_range=0.95" in warnings[0]
 
@@ -123,22 +151,29 @@ def test_init_is_idempotent_and_records_studies(tmp_path):
         assert job.doc["studies"] == ["vacancy-quick"]
         assert "engine" not in job.sp and "device" not in job.sp and "seed" not in job.sp
     # a custom grid from the command line adds to the same project
-    custom = cli("init.py", "--project-dir", project_dir, *TINY_GRID, "--beta-epsilon", "-0.5", "-1",
-                 cwd=tmp_path)
+    custom = cli(
+        "init.py", "--project-dir", project_dir, *TINY_GRID, "--beta-epsilon", "-0.5", "-1", cwd=tmp_path
+    )
     assert "2 new job(s)" in custom.stdout
     project = signac.get_project(project_dir)
     assert len(project) == 6
     assert {job.sp.beta_epsilon for job in project.find_jobs({"n_lattice": 4})} == {-0.5, -1.0}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--beta-epsilon", "-1", "nan"], "beta_epsilon=nan is not a finite number"),
-    (["--beta-epsilon", "-1", "--packing-fraction", "0.8", "1.5"], "packing_fraction=1.5 is outside (0, 1)"),
-    (["--beta-epsilon", "-1", "--n-lattice", "2"], "does not fit"),
-    (["nosuchstudy"], "unknown study 'nosuchstudy'"),
-    (["vacancy", "--n-particles", "100"], "--n-particles applies to fluid starts"),
-    ([], "name a study"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--beta-epsilon", "-1", "nan"], "beta_epsilon=nan is not a finite number"),
+        (
+            ["--beta-epsilon", "-1", "--packing-fraction", "0.8", "1.5"],
+            "packing_fraction=1.5 is outside (0, 1)",
+        ),
+        (["--beta-epsilon", "-1", "--n-lattice", "2"], "does not fit"),
+        (["nosuchstudy"], "unknown study 'nosuchstudy'"),
+        (["vacancy", "--n-particles", "100"], "--n-particles applies to fluid starts"),
+        ([], "name a study"),
+    ],
+)
 def test_init_rejects_bad_grids_without_writing(tmp_path, args, message):
     # an existing project must stay byte-for-byte unchanged ...
     project_dir = tmp_path / "p"
@@ -199,8 +234,9 @@ time.sleep(120)
 
 def test_lock_refuses_second_process_and_survives_kill_9(tmp_path):
     path = str(tmp_path / LOCK_FILENAME)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, path, str(REPO)], stdout=subprocess.PIPE,
-                              text=True, env=clean_env())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, path, str(REPO)], stdout=subprocess.PIPE, text=True, env=clean_env()
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(JobBusyError) as info:
@@ -211,6 +247,7 @@ def test_lock_refuses_second_process_and_survives_kill_9(tmp_path):
         class FakeJob:  # only what is_locked needs
             def fn(self, name):
                 return str(tmp_path / name)
+
         assert is_locked(FakeJob())
     finally:
         os.kill(holder.pid, signal.SIGKILL)

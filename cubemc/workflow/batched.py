@@ -32,8 +32,9 @@ def _plan(jobs, config):
         sp = job.cached_statepoint
         source = stages.SAMPLE_RESTART if job.isfile(stages.SAMPLE_RESTART) else stages.EQUILIBRATED
         start = stages.checkpoint_sweep(job.fn(stages.EQUILIBRATED))
-        schedules.add((start, sp["production_sweeps"], sp["sample_period"],
-                       stages.checkpoint_sweep(job.fn(source))))
+        schedules.add(
+            (start, sp["production_sweeps"], sp["sample_period"], stages.checkpoint_sweep(job.fn(source)))
+        )
         plans.append((job, source))
     return plans if len(schedules) == 1 else None
 
@@ -59,27 +60,34 @@ def sample_group(jobs, config, device, task="sample_gpu"):
             stages._record_common(job, engine, sim)
             if source == stages.EQUILIBRATED:
                 job.doc["production_start_sweep"] = start
-            segments.append(provenance.SegmentLog(job, "sample", batch=len(sims),
-                                                  **stages._segment_fields(engine, sim)))
+            segments.append(
+                provenance.SegmentLog(job, "sample", batch=len(sims), **stages._segment_fields(engine, sim))
+            )
             sim.run(0, trajectory=job.fn(stages.TRAJECTORY), period=period)  # trim, first frame
         done = _advance(plans, sims, SimulationBatch(sims), start, target, period, config)
         for (job, _), sim, segment in zip(plans, sims, segments):
             acceptance = {k: float(v) for k, v in sim.acceptance.items()}
             if done:
-                job.doc["final"] = {"energy": float(sim.energy), "bonds": int(sim.bonds),
-                                    "sweep": int(sim.sweep), "acceptance": acceptance}
+                job.doc["final"] = {
+                    "energy": float(sim.energy),
+                    "bonds": int(sim.bonds),
+                    "sweep": int(sim.sweep),
+                    "acceptance": acceptance,
+                }
                 sim.save_checkpoint(job.fn(stages.FINAL))
                 stages._remove(job.fn(stages.SAMPLE_RESTART))
-            segment.update(status="done" if done else "stopped", acceptance=acceptance,
-                           **stages._segment_progress(sim, segment))
+            segment.update(
+                status="done" if done else "stopped",
+                acceptance=acceptance,
+                **stages._segment_progress(sim, segment),
+            )
         return done
 
 
 def _advance(plans, sims, batch, start, target, period, config):
     """The batched counterpart of stages.run_until: same frames, checkpoints and deadline rule."""
     sp = plans[0][0].cached_statepoint
-    interval = stages.checkpoint_interval(sp["production_sweeps"], period,
-                                          config.checkpoints_per_stage)
+    interval = stages.checkpoint_interval(sp["production_sweeps"], period, config.checkpoints_per_stage)
     chunk_seconds = 0.0
     while sims[0].sweep < target:
         if config.deadline is not None and time.time() + 1.5 * chunk_seconds > config.deadline:

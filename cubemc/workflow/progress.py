@@ -14,8 +14,16 @@ class StageProgress:
     (batch jobs, pipes), so cluster logs stay readable.
     """
 
-    def __init__(self, label: str, start: int, target: int, total: int | None = None,
-                 done_before: int = 0, interactive: bool | None = None, stream=None):
+    def __init__(
+        self,
+        label: str,
+        start: int,
+        target: int,
+        total: int | None = None,
+        done_before: int = 0,
+        interactive: bool | None = None,
+        stream=None,
+    ):
         self.label = label
         self.start = start
         self.target = target
@@ -31,11 +39,20 @@ class StageProgress:
         if self.interactive:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, initial=done_before, desc=label, unit="sweep",
-                             file=self.stream, dynamic_ncols=True, leave=True)
+            self._bar = tqdm(
+                total=self.total,
+                initial=done_before,
+                desc=label,
+                unit="sweep",
+                file=self.stream,
+                dynamic_ncols=True,
+                leave=True,
+            )
         else:
-            self.log(f"{label}: sweep {done_before}/{self.total}"
-                     + (" (resuming from checkpoint)" if done_before else ""))
+            self.log(
+                f"{label}: sweep {done_before}/{self.total}"
+                + (" (resuming from checkpoint)" if done_before else "")
+            )
 
     def log(self, message: str) -> None:
         if self._bar is not None:

@@ -317,21 +317,29 @@ def write_report(job_summaries, outdir):
 
 
 def main(argv=None):
+    from cubemc.cli_errors import run_reporting_errors
+
     argv = sys.argv[1:] if argv is None else argv
     prog = "python -m cubemc.analysis.report"
     if len(argv) < 2:
-        print(f"usage: {prog} OUTDIR job.json [job.json ...]", file=sys.stderr)
+        print(
+            f"{prog}: error: give OUTDIR and at least one job.json (see the module docstring)",
+            file=sys.stderr,
+        )
         return 2
-    jobs = []
-    for fn in argv[1:]:
-        try:
-            with open(fn, encoding="utf-8") as fh:
-                jobs.append(json.load(fh))
-        except (OSError, ValueError) as error:
-            print(f"{prog}: error: cannot read {fn}: {error}", file=sys.stderr)
-            return 2
-    print(write_report(jobs, argv[0]))
-    return 0
+
+    def work():
+        jobs = []
+        for fn in argv[1:]:
+            try:
+                with open(fn, encoding="utf-8") as fh:
+                    jobs.append(json.load(fh))
+            except (OSError, ValueError) as error:
+                raise ValueError(f"cannot read {fn}: {error}") from None
+        print(write_report(jobs, argv[0]))
+
+    # unreadable job files, a missing or full output folder, Ctrl-C: one line each
+    return run_reporting_errors(prog, work, user_errors=(ValueError,))
 
 
 if __name__ == "__main__":

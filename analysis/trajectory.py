@@ -8,7 +8,6 @@ appear in the series but not in the summary averages.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass, fields, replace
 
@@ -182,7 +181,9 @@ def analyze_trajectory(path, analyzers=None, **options):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
+    from cubemc.cli_errors import OneLineArgumentParser, run_reporting_errors
+
+    p = OneLineArgumentParser(
         prog="python -m cubemc.analysis.trajectory", description=__doc__.splitlines()[0]
     )
     p.add_argument("trajectory")
@@ -193,7 +194,8 @@ def main(argv=None):
     p.add_argument("--orthoslice", default=None, help="PNG file for orthoslices of the last frame")
     args = p.parse_args(argv)
     lattice = {"auto": "auto", "yes": True, "no": False}[args.lattice]
-    try:
+
+    def work():
         res = analyze_trajectory(
             args.trajectory,
             stride=args.stride,
@@ -201,12 +203,11 @@ def main(argv=None):
             discard=args.discard,
             orthoslice=args.orthoslice,
         )
-    except (OSError, RuntimeError, ValueError) as error:  # unreadable or not a GSD file, bad option
-        print(f"{p.prog}: error: {error}", file=sys.stderr)
-        return 2
-    write_json(res, args.output)
-    print(args.output)
-    return 0
+        write_json(res, args.output)
+        print(args.output)
+
+    # unreadable or not a GSD file, a bad option, a missing or full output folder, Ctrl-C
+    return run_reporting_errors(p.prog, work, user_errors=(RuntimeError, ValueError))
 
 
 if __name__ == "__main__":

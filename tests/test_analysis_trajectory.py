@@ -163,6 +163,14 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and "error" in err and "Traceback" not in err
     (tmp_path / "junk.gsd").write_text("not a gsd file")
     assert main([str(tmp_path / "junk.gsd"), "-o", str(tmp_path / "x.json")]) == 2
+    capsys.readouterr()
+
+
+def test_cli_missing_output_folder_is_one_line(crystal_gsd, tmp_path, capsys):
+    out = tmp_path / "no" / "such" / "folder" / "a.json"
+    assert main([crystal_gsd[0], "-o", str(out), "--discard", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and not out.parent.exists()
 
 
 class CountingAnalyzer(Analyzer):

@@ -323,7 +323,7 @@ def main(argv=None):
     prog = "python -m cubemc.analysis.report"
     if len(argv) < 2:
         print(
-            f"{prog}: error: give OUTDIR and at least one job.json (see the module docstring)",
+            f"{prog}: error: usage: {prog} OUTDIR job.json [job.json ...]",
             file=sys.stderr,
         )
         return 2

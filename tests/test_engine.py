@@ -291,7 +291,7 @@ def test_cli_runs_and_rejects_bad_input(tmp_path):
         text=True,
     )
     assert bad.returncode == 2
-    assert bad.stderr.strip().count("\n") == 0 and "packing_fraction" in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "--packing-fraction" in bad.stderr
     assert not (tmp_path / "u.gsd").exists()
     helped = subprocess.run([sys.executable, "-m", "cubemc", "--help"], capture_output=True, text=True)
     assert helped.returncode == 0 and "--beta-epsilon" in helped.stdout

@@ -227,6 +227,12 @@ class CrystalClusters:
         percolating = bool(bi.size and np.abs(mismatch).max() > 1e-6)
         return out, percolating
 
+    def cluster_configuration(self, cluster):
+        """(positions unwrapped along bonds, orientations, percolating) of cluster number `cluster`."""
+        members = np.flatnonzero(self.cluster_idx == cluster)
+        pos, percolating = self._unwrapped(members)
+        return pos, self._q[members], percolating
+
     def shapes(self, min_shape_size=8, max_clusters=None):
         """cluster_shape() of each cluster with at least `min_shape_size` cubes, largest first.
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from cubemc.analysis.geometry import quat_from_axis_angle
-from cubemc.analysis.orthoslice import orthoslice_data, plot_orthoslices
+from cubemc.analysis.orthoslice import WINDOW_MARGIN, orthoslice_data, periodic_images, plot_orthoslices
 from cubemc.analysis.synthetic import crystal_with_vacancy, push_row
 from cubemc.analysis.vacancy import LatticeVacancies
 
@@ -49,3 +49,48 @@ def test_plot_writes_png(config, tmp_path):
     fig = plot_orthoslices(pos, q, box)  # computes the lattice itself
     assert len(fig.axes) == 3
     assert "2 displaced" in fig.axes[0].get_title()
+
+
+def test_periodic_images_fill_the_window_edges(config):
+    """Each lattice position inside the drawn window shows a cube, the vacancy excepted.
+
+    Centred on the vacancy of a 6-cell crystal, the layer spans sites -3a .. 2a from the
+    centre; the column at -3a (= -L/2) must reappear at +3a, or the right and top edges of
+    every panel would look like a row of vacancies.
+    """
+    pos, q, box, lv = config
+    a = box[0] / N
+    half = box[0] / 2 + WINDOW_MARGIN
+    k = np.arange(-4, 5)
+    visible = k[np.abs(k * a) < half]
+    grid = np.array([(i * a, j * a) for i in visible for j in visible if (i, j) != (0, 0)])
+    for plane in ("xy", "xz", "yz"):
+        d = orthoslice_data(pos, q, lv, plane)
+        drawn = np.concatenate([d["xy"], d["image_xy"]])
+        dist = np.linalg.norm(grid[:, None, :] - drawn[None, :, :], axis=2).min(axis=1)
+        assert dist.max() < 0.5 * a  # no lattice position in the window is left empty
+        # Without the images the far edge column is empty: the test can fail.
+        alone = np.linalg.norm(grid[:, None, :] - d["xy"][None, :, :], axis=2).min(axis=1)
+        assert (alone > 0.5 * a).sum() >= 2 * len(visible) - 1
+        # An image is its cube shifted by whole box edges and keeps its flags for drawing.
+        shift = d["image_xy"] - d["xy"][d["image_of"]]
+        assert np.allclose(shift / box[0], np.rint(shift / box[0]), atol=1e-9)
+        assert np.all(np.abs(np.rint(shift / box[0])).sum(axis=1) >= 1)
+        assert len(d["empty_images"]) == 0  # the vacancy sits in the middle: no image in view
+
+
+def test_periodic_images_of_points():
+    period = np.array([10.0, 8.0])
+    xy = np.array([[-4.9, 0.0], [4.9, 3.9], [0.0, 0.0]])
+    idx, out = periodic_images(xy, period, margin=0.5)
+    got = sorted((int(i), round(float(x), 6), round(float(y), 6)) for i, (x, y) in zip(idx, out))
+    # The left-edge point reappears on the right; the corner point on three sides; the centre never.
+    assert got == [(0, 5.1, 0.0), (1, -5.1, -4.1), (1, -5.1, 3.9), (1, 4.9, -4.1)]
+
+
+def test_plot_draws_the_images(config):
+    pos, q, box, lv = config
+    fig = plot_orthoslices(pos, q, box, lattice=lv)
+    d = orthoslice_data(pos, q, lv, "xy")
+    polys = fig.axes[0].collections[0].get_paths()
+    assert len(polys) == len(d["xy"]) + len(d["image_xy"]) > len(d["xy"])

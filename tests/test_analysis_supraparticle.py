@@ -1,0 +1,106 @@
+"""Supraparticle measurements on crystallites with known shape, vacancies, rotation and spacing."""
+
+import numpy as np
+import pytest
+from cubemc.analysis.geometry import quat_multiply
+from cubemc.analysis.nucleation import CrystalClusters
+from cubemc.analysis.supraparticle import SIGMA_NM, Supraparticle
+from cubemc.analysis.synthetic import crystallite, small_rotations
+
+from cubemc.geometry import quaternion_matrices, random_quaternions
+
+SHAPE = (5, 6, 7)
+A = 1.06
+
+
+def _block(rng, shape=SHAPE, a=A):
+    """A turned block of SC sites; returns positions, orientations and the site index of each."""
+    turn = random_quaternions(rng, 1)[0]
+    pos, q = crystallite(shape, a, rng.uniform(-3, 3, 3), turn)
+    idx = np.stack(np.meshgrid(*(np.arange(k) for k in shape), indexing="ij"), -1).reshape(-1, 3)
+    return pos, q, idx, turn
+
+
+def _remove(pos, q, idx, sites):
+    keep = ~np.any(np.all(idx[:, None, :] == np.asarray(sites)[None], axis=2), axis=1)
+    return pos[keep], q[keep], idx[keep]
+
+
+def test_perfect_block():
+    rng = np.random.default_rng(1)
+    pos, q, _, turn = _block(rng)
+    sp = Supraparticle().compute(pos, q)
+    assert sp.extents == [5, 6, 7]
+    assert sp.aspect_ratios == pytest.approx([6 / 5, 7 / 5])
+    assert sp.cuboidality == 1.0
+    assert sp.lattice_constant == pytest.approx(A, abs=1e-9)
+    assert sp.lattice_constant_nm == pytest.approx(A * SIGMA_NM)
+    assert SIGMA_NM * 0.80 ** (-1 / 3) == pytest.approx(11.4)
+    assert sp.site_fraction == 1.0 and sp.rms_displacement < 1e-9 and sp.double_sites == 0
+    # The block's own axes are found (up to the cube group): every cube has misorientation 0.
+    assert sp.misorientation_mean_deg < 1e-4
+    cos = np.abs(quaternion_matrices(turn[None])[0].T @ sp.axes)
+    assert np.allclose(np.sort(cos, axis=1)[:, -1], 1.0)
+    # 5 x 6 x 7 = 210 sites, of which 3 x 4 x 5 = 60 are bulk.
+    assert (sp.bulk_sites, sp.surface_sites) == (60, 150)
+    assert sp.bulk_vacancies == sp.surface_vacancies == 0
+    assert sp.bulk_vacancy_fraction == 0.0 and sp.surface_vacancy_fraction == 0.0
+
+
+def test_known_vacancies_with_thermal_noise():
+    rng = np.random.default_rng(2)
+    pos, q, idx, turn = _block(rng)
+    bulk = [(2, 2, 3), (1, 1, 1), (3, 4, 5)]
+    face = [(0, 2, 3), (4, 3, 2), (2, 0, 4), (1, 5, 1), (2, 3, 0), (3, 2, 6)]
+    shape_only = [(0, 0, 0), (4, 5, 3)]  # a corner and an edge cube: shape, not vacancies
+    pos, q, idx = _remove(pos, q, idx, bulk + face + shape_only)
+    pos = pos + rng.normal(0, 0.05 * A, pos.shape)
+    q = quat_multiply(q, small_rotations(len(q), 4.0, rng))
+    sp = Supraparticle().compute(pos, q)
+    assert sp.extents == [5, 6, 7] and sp.size == 210 - 11
+    assert (sp.bulk_vacancies, sp.bulk_sites) == (3, 60)
+    assert (sp.surface_vacancies, sp.surface_sites) == (6, 148)
+    assert sp.bulk_vacancy_fraction == pytest.approx(3 / 60)
+    assert sp.surface_vacancy_fraction == pytest.approx(6 / 148)
+    assert sp.lattice_constant == pytest.approx(A, rel=0.005)
+    assert sp.site_fraction == 1.0 and sp.double_sites == 0
+    # 4 degrees per axis: the in-plane angle is Gaussian with sigma 4, FWHM 2.355 x 4 = 9.4.
+    assert sp.inplane_fwhm_deg == pytest.approx(9.42, rel=0.12)
+    assert all(f == pytest.approx(9.42, rel=0.2) for f in sp.inplane_fwhm_per_axis_deg)
+
+
+def test_unfinished_layer_is_shape_and_a_hole_in_it_is_a_vacancy():
+    rng = np.random.default_rng(3)
+    core, qc, _, turn = _block(rng, (4, 4, 4))
+    R = quaternion_matrices(turn[None])[0]
+    centre = core.mean(axis=0)
+    # A 2 x 3 terrace on top (z index 4) in one corner: its empty rest is not a vacancy.
+    terrace = [(i, j) for i in range(2) for j in range(3)]
+    local = np.array([((i - 1.5) * A, (j - 1.5) * A, 2.5 * A) for i, j in terrace])
+    pos = np.concatenate([core, local @ R.T + centre])
+    q = np.concatenate([qc, np.tile(turn, (len(terrace), 1))])
+    sp = Supraparticle().compute(pos, q)
+    assert sp.extents == [4, 4, 5]
+    assert sp.bulk_vacancies == 0 and sp.surface_vacancies == 0
+    assert sp.cuboidality == pytest.approx(70 / 80)
+    # A 3 x 3 terrace with its middle cube missing: that one counts, on the surface.
+    ring = [(i, j) for i in range(3) for j in range(3) if (i, j) != (1, 1)]
+    local = np.array([((i - 1.5) * A, (j - 1.5) * A, 2.5 * A) for i, j in ring])
+    sp = Supraparticle().compute(np.concatenate([core, local @ R.T + centre]), np.tile(turn, (72, 1)))
+    assert (sp.bulk_vacancies, sp.surface_vacancies) == (0, 1)
+
+
+def test_from_crystal_clusters_across_the_box_edge():
+    """A block that straddles the periodic boundary is unwrapped before it is measured."""
+    rng = np.random.default_rng(4)
+    box = np.full(3, 14.0)
+    pos, q, idx, _ = _block(rng, (4, 5, 6))
+    pos, q, idx = _remove(pos, q, idx, [(2, 2, 3)])
+    pos = pos + np.array([7.0, 7.0, 0.0])  # centre on a box corner edge
+    pos -= box * np.floor(pos / box + 0.5)
+    cc = CrystalClusters().compute(box, pos, q)
+    assert cc.largest_cluster_size == len(pos)
+    upos, uq, percolating = cc.cluster_configuration(0)
+    assert not percolating
+    sp = Supraparticle().compute(upos, uq)
+    assert sp.extents == [4, 5, 6] and (sp.bulk_vacancies, sp.bulk_sites) == (1, 24)

@@ -51,7 +51,8 @@ CHECKPOINT_KEYS = (
 #: keys written only when the operation they belong to is attached (read when present, so older
 #: checkpoints stay readable): box moves (cubemc.npt.BoxMove: pressure, period, phase, ln V and ln L
 #: step sizes, axis fraction, trials; acceptance counts) and the measured pressure series
-#: (cubemc.pressure.PressureCompute: sweeps, values; period, phase, fit range, bins, degree)
+#: (cubemc.pressure.PressureCompute: sweeps, values; period, phase, fit range, bins, degree) and
+#: cluster moves (cubemc.vmmc.VMMC: settings, counters)
 CHECKPOINT_OPTIONAL_KEYS = (
     "box_move_settings",
     "box_move_counts",
@@ -60,6 +61,8 @@ CHECKPOINT_OPTIONAL_KEYS = (
     "pressure_settings",
     "shape",
     "shape_params",
+    "vmmc_settings",
+    "vmmc_counts",
 )
 
 

@@ -43,6 +43,11 @@ class Operation:
         CHECKPOINT_OPTIONAL_KEYS); empty for operations that keep no state of their own."""
         return {}
 
+    def log_values(self) -> dict:
+        """Per-frame quantities of this operation, written by `Simulation.write_frame` as
+        log/cubemc/<name> next to contract.LOG_KEYS (e.g. cluster-move counts); none by default."""
+        return {}
+
 
 class GSDWriter(Operation):
     """Appends a frame to a GSD file every `period` sweeps (and at the start if missing)."""

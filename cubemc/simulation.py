@@ -11,7 +11,7 @@ import numpy as np
 from . import pairs, shapes, validate
 from . import pressure as sdf
 from . import trajectory as gsdio
-from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, run_arguments
+from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, LOG_PREFIX, run_arguments
 from .devices import resolve_device
 from .errors import DeviceError, InputError
 from .geometry import cell_grid, interaction_range, min_box_edge
@@ -224,6 +224,17 @@ class Simulation:
         self.bonds = int(bonds)
         self.bind(self._new_systems(state), 0)
 
+    def apply_configuration(self, positions, orientations, bonds: int) -> None:
+        """Replace positions and orientations (same N, box and shape) and the running bond count,
+        for updaters that move particles between sweeps (cubemc.vmmc).  `bonds` must be the exact
+        count of the new configuration (count_pairs); a simulation in a batch leaves it."""
+        n = self.N
+        positions, orientations = np.asarray(positions, np.float64), np.asarray(orientations, np.float64)
+        if positions.shape != (n, 3) or orientations.shape != (n, 4):
+            raise InputError(f"apply_configuration needs ({n}, 3) positions and ({n}, 4) orientations")
+        self._own_systems().set_configuration(self._index, positions, orientations)
+        self.bonds = int(bonds)
+
     # ------------------------------------------------------------------ pressure
     @property
     def pressure(self) -> float:
@@ -362,10 +373,11 @@ class Simulation:
     def write_frame(self, path) -> None:
         pos, quat = self._systems.configuration(self._index)
         type_shapes, typeid = gsdio.shape_types(self.shape, self._systems.shape_params(self._index))
-        gsdio.append(
-            str(path),
-            gsdio.make_frame(pos, quat, self._box, self.sweep, self.log_values(), type_shapes, typeid),
-        )
+        frame = gsdio.make_frame(pos, quat, self._box, self.sweep, self.log_values(), type_shapes, typeid)
+        for op in self.operations:  # the attached operations' own quantities (cluster moves)
+            for key, value in op.log_values().items():
+                frame.log[LOG_PREFIX + key] = np.array([value], np.float64)
+        gsdio.append(str(path), frame)
 
     def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""
@@ -448,13 +460,18 @@ class _LoggedCheckpoint(CheckpointWriter):
 
 
 def _restore_operations(sim, data):
-    """Re-attach the operations whose keys a checkpoint holds (box moves, pressure series)."""
+    """Re-attach the operations whose keys a checkpoint holds (box moves, pressure series, cluster
+    moves), in that order."""
     from .npt import BoxMove
 
     if "box_move_settings" in data:
         sim.operations.updaters.append(BoxMove.from_checkpoint_data(data))
     if "pressure_settings" in data:
         sim.operations.writers.append(sdf.PressureCompute.from_checkpoint_data(data))
+    if "vmmc_settings" in data:
+        from .vmmc import VMMC
+
+        sim.operations.updaters.append(VMMC.from_checkpoint_data(data))
 
 
 def _configuration(state):

@@ -69,8 +69,9 @@ Random numbers and restarts
 ---------------------------
 Move m of the updater acting at sweep s draws from stream_key(seed, s, PURPOSE_VMMC | m)
 (cubemc/vmmc_kernels.py); the cell list is rebuilt in particle order at every action, so a
-restart at any pause point reproduces the uninterrupted run bit for bit.  The counters are
-statistics only and go into checkpoints written by `save_checkpoint` / `VMMCCheckpointWriter`.
+restart at any pause point reproduces the uninterrupted run bit for bit.  Settings and counters
+go into every checkpoint of the simulation (`checkpoint_data`), which `Simulation.from_checkpoint`
+re-attaches; GSD frames log `log_values()` as log/cubemc/vmmc_*.
 
 A GPU path (not built)
 ----------------------
@@ -95,10 +96,8 @@ import threading
 import numpy as np
 
 from . import targets, validate
-from . import trajectory as gsdio
-from .contract import LOG_PREFIX
 from .errors import InputError
-from .operations import CheckpointWriter, GSDWriter, Operation
+from .operations import Operation
 
 _LOCK = threading.Lock()
 _BUILT: dict = {}
@@ -123,7 +122,7 @@ LOG_KEYS = (
     "vmmc_largest_cluster",
     "vmmc_moves",
 )
-#: checkpoint keys written next to the simulation's own
+#: checkpoint keys written next to the simulation's own (contract.CHECKPOINT_OPTIONAL_KEYS)
 CHECKPOINT_KEYS = ("vmmc_settings", "vmmc_counts")
 
 
@@ -232,7 +231,7 @@ class VMMC(Operation):
                 "VMMC cell list overflow: the configuration must contain overlaps "
                 "(this indicates a bug; please report it with the input file)"
             )
-        apply_configuration(sim, pos, quat, before + int(delta))
+        sim.apply_configuration(pos, quat, before + int(delta))
         return trace + before
 
     # ------------------------------------------------------------------ statistics
@@ -257,8 +256,10 @@ class VMMC(Operation):
     def reset_counts(self) -> None:
         self._counts[:] = 0
 
+    reset_acceptance = reset_counts  # Simulation.tune resets the counters with the simulation's
+
     def log_values(self) -> dict:
-        """The LOG_KEYS quantities (for GSD frames: see VMMCGSDWriter)."""
+        """The LOG_KEYS quantities, which `Simulation.write_frame` logs as log/cubemc/vmmc_*."""
         acc = self.acceptance
         return {
             "vmmc_translate_acceptance": acc["translate"],
@@ -269,7 +270,9 @@ class VMMC(Operation):
         }
 
     # ------------------------------------------------------------------ checkpoints
-    def checkpoint_items(self) -> dict:
+    def checkpoint_data(self) -> dict:
+        """Settings and counters, saved by `Simulation.save_checkpoint` (CHECKPOINT_KEYS) and
+        re-attached by `Simulation.from_checkpoint`."""
         settings = [
             self.period,
             self.phase,
@@ -284,12 +287,11 @@ class VMMC(Operation):
         return {"vmmc_settings": np.array(settings, np.float64), "vmmc_counts": self._counts.copy()}
 
     @classmethod
-    def from_checkpoint(cls, path) -> VMMC:
-        """The updater saved by `save_checkpoint`, counters included."""
-        data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
-        s = data["vmmc_settings"]
-        if s.shape != (9,) or data["vmmc_counts"].shape != (len(COUNT_NAMES),):
-            raise InputError(f"checkpoint {path}: VMMC entries have the wrong shape")
+    def from_checkpoint_data(cls, data) -> VMMC:
+        """The updater whose `checkpoint_data` a checkpoint holds, counters included."""
+        s, counts = np.asarray(data["vmmc_settings"]), np.asarray(data["vmmc_counts"])
+        if s.shape != (9,) or counts.shape != (len(COUNT_NAMES),):
+            raise InputError("checkpoint: the VMMC entries have the wrong shape (not a cubemc checkpoint?)")
         vmmc = cls(
             period=int(s[0]),
             phase=int(s[1]),
@@ -301,57 +303,8 @@ class VMMC(Operation):
             max_cluster=int(s[7]) or None,
             random_cutoff=bool(s[8]),
         )
-        vmmc._counts[:] = data["vmmc_counts"]
+        vmmc._counts[:] = counts
         return vmmc
-
-
-def apply_configuration(sim, positions, orientations, bonds) -> None:
-    """Replace the configuration of a simulation (not in a batch) and its running bond count.
-
-    Stands in for a public ``Simulation.apply_configuration`` (docs/vmmc.md); uses public
-    attributes only.  The caller guarantees that `bonds` is the exact count of the new one.
-    """
-    systems = sim.systems
-    if systems.size != 1:
-        raise InputError("cannot change the configuration of a SimulationBatch member")
-    systems.set_configuration(0, positions, orientations)
-    sim.bonds = int(bonds)
-
-
-def save_checkpoint(sim, path, vmmc) -> None:
-    """The simulation's checkpoint plus the updater's settings and counters (atomic writes)."""
-    sim.save_checkpoint(path)
-    with np.load(str(path), allow_pickle=False) as data:
-        items = {k: data[k] for k in data.files}
-    items.update(vmmc.checkpoint_items())
-    gsdio.write_checkpoint(str(path), items)
-
-
-class VMMCCheckpointWriter(CheckpointWriter):
-    """A CheckpointWriter that also stores `vmmc` (restore with VMMC.from_checkpoint)."""
-
-    def __init__(self, path, period: int, vmmc: VMMC):
-        super().__init__(path, period)
-        self.vmmc = vmmc
-
-    def act(self, sim):
-        save_checkpoint(sim, self.path, self.vmmc)
-
-
-class VMMCGSDWriter(GSDWriter):
-    """A GSDWriter whose frames also log `vmmc.log_values()` as log/cubemc/vmmc_*."""
-
-    def __init__(self, path, vmmc: VMMC, period: int = 100):
-        super().__init__(path, period)
-        self.vmmc = vmmc
-
-    def act(self, sim):
-        frame = gsdio.make_frame(
-            sim.positions, sim.orientations, sim.box, sim.sweep, sim.log_values(), sim.shape.gsd_shapes(None)
-        )
-        for key, value in self.vmmc.log_values().items():
-            frame.log[LOG_PREFIX + key] = np.array([value], np.float64)
-        gsdio.append(self.path, frame)
 
 
 # ---------------------------------------------------------------------- compiled moves

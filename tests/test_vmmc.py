@@ -21,7 +21,7 @@ import cubemc
 from cubemc import shapes
 from cubemc.errors import InputError
 from cubemc.geometry import overlaps, random_quaternions
-from cubemc.vmmc import VMMC, VMMCCheckpointWriter, VMMCGSDWriter
+from cubemc.vmmc import VMMC
 
 shapes.register(sphere_shape)
 SPHERE = "test_sphere"
@@ -318,11 +318,10 @@ def test_restart_from_checkpoint_is_bit_exact(tmp_path):
     first = aggregating_fluid()
     v_first = vmmc()
     first.operations.updaters.append(v_first)
-    first.operations.writers.append(VMMCCheckpointWriter(tmp_path / "c.npz", 30, v_first))
-    first.run(30)
+    first.run(30, checkpoint=tmp_path / "c.npz")  # the standard checkpoint writer
     again = cubemc.Simulation.from_checkpoint(tmp_path / "c.npz", device="cpu")
-    v_again = VMMC.from_checkpoint(tmp_path / "c.npz")
-    again.operations.updaters.append(v_again)
+    (v_again,) = again.operations.updaters  # re-attached from the checkpoint
+    assert isinstance(v_again, VMMC) and v_again.counts == v_first.counts
     again.run(30)
 
     assert again.sweep == straight.sweep == 60 and again.bonds == straight.bonds
@@ -337,8 +336,7 @@ def test_gsd_frames_log_vmmc_statistics(tmp_path):
     sim = aggregating_fluid()
     vmmc = VMMC(period=1, moves_per_particle=0.5)
     sim.operations.updaters.append(vmmc)
-    sim.operations.writers.append(VMMCGSDWriter(tmp_path / "t.gsd", vmmc, period=10))
-    sim.run(20)
+    sim.run(20, trajectory=tmp_path / "t.gsd", period=10)  # the standard GSD writer
     with gsd.hoomd.open(str(tmp_path / "t.gsd")) as traj:
         assert [f.configuration.step for f in traj] == [0, 10, 20]
         log = traj[-1].log
@@ -363,6 +361,17 @@ def test_bad_parameters_raise_one_line_input_errors(kwargs):
     with pytest.raises(InputError) as err:
         VMMC(**kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_apply_configuration_checks_shapes_and_sets_the_bond_count():
+    sim = aggregating_fluid()
+    pos, quat = sim.positions, sim.orientations
+    with pytest.raises(InputError) as err:
+        sim.apply_configuration(pos[:3], quat, sim.bonds)
+    assert "\n" not in str(err.value)
+    pos[0] += [0.01, 0.0, 0.0]  # cube 0 stays bonded to its three block neighbours
+    sim.apply_configuration(pos, quat, sim.bonds)
+    assert np.array_equal(sim.positions, pos) and sim.state.count_pairs(sim.well_range) == (sim.bonds, 0)
 
 
 def test_batch_members_are_refused():

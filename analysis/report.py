@@ -19,11 +19,13 @@ import sys
 
 from .claims import CLAIMS, ED_FWHM_DEG, SHARED_SITES_MANY
 from .criteria import judge
+from .eos import eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable
 from .report_figures import (
     claim_distribution_figure,
     delocalisation_figure,
+    eos_figure,
     growth_figure,
     intensity_figure,
     orientation_figure,
@@ -62,8 +64,26 @@ def _family_label(fam):
     return f"φ={phi}, λ={lam}, N={n}"
 
 
+#: studies whose runs answer the equation of state only, not the seed claims
+EOS_STUDIES = ("eos", "eos-quick")
+
+
+def _for_claims(job):
+    """False for runs made only for the equation of state (job["studies"], from the workflow)."""
+    studies = job.get("studies") or []
+    return not studies or any(s not in EOS_STUDIES for s in studies)
+
+
 def _split(jobs):
-    crystal = [j for j in jobs if get(j.get("summary"), "vacancy")]
+    # a run without a vacancy, or at constant pressure (the lattice changes with the box), says
+    # nothing about vacancies
+    crystal = [
+        j
+        for j in jobs
+        if get(j.get("summary"), "vacancy")
+        and statepoint_value(j, "vacancies") != 0
+        and statepoint_value(j, "pressure") is None
+    ]
     fluid = [
         j
         for j in jobs
@@ -80,7 +100,8 @@ def _context(jobs):
     """Everything the claims and figures need. Crystal runs of different (φ, λ, N) are never
     averaged together; the claims use the seed's family (φ 0.8, λ 1.14) if present, else the
     largest one."""
-    crystal, fluid = _split(jobs)
+    crystal, fluid = _split([j for j in jobs if _for_claims(j)])
+    points = eos_points(jobs)
     fams = {}
     for j in crystal:
         fams.setdefault(_family(j), []).append(j)
@@ -97,6 +118,8 @@ def _context(jobs):
         "families": families,
         "family_points": {label: vacancy_points(g) for label, g in families.items()},
         "vacancy_points": vacancy_points(groups),
+        "eos_points": points,
+        "b2": virial_coefficients(points),
     }
 
 
@@ -130,6 +153,11 @@ def _figures(ctx, outdir):
     if any(get(j.get("summary"), "scattering.q_nm") for j in ctx["crystal_jobs"]):
         made[intensity_figure(ctx["groups"], outdir)] = (
             "I(q) = P(q) S(q) on the SAXS axis with the measured peaks"
+        )
+    if ctx["eos_points"]:
+        made[eos_figure(ctx["eos_points"], ctx["b2"], outdir)] = (
+            "Equation of state: βPσ³ against φ (fluid and crystal starts, ±2 standard errors on the "
+            "measured quantity) with the low-density virial line βP = ρ + B2 ρ²"
         )
     if any((j.get("series") or {}).get("largest_cluster") for j in ctx["fluid_jobs"]):
         made[growth_figure(ctx["fluid_jobs"], outdir)] = (
@@ -255,6 +283,21 @@ def _fluid_table(fluid):
     return lines + [""]
 
 
+def _eos_section(ctx):
+    return [
+        "## Equation of state",
+        "",
+        "Pressure βPσ³ from the scale distribution function of every frame; packing fraction φ = N/V. "
+        "At fixed φ (NVT) the pressure is measured, at fixed pressure (NPT, box moves) φ is; means ± "
+        "standard errors from block averaging within runs, combined over replicas. B2 = 5.5 σ³ for "
+        "hard cubes and [11 − (exp(−βε) − 1) x] / 2 with x the non-overlapping in-well volume of a "
+        "pair (uniform sampling).",
+        "",
+        *eos_table(ctx["eos_points"], ctx["b2"]),
+        "",
+    ]
+
+
 DEFINITIONS = [
     "## Definitions",
     "",
@@ -306,6 +349,8 @@ def write_report(job_summaries, outdir):
             )
     if ctx["fluid_jobs"]:
         lines += _fluid_table(ctx["fluid_jobs"])
+    if ctx["eos_points"]:
+        lines += _eos_section(ctx)
     if figures:
         lines += ["## Figures", ""]
         for fn, caption in figures.items():

@@ -19,6 +19,7 @@ __all__ = [
     "orientation_figure",
     "intensity_figure",
     "growth_figure",
+    "eos_figure",
 ]
 
 
@@ -190,4 +191,48 @@ def growth_figure(jobs, outdir, name="cluster_growth.png"):
     ax.set_xlabel("sweep")
     ax.set_ylabel("largest crystalline cluster (cubes)")
     ax.legend(fontsize=7)
+    return _save(fig, outdir, name)
+
+
+def eos_figure(points, b2, outdir, name="eos.png", virial_up_to=0.25):
+    """beta P sigma^3 against phi for every model (colour) and branch (marker: fluid or crystal
+    start), ±2 standard errors on the measured quantity, with the low-density virial line
+    beta P = phi + B2 phi^2 up to `virial_up_to`. `points`: analysis.eos.eos_points."""
+    fig, (ax,) = _figure(1, 5.8, 4.2)
+    models = sorted({(p["beta_epsilon"], p["well_range"]) for p in points}, key=lambda m: (-m[0], m[1]))
+    for c, model in enumerate(models):
+        for branch, marker in (("fluid", "o"), ("crystal", "s")):
+            sel = [
+                p for p in points if (p["beta_epsilon"], p["well_range"]) == model and p["branch"] == branch
+            ]
+            sel.sort(key=lambda p: p["packing_fraction"].mean)
+            if not sel:
+                continue
+            ax.errorbar(
+                [p["packing_fraction"].mean for p in sel],
+                [p["pressure"].mean for p in sel],
+                xerr=[2 * p["packing_fraction"].sem for p in sel],
+                yerr=[2 * p["pressure"].sem for p in sel],
+                fmt=marker + "-",
+                ms=4,
+                lw=0.8,
+                capsize=2,
+                color=f"C{c}",
+                mfc="none" if branch == "crystal" else f"C{c}",
+                label=rf"$\beta\varepsilon$ = {model[0]:g}, λ = {model[1]:g}, {branch} start",
+            )
+        lowest = min(p["packing_fraction"].mean for p in points)
+        phi = np.linspace(max(0.5 * lowest, 1e-3), virial_up_to, 60)
+        ax.plot(
+            phi,
+            phi + b2[model] * phi**2,
+            ls="--",
+            lw=1,
+            color=f"C{c}",
+            label=rf"virial, $B_2$ = {b2[model]:.2f} $\sigma^3$",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel(r"packing fraction $\phi$")
+    ax.set_ylabel(r"$\beta P \sigma^3$")
+    ax.legend(fontsize=6)
     return _save(fig, outdir, name)

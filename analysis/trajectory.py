@@ -22,6 +22,7 @@ from .analyzers import (
     OrthosliceWriter,
     VacancyAnalyzer,
 )
+from .eos import EquationOfStateAnalyzer
 from .jsonio import to_jsonable, write_json
 from .scattering import ScatteringAnalyzer
 
@@ -113,7 +114,7 @@ def default_analyzers(first: Frame, n_frames: int, options: TrajectoryOptions):
     n_cells = options.n_cells if options.n_cells is not None else infer_cells(first.N, first.box)
     crystal = _is_crystal(first, n_cells) if options.lattice == "auto" else bool(options.lattice)
     discard = options.discard
-    analyzers = [LogAnalyzer(discard)]
+    analyzers = [LogAnalyzer(discard), EquationOfStateAnalyzer(discard)]
     lattice_constant = None
     if crystal:
         vacancy = VacancyAnalyzer(

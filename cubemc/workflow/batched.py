@@ -12,7 +12,7 @@ import time
 
 from cubemc import SimulationBatch
 
-from . import provenance, stages
+from . import eos, provenance, stages
 from .engine import get_engine
 from .locking import job_lock
 
@@ -27,8 +27,8 @@ def _plan(jobs, config):
         return None
     plans, schedules = [], set()
     for job in jobs:
-        if stages.is_sampled(job) or not stages.is_equilibrated(job):
-            return None
+        if stages.is_sampled(job) or not stages.is_equilibrated(job) or eos.is_npt(job.cached_statepoint):
+            return None  # box moves change one system's box: such jobs run on their own
         sp = job.cached_statepoint
         source = stages.SAMPLE_RESTART if job.isfile(stages.SAMPLE_RESTART) else stages.EQUILIBRATED
         start = stages.checkpoint_sweep(job.fn(stages.EQUILIBRATED))

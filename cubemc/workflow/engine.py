@@ -19,6 +19,7 @@ conda-forge); other adapters can be added with :func:`register_engine`.
 
 from __future__ import annotations
 
+from . import eos
 from .errors import EngineSelectionError
 
 
@@ -49,6 +50,8 @@ def initial_state(statepoint: dict, seed: int):
     """The cubemc.State a job starts from (the same for every engine)."""
     import cubemc
 
+    if eos.is_npt(statepoint):  # compressed or expanded to the pressure (cubemc.npt)
+        return eos.state_at_pressure(statepoint, seed)
     if statepoint["initial_state"] == "crystal_vacancy":
         return cubemc.State.simple_cubic(
             n=statepoint["n_lattice"],

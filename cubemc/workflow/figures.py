@@ -13,6 +13,8 @@ import numpy as np
 from cubemc.analysis.stats import block_average
 from cubemc.geometry import CUBE_VERTICES, quaternion_matrices
 
+from .eos import control_label
+
 ENERGY_PNG = "energy.png"
 SNAPSHOT_PNG = "snapshot.png"
 
@@ -148,7 +150,7 @@ def plot_snapshot(path_png, positions, orientations, box, well_range, title="", 
 
 
 def plot_overview(path_png, rows):
-    """Project overview: well partners per cube against beta*eps, one line per (start, phi, N).
+    """Project overview: well partners per cube against beta*eps, one line per (start, phi or pressure, N).
 
     ``rows`` are dicts with ``statepoint`` and ``bonds_per_cube`` ({"mean", "sem"}) per job;
     replicas are averaged, with the standard error across replicas when there are several.
@@ -159,7 +161,7 @@ def plot_overview(path_png, rows):
         sp, stats = row["statepoint"], row.get("bonds_per_cube") or {}
         if stats.get("mean") is None:
             continue
-        key = (sp["initial_state"], sp["packing_fraction"], sp["N"], sp["well_range"])
+        key = (sp["initial_state"], control_label(sp), sp["N"], sp["well_range"])
         groups.setdefault(key, {}).setdefault(sp["beta_epsilon"], []).append(stats["mean"])
     fig = _figure()
     ax = fig.add_subplot(1, 1, 1)
@@ -172,7 +174,7 @@ def plot_overview(path_png, rows):
                 for b in betas
             ]
         )
-        label = f"{key[0]}, phi={key[1]}, N={key[2]}, well={key[3]}"
+        label = f"{key[0]}, {key[1]}, N={key[2]}, well={key[3]}"
         ax.errorbar(betas, means, yerr=errs, marker="o", ms=4, capsize=2, color=f"C{i % 10}", label=label)
     ax.set_xlabel(r"$\beta\epsilon$")
     ax.set_ylabel("bonds per cube (production mean)")

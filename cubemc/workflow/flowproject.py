@@ -86,8 +86,12 @@ def _memory(jobs, minimum_gib, systems=1):
     `minimum_gib`; `systems` jobs held in memory at once (a batch)."""
     from cubemc.files import estimate_memory_bytes
 
+    from .eos import memory_packing_fraction
+
     need = max(
-        estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"], systems=systems)
+        estimate_memory_bytes(
+            sp["N"], memory_packing_fraction(sp), well_range=sp["well_range"], systems=systems
+        )
         for sp in (job.cached_statepoint for job in jobs)
     )
     return f"{max(minimum_gib, math.ceil(need / 2**30))}g"

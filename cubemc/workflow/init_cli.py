@@ -8,10 +8,11 @@ import sys
 from cubemc import files
 from cubemc.cli_errors import OneLineArgumentParser, run_reporting_errors
 
+from .eos import memory_packing_fraction
 from .errors import StatePointError, WorkflowError
 from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
 
-GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles")
+GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "pressure", "well_range", "n_lattice", "n_particles")
 SCALAR_OPTIONS = (
     "replicas",
     "vacancies",
@@ -45,6 +46,13 @@ def build_parser() -> OneLineArgumentParser:
     )
     parser.add_argument("--beta-epsilon", type=float, nargs="+", metavar="X")
     parser.add_argument("--packing-fraction", type=float, nargs="+", metavar="PHI")
+    parser.add_argument(
+        "--pressure",
+        type=float,
+        nargs="+",
+        metavar="BETA_P",
+        help="reduced pressure beta*P*sigma^3 instead of --packing-fraction (constant-pressure runs)",
+    )
     parser.add_argument("--well-range", type=float, nargs="+", metavar="R")
     parser.add_argument(
         "--n-lattice", type=int, nargs="+", metavar="n", help="lattice sites per edge (crystal_vacancy)"
@@ -71,6 +79,8 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
     """Return ``(study name, state point)`` pairs; raises StatePointError for unknown studies."""
     overrides = {key: getattr(args, key) for key in (*GRID_OPTIONS, *SCALAR_OPTIONS)}
     custom = any(value is not None for value in overrides.values())
+    if args.pressure and args.packing_fraction:
+        raise StatePointError("--packing-fraction and --pressure both given: a state point fixes one of them")
     if args.replicas is not None and args.replicas < 1:
         raise StatePointError(f"--replicas {args.replicas}: need at least 1")
     names = list(args.studies)
@@ -120,7 +130,7 @@ def check_memory(statepoints, limit=None) -> None:
     if allowed is None:
         return
     too_big = [
-        (files.estimate_memory_bytes(sp["N"], sp["packing_fraction"], well_range=sp["well_range"]), sp)
+        (files.estimate_memory_bytes(sp["N"], memory_packing_fraction(sp), well_range=sp["well_range"]), sp)
         for sp in statepoints
     ]
     too_big = [(need, sp) for need, sp in too_big if need > allowed]

@@ -13,7 +13,7 @@ import sys
 from cubemc import files
 from cubemc.cli_errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, one_line
 
-from . import analysis_bridge, figures, provenance, stages
+from . import analysis_bridge, eos, figures, provenance, stages
 from .config import WorkflowConfig, load_config
 from .errors import JobBusyError, WorkflowError
 from .locking import is_locked, job_lock, project_lock
@@ -277,7 +277,7 @@ def analyse(job) -> None:
         sp = dict(job.cached_statepoint)
         segment = provenance.SegmentLog(job, "analyse")
         n = sp["N"]
-        title = f"{job.id[:8]}  beta*eps={sp['beta_epsilon']}  phi={sp['packing_fraction']}  N={n}"
+        title = f"{job.id[:8]}  beta*eps={sp['beta_epsilon']}  {eos.control_label(sp)}  N={n}"
 
         _, energy, bonds = figures.read_energy_log(job.fn(stages.TRAJECTORY))
         job.doc["energy"] = figures.energy_statistics(energy / n)
@@ -341,6 +341,7 @@ def job_summary(job, with_series=True) -> dict:
         "seed": job.doc.get("seed"),
         "device": job.doc.get("device"),
         "engine": job.doc.get("engine"),
+        "studies": job.doc.get("studies", []),
         "path": job.path,
     }
     if with_series and job.isfile(ANALYSIS_JSON):

@@ -33,7 +33,7 @@ import numpy as np
 from cubemc import files
 from cubemc import trajectory as gsdio
 
-from . import provenance
+from . import eos, provenance
 from .config import WorkflowConfig
 from .engine import get_engine, initial_state
 from .locking import is_locked, job_lock
@@ -79,7 +79,8 @@ def checkpoint_sweep(path: str) -> int:
 
 def checkpoint_identity(job, name: str) -> files.RunIdentity:
     """The run stored in the job's checkpoint `name`, after checking it is readable."""
-    return files.read_checkpoint_identity(job.fn(name), hint=RECOVERY.get(name, ""))
+    identity = files.read_checkpoint_identity(job.fn(name), hint=RECOVERY.get(name, ""))
+    return eos.run_identity(job.cached_statepoint, identity)  # NPT: the box is not compared
 
 
 def check_resume(
@@ -260,11 +261,12 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     sp = job.cached_statepoint
     files.check_memory(
         sp["N"],
-        sp["packing_fraction"],
+        eos.memory_packing_fraction(sp),
         well_range=sp["well_range"],
         hint=f"set {files.MEMORY_LIMIT_ENV} if the jobs may use more",
     )
     engine = get_engine(config.engine)
+    eos.check_engine(sp, engine)
     segment = provenance.SegmentLog(
         job, "create", from_sweep=0, engine=engine.name, engine_version=engine.version
     )
@@ -273,6 +275,7 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     sim = engine.new_simulation(
         state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"], seed=seed, device="cpu"
     )
+    eos.attach_box_move(sim, sp)  # NPT: in every checkpoint from initial.npz on
     write_snapshot_gsd(job.fn(INITIAL_GSD), sim)
     job.doc["seed"] = seed
     job.doc["initial"] = {

@@ -4,7 +4,8 @@ A state point holds only what changes the physics or the sampled data:
 
 ======================  ==============================================================
 ``beta_epsilon``        well depth over kT (< 0 attractive, 0 hard cubes, > 0 shoulder)
-``packing_fraction``    N * sigma^3 / V
+``packing_fraction``    N * sigma^3 / V (NVT), or instead
+``pressure``            beta P sigma^3 (NPT with box moves; present only when used, eos.py)
 ``well_range``          square-well range between cube centres (sigma = 1)
 ``initial_state``       ``"crystal_vacancy"`` (SC lattice minus vacancies) or ``"fluid"``
 ``N``                   number of cubes
@@ -26,6 +27,7 @@ import itertools
 import math
 from dataclasses import dataclass, field, replace
 
+from . import eos
 from .errors import StatePointError
 
 INITIAL_STATES = ("crystal_vacancy", "fluid")
@@ -55,7 +57,9 @@ class Study:
     """A named grid of state points.
 
     Every field that is a tuple is a grid axis; the state points are the Cartesian product.
-    ``n_lattice`` is used for ``crystal_vacancy``, ``n_particles`` for ``fluid``.
+    ``n_lattice`` is used for ``crystal_vacancy``, ``n_particles`` for ``fluid``.  A non-empty
+    ``pressure`` replaces the ``packing_fraction`` axis (NPT); a study with ``branches`` is the
+    union of their grids.
     """
 
     name: str
@@ -73,30 +77,40 @@ class Study:
     vacancies: int = 1
     n_particles: tuple[int, ...] = ()
     extra: dict = field(default_factory=dict)
+    pressure: tuple[float, ...] = ()
+    branches: tuple = ()
 
     def with_overrides(self, **overrides) -> Study:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles"):
+        for key in ("beta_epsilon", "packing_fraction", "well_range", "n_lattice", "n_particles", "pressure"):
             if key in clean:
                 clean[key] = tuple(clean[key])
+        if self.branches:
+            branches = tuple(
+                b.with_overrides(**{k: v for k, v in clean.items() if k != "name"}) for b in self.branches
+            )
+            clean["branches"] = branches
         return replace(self, **clean)
 
     def statepoints(self) -> list[dict]:
         """Return the (unvalidated) state points of this study, in a stable order."""
+        if self.branches:
+            return [sp for branch in self.branches for sp in branch.statepoints()]
+        control = "pressure" if self.pressure else "packing_fraction"
         if self.initial_state == "crystal_vacancy":
             sizes = self.n_lattice
         else:
             sizes = self.n_particles
         points = []
-        for beta_epsilon, phi, well_range, size, replica in itertools.product(
-            self.beta_epsilon, self.packing_fraction, self.well_range, sizes, range(self.replicas)
+        for beta_epsilon, value, well_range, size, replica in itertools.product(
+            self.beta_epsilon, getattr(self, control), self.well_range, sizes, range(self.replicas)
         ):
             points.append(
                 make_statepoint(
                     initial_state=self.initial_state,
                     beta_epsilon=beta_epsilon,
-                    packing_fraction=phi,
+                    **{control: value},
                     well_range=well_range,
                     n_lattice=size if self.initial_state == "crystal_vacancy" else None,
                     vacancies=self.vacancies,
@@ -178,8 +192,10 @@ NUCLEATION_QUICK = replace(
     sample_period=200,
 )
 
-STUDIES = {s.name: s for s in (VACANCY, NUCLEATION)}
-QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK}
+EOS, EOS_QUICK = eos.eos_studies(Study)  # defined in eos.py
+
+STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS)}
+QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK, "eos": EOS_QUICK}
 
 
 def get_study(name: str, quick: bool = False) -> Study:
@@ -219,7 +235,7 @@ def make_statepoint(
     *,
     initial_state,
     beta_epsilon,
-    packing_fraction,
+    packing_fraction=None,
     well_range,
     replica=0,
     tune_sweeps,
@@ -229,12 +245,13 @@ def make_statepoint(
     n_lattice=None,
     vacancies=1,
     N=None,
+    pressure=None,
 ) -> dict:
-    """Build a state point dict with canonical types (validate it with :func:`validate`)."""
+    """Build a state point dict with canonical types (validate it with :func:`validate`);
+    ``pressure`` instead of ``packing_fraction`` for NPT (the key exists only when given)."""
     sp = {
         "initial_state": initial_state,
         "beta_epsilon": _clean_float(beta_epsilon),
-        "packing_fraction": _clean_float(packing_fraction),
         "well_range": _clean_float(well_range),
         "replica": _clean_int(replica),
         "tune_sweeps": _clean_int(tune_sweeps),
@@ -242,6 +259,10 @@ def make_statepoint(
         "production_sweeps": _clean_int(production_sweeps),
         "sample_period": _clean_int(sample_period),
     }
+    if packing_fraction is not None or pressure is None:
+        sp["packing_fraction"] = _clean_float(packing_fraction)
+    if pressure is not None:
+        sp[eos.PRESSURE] = _clean_float(pressure)
     if initial_state == "crystal_vacancy":
         n_lattice = _clean_int(n_lattice)
         vacancies = _clean_int(vacancies)
@@ -275,6 +296,12 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
         errors.append(f"initial_state={initial_state!r} is not one of {', '.join(INITIAL_STATES)}")
         return errors, warnings
     expected = set(COMMON_KEYS) | (set(CRYSTAL_KEYS) if initial_state == "crystal_vacancy" else set())
+    control = eos.PRESSURE if eos.is_npt(sp) else "packing_fraction"
+    if control == eos.PRESSURE:  # NPT: the pressure replaces the packing fraction
+        if "packing_fraction" in sp:
+            errors.append("packing_fraction and pressure both given: a state point fixes one of them")
+            return errors, warnings
+        expected = (expected - {"packing_fraction"}) | {eos.PRESSURE}
     missing = sorted(expected - set(sp))
     unknown = sorted(set(sp) - expected)
     if missing:
@@ -285,14 +312,15 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
     if missing:
         return errors, warnings
 
-    for key in ("beta_epsilon", "packing_fraction", "well_range"):
+    for key in ("beta_epsilon", control, "well_range"):
         value = sp[key]
         if not _is_number(value) or not math.isfinite(value):
             errors.append(f"{key}={value!r} is not a finite number")
     if not errors:
-        phi = sp["packing_fraction"]
-        if not 0.0 < phi < 1.0:
-            errors.append(f"packing_fraction={phi!r} is outside (0, 1)")
+        if control == eos.PRESSURE and sp[control] <= 0.0:
+            errors.append(f"pressure={sp[control]!r} must be positive (beta P sigma^3)")
+        elif control == "packing_fraction" and not 0.0 < sp[control] < 1.0:
+            errors.append(f"packing_fraction={sp[control]!r} is outside (0, 1)")
         if sp["well_range"] <= 0.0:
             errors.append(f"well_range={sp['well_range']!r} must be positive")
         elif sp["well_range"] <= 1.0 and sp["beta_epsilon"] != 0.0:
@@ -331,7 +359,9 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
         elif _is_int(sp["N"]) and sp["N"] != n**3 - vac:
             errors.append(f"N={sp['N']} does not match n_lattice**3 - vacancies = {n**3 - vac}")
 
-    if not errors:
+    if not errors and control == eos.PRESSURE:
+        errors += eos.check_pressure(sp, max(CUBE_CIRCUMSPHERE_DIAMETER, sp["well_range"]))
+    elif not errors:
         # The periodic box must be wider than twice the interaction range in every direction,
         # otherwise a cube would interact with two images of the same neighbour.
         box = (sp["N"] / sp["packing_fraction"]) ** (1.0 / 3.0)
@@ -356,7 +386,7 @@ def describe(sp: dict) -> str:
     parts = [
         f"{sp.get('initial_state')}",
         f"beta_eps={sp.get('beta_epsilon')}",
-        f"phi={sp.get('packing_fraction')}",
+        eos.control_label(sp),
         f"well_range={sp.get('well_range')}",
         f"N={sp.get('N')}",
         f"replica={sp.get('replica')}",

@@ -17,11 +17,12 @@ import re
 
 import numpy as np
 
+from . import shapes, validate
 from . import trajectory as gsdio
-from . import validate
 from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, DEVICES, pause_points, run_arguments
 from .errors import DeviceError, EngineSelectionError, InputError
-from .geometry import CUBE_VERTICES, cell_grid
+from .geometry import cell_grid
+from .hoomd_shapes import hoomd_types, make_integrator
 from .state import State
 
 log = logging.getLogger("cubemc")
@@ -174,7 +175,8 @@ class Engine:
 
 
 class HoomdSimulation:
-    """NVT HPMC of unit cubes with the centre-centre square well: a SimulationProtocol.
+    """NVT HPMC of cubemc's particles (cubemc.hoomd_shapes: one HOOMD type per distinct particle)
+    with the centre-centre square well, sized per pair of types: a SimulationProtocol.
 
     `rotate_size` and ``move_sizes["rotate"]`` are always cubemc's rotation move size; HOOMD >= 7
     is given the equivalent width ``hoomd_rotate_size(a, True)`` (``hoomd_move_sizes``).
@@ -205,8 +207,10 @@ class HoomdSimulation:
         else:
             self.well_range = validate.well_range(well_range)
         self.seed = validate.seed(seed) & SEED_MASK  # record what HOOMD really uses
+        self._types = hoomd_types(state)  # refuses what HOOMD cannot run, before any HOOMD object
+        self._shape, self._shape_params = shapes.get(state.shape), state.shape_params.copy()
         try:  # the native box rule, so both engines accept the same inputs; also bounds d
-            grid, _ = cell_grid(state.box, self.well_range)
+            grid, _ = cell_grid(state.box, self.well_range, self._shape, self._shape_params)
         except ValueError as err:
             raise InputError(str(err)) from None
         self._max_translate = 0.5 * float(np.min(state.box / grid))
@@ -233,8 +237,8 @@ class HoomdSimulation:
         if snap.communicator.rank == 0:  # a Snapshot holds data on the root rank only
             snap.configuration.box = [*map(float, state.box), 0.0, 0.0, 0.0]
             snap.particles.N = state.N
-            snap.particles.types = ["A"]
-            snap.particles.typeid[:] = 0
+            snap.particles.types = list(self._types.names)
+            snap.particles.typeid[:] = self._types.typeid
             snap.particles.position[:] = state.positions  # float64 kept (double precision build)
             snap.particles.orientation[:] = state.orientations
         sim.create_state_from_snapshot(snap)
@@ -243,14 +247,8 @@ class HoomdSimulation:
         for tuner in list(sim.operations.tuners):
             if isinstance(tuner, hoomd.tune.ParticleSorter):
                 sim.operations.tuners.remove(tuner)
-        mc = hoomd.hpmc.integrate.ConvexPolyhedron(
-            default_d=d, default_a=a, translation_move_probability=0.5, nselect=1
-        )
-        mc.shape["A"] = {"vertices": CUBE_VERTICES.tolist()}
-        if self.beta_epsilon != 0:  # hard cubes need no pair potential (and may use a GPU)
-            well = hoomd.hpmc.pair.Step()
-            well.params[("A", "A")] = {"epsilon": [self.beta_epsilon], "r": [self.well_range]}
-            mc.pair_potentials = [well]
+        moves = dict(default_d=d, default_a=a, translation_move_probability=0.5, nselect=1)
+        mc = make_integrator(hoomd, self._types, self.beta_epsilon, self.well_range, **moves)
         sim.operations.integrator = mc
         self._mc = mc
         return sim
@@ -264,7 +262,7 @@ class HoomdSimulation:
             st, bonds, overlaps = None, 0, 0
             if snap.communicator.rank == 0:
                 p = snap.particles
-                st = State(p.position, p.orientation, self._box, check=False)
+                st = State(p.position, p.orientation, self._box, False, self._shape.NAME, self._shape_params)
                 # cubemc's own float64 count: engine independent, equal to a native recount
                 bonds, overlaps = st.count_pairs(self.well_range)
                 if overlaps:
@@ -280,13 +278,14 @@ class HoomdSimulation:
     positions = property(lambda self: self._configuration()[1].positions.copy())
     orientations = property(lambda self: self._configuration()[1].orientations.copy())
     box = property(lambda self: self._box.copy())
+    _type0 = property(lambda self: self._types.names[0])  # all types share the move sizes
     N = property(lambda self: int(self._sim.state.N_particles))
     move_sizes = property(
-        lambda self: {"translate": float(self._mc.d["A"]), "rotate": self._rotate_size},
+        lambda self: {"translate": float(self._mc.d[self._type0]), "rotate": self._rotate_size},
         doc="cubemc's move sizes (the rotation in cubemc's definition)",
     )
     hoomd_move_sizes = property(
-        lambda self: {"translate": float(self._mc.d["A"]), "rotate": float(self._mc.a["A"])},
+        lambda self: {"translate": float(self._mc.d[self._type0]), "rotate": float(self._mc.a[self._type0])},
         doc="the move sizes HOOMD-blue is given (its own definitions)",
     )
 
@@ -351,10 +350,12 @@ class HoomdSimulation:
         finally:
             self._sim.operations.tuners.remove(tuner)
             # record the tuned size in cubemc's definition and give HOOMD the value derived from
-            # that record (a last-bit change at most), as a restart from a checkpoint will
-            tuned = native_rotate_size(float(self._mc.a["A"]), self._gaussian)
+            # that record (a last-bit change at most), as a restart will; all types were tuned alike
+            names = list(self._types.names)
+            tuned = native_rotate_size(float(self._mc.a[self._type0]), self._gaussian)
             self._rotate_size = min(tuned, 1.0)  # the cap, also where its conversion rounds up
-            self._mc.a["A"] = hoomd_rotate_size(self._rotate_size, self._gaussian)
+            self._mc.a[names] = hoomd_rotate_size(self._rotate_size, self._gaussian)
+            self._mc.d[names] = float(self._mc.d[self._type0])
         self.reset_acceptance()
         self.tuned = True
 
@@ -391,11 +392,12 @@ class HoomdSimulation:
                     log.info("sweep %d of %d, energy %.4f", self.sweep, end, self.energy)
 
     def _write_frame(self, path):
-        """The native engine's frame (float32, log/cubemc/*, cube type_shapes), root rank only."""
+        """The native engine's frame (float32, log/cubemc/*, type_shapes), root rank only."""
         step, st, _, _ = self._configuration()  # collective: every MPI rank calls it
         if st is not None:
+            values, kinds = self.log_values(), gsdio.shape_types(self._shape, self._shape_params)
             gsdio.append(
-                path, gsdio.make_frame(st.positions, st.orientations, self._box, step, self.log_values())
+                path, gsdio.make_frame(st.positions, st.orientations, self._box, step, values, *kinds)
             )
 
     def log_values(self) -> dict:
@@ -423,13 +425,16 @@ class HoomdSimulation:
         data.update(beta_epsilon=self.beta_epsilon, well_range=self.well_range)
         data.update(translate_size=sizes["translate"], rotate_size=sizes["rotate"])
         data.update(schedule=self.schedule, tuned=self.tuned)
+        if self._shape.NAME != "cube":  # as the native engine: cube checkpoints keep their format
+            data.update(shape=self._shape.NAME, shape_params=self._shape_params)
         gsdio.write_checkpoint(str(path), data)
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "auto") -> HoomdSimulation:
         """Continue from a checkpoint of either engine, at timestep = its sweep."""
         data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
-        state = State(data["positions"], data["orientations"], data["box"], check=False)
+        shape = (str(data["shape"]), data["shape_params"]) if "shape" in data else ("cube", None)
+        state = State(data["positions"], data["orientations"], data["box"], False, *shape)
         sizes = {k: float(data[k]) for k in ("translate_size", "rotate_size")}
         model = (float(data["beta_epsilon"]), float(data["well_range"]))
         sim = cls(

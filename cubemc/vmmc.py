@@ -207,6 +207,7 @@ class VMMC(Operation):
                 float(self.random_cutoff),
                 moves[2],
                 self.pivot_radius,
+                0.5 * sim.min_box_edge,  # the interaction range (geometry.min_box_edge)
             ]
         )
         trace = np.zeros(n_moves if record else 0, np.int64)

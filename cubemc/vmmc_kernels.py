@@ -188,7 +188,8 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
     """Link tests of member i with every particle outside the cluster that it could interact
     with before or after its virtual moves; returns (counters, status).
 
-    counters = (members, frustrated, touched, draws used, size cutoff).
+    counters = (members, frustrated, touched, draws used, size cutoff).  Only pairs that
+    interact now or after the forward move are tested: any other has p_forward = 0.
     """
     box, grid, width, reach, rot_limit2 = geo
     count, members, cell_of, _ = cells
@@ -200,6 +201,7 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
     if not is_t:
         shift *= math.sqrt(offsets[i, 0] ** 2 + offsets[i, 1] ** 2 + offsets[i, 2] ** 2)
     radius = reach + shift + 1e-9
+    reach2 = reach * reach
     states = (
         (pos[i, 0], pos[i, 1], pos[i, 2], quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3]),
         moved(i, 1.0, mv, centre, pos, quat, offsets, box),
@@ -221,8 +223,15 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
                     dx = min_image(pos[j, 0] - pos[i, 0], box[0])
                     dy = min_image(pos[j, 1] - pos[i, 1], box[1])
                     dz = min_image(pos[j, 2] - pos[i, 2], box[2])
-                    if dx * dx + dy * dy + dz * dz > radius * radius:
-                        continue  # no interaction now or after either virtual move
+                    if dx * dx + dy * dy + dz * dz >= reach2:
+                        fwd = states[1]
+                        dx = min_image(pos[j, 0] - fwd[0], box[0])
+                        dy = min_image(pos[j, 1] - fwd[1], box[1])
+                        dz = min_image(pos[j, 2] - fwd[2], box[2])
+                        if dx * dx + dy * dy + dz * dz >= reach2:
+                            # no interaction now nor after the forward move: p_forward = 0, so
+                            # test_pair would draw nothing and link nothing (reverse irrelevant)
+                            continue
                     outcome, delta, t = test_pair(i, j, states, key, t, conf, box, model)
                     if outcome == 1:
                         in_cluster[j] = True
@@ -323,16 +332,18 @@ def vmmc_moves(pos, quat, shapes, box, grid, cap, seed, sweep, n_moves, settings
     """Run n_moves VMMC moves on one system in place; returns (units change, ok).
 
     settings = (translation size, rotation size, P(translation), largest cluster, random cutoff
-    (1/0), beta_epsilon, pivot radius); grid and cap as the simulation's cell grid; counts (N_COUNTS,) are
-    added to; trace (n_moves or 0,) receives the units change after each move.  ok is False on a
-    cell overflow (only possible for an overlapping configuration).
+    (1/0), beta_epsilon, pivot radius, interaction range); grid and cap as the simulation's cell
+    grid; counts (N_COUNTS,) are added to; trace (n_moves or 0,) receives the units change after
+    each move.  ok is False on a cell overflow (only possible for an overlapping configuration).
     """
     n = pos.shape[0]
     bx = (box[0], box[1], box[2])
     gr = (grid[0], grid[1], grid[2])
     width = (bx[0] / gr[0], bx[1] / gr[1], bx[2] / gr[2])
-    # cells are at least one interaction range wide; rotations need the cluster within L/4
-    geo = (bx, gr, width, min(width), (0.25 * min(bx)) ** 2)
+    # settings[7]: the interaction range (hard core or pair energy; cells are at least as wide,
+    # with a margin for rounding); rotations need the cluster within L/4 of the pivot
+    reach = min(settings[7] * (1.0 + 1e-9) + 1e-9, min(width))
+    geo = (bx, gr, width, reach, (0.25 * min(bx)) ** 2)
     n_cells = gr[0] * gr[1] * gr[2]
     cells = (
         np.zeros(n_cells, np.int64),

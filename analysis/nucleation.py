@@ -24,7 +24,15 @@ from cubemc.geometry import quaternion_matrices
 
 from .geometry import cube_group, minimum_image, quat_conjugate, quat_multiply, quat_normalize
 
-__all__ = ["steinhardt_q4_q6", "crystal_bonds", "CrystalClusters", "cluster_shape", "mean_cubic_orientation"]
+__all__ = [
+    "steinhardt_q4_q6",
+    "crystal_bonds",
+    "CrystalClusters",
+    "cluster_shape",
+    "mean_cubic_orientation",
+    "bonded_clusters",
+    "classify_state",
+]
 
 _GROUP = cube_group()
 
@@ -264,3 +272,58 @@ class CrystalClusters:
             shape["percolating"] = percolating
             out.append(shape)
         return out
+
+
+#: classify_state: a crystalline cluster this large is a nucleated crystallite; a bonded
+#: aggregate this large without one is amorphous (docs/analysis.md, nucleation thresholds)
+MIN_CRYSTAL = 30
+MIN_AGGREGATE = 30
+
+
+def _well_pairs(box, positions, well_range):
+    """freud box, float32 centres and the neighbour list of pairs closer than `well_range`."""
+    fbox = freud.box.Box(*np.asarray(box, dtype=float)[:3])
+    pos = np.asarray(positions, dtype=np.float32)[:, :3]
+    query = freud.locality.AABBQuery(fbox, pos).query(pos, {"r_max": well_range, "exclude_ii": True})
+    return fbox, pos, query.toNeighborList()
+
+
+def bonded_clusters(box, positions, well_range):
+    """Sizes (descending) of the clusters of cubes joined by the square well (centres < well_range)."""
+    fbox, pos, nl = _well_pairs(box, positions, well_range)
+    cl = freud.cluster.Cluster().compute((fbox, pos), neighbors=nl)
+    return np.sort(np.bincount(np.asarray(cl.cluster_idx)))[::-1], len(nl) // 2
+
+
+def classify_state(
+    box,
+    positions,
+    orientations,
+    well_range,
+    min_crystal=MIN_CRYSTAL,
+    min_aggregate=MIN_AGGREGATE,
+    clusters=None,
+):
+    """Classify one frame as "crystal", "aggregate" or "fluid" (the issue-17 state diagram).
+
+    "crystal": the largest crystalline cluster (CrystalClusters) has >= `min_crystal` cubes;
+    "aggregate": otherwise, the largest cluster bonded by the well has >= `min_aggregate`
+    cubes (amorphous or gel-like); "fluid": neither. Returns a dict with the class and the
+    numbers it rests on (largest crystalline and bonded clusters, bonds per cube, crystalline
+    fraction).
+    """
+    cc = (clusters or CrystalClusters()).compute(box, positions, orientations)
+    bonded, n_pairs = bonded_clusters(box, positions, well_range)
+    if cc.largest_cluster_size >= min_crystal:
+        label = "crystal"
+    elif bonded[0] >= min_aggregate:
+        label = "aggregate"
+    else:
+        label = "fluid"
+    return {
+        "class": label,
+        "largest_crystalline": cc.largest_cluster_size,
+        "largest_bonded": int(bonded[0]),
+        "bonds_per_cube": n_pairs / int(bonded.sum()),
+        "crystalline_fraction": cc.crystalline_fraction,
+    }

@@ -97,7 +97,7 @@ import numpy as np
 
 from . import targets, validate
 from .errors import InputError
-from .operations import Operation
+from .operations import Operation, tune_factor
 
 _LOCK = threading.Lock()
 _BUILT: dict = {}
@@ -259,6 +259,10 @@ class VMMC(Operation):
 
     reset_acceptance = reset_counts  # Simulation.tune resets the counters with the simulation's
 
+    def tuner(self, target: float, period: int, phase: int) -> VMMCTuner:
+        """The tuner `Simulation.tune` runs alongside its own (as for box moves)."""
+        return VMMCTuner(self, target, period, phase)
+
     def log_values(self) -> dict:
         """The LOG_KEYS quantities, which `Simulation.write_frame` logs as log/cubemc/vmmc_*."""
         acc = self.acceptance
@@ -306,6 +310,33 @@ class VMMC(Operation):
         )
         vmmc._counts[:] = counts
         return vmmc
+
+
+class VMMCTuner(Operation):
+    """Scales a VMMC updater's move sizes toward `target` acceptance every `period` sweeps, as
+    operations.MoveSizeTuner does for single moves; only while `Simulation.tune` runs.  Cluster
+    translations stay below one interaction range, rotations below 1 radian."""
+
+    at_end = True
+
+    def __init__(self, vmmc: VMMC, target: float, period: int, phase: int):
+        super().__init__(period, phase)
+        self.vmmc = vmmc
+        self.target = validate.fraction("target_acceptance", target)
+        self._before = None
+
+    def attach(self, sim):
+        self._before = self.vmmc._counts.copy()
+
+    def act(self, sim):
+        v = self.vmmc
+        c = v._counts - self._before
+        if c[0]:
+            factor = tune_factor(c[1] / c[0], self.target)
+            v.translate_size = min(0.5 * sim.min_box_edge, v.translate_size * factor)
+        if c[2]:
+            v.rotate_size = min(1.0, v.rotate_size * tune_factor(c[3] / c[2], self.target))
+        self._before = v._counts.copy()
 
 
 # ---------------------------------------------------------------------- compiled moves

@@ -34,6 +34,7 @@ from cubemc import files
 from cubemc import trajectory as gsdio
 
 from . import eos, provenance
+from .cluster_moves import attach_cluster_moves, check_cluster_move_engine
 from .config import WorkflowConfig
 from .engine import get_engine, initial_state
 from .locking import is_locked, job_lock
@@ -276,6 +277,7 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
         state, beta_epsilon=sp["beta_epsilon"], well_range=sp["well_range"], seed=seed, device="cpu"
     )
     eos.attach_box_move(sim, sp)  # NPT: in every checkpoint from initial.npz on
+    attach_cluster_moves(sim, sp)  # VMMC: in every checkpoint from initial.npz on
     write_snapshot_gsd(job.fn(INITIAL_GSD), sim)
     job.doc["seed"] = seed
     job.doc["initial"] = {
@@ -442,6 +444,7 @@ def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | 
     """Run one stage of one job under the job lock."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
+    check_cluster_move_engine(job.cached_statepoint, config.engine)  # VMMC: native only
     if not is_locked(job):  # a busy job is refused by the lock with its own message
         check_job_directory(job, *_stage_output(job, stage))
     with job_lock(job, task or stage):

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from . import eos
+from .cluster_moves import cluster_move_errors, cluster_move_keys
 from .errors import StatePointError
 
 INITIAL_STATES = ("crystal_vacancy", "fluid")
@@ -302,6 +303,7 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
             errors.append("packing_fraction and pressure both given: a state point fixes one of them")
             return errors, warnings
         expected = (expected - {"packing_fraction"}) | {eos.PRESSURE}
+    expected |= cluster_move_keys(sp)  # optional VMMC cluster moves (cluster_moves.py)
     missing = sorted(expected - set(sp))
     unknown = sorted(set(sp) - expected)
     if missing:
@@ -378,6 +380,7 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
                 f"packing_fraction={sp['packing_fraction']} is high for a fluid start; "
                 "compressing a random configuration there may be slow or fail"
             )
+    errors += cluster_move_errors(sp)
     return errors, warnings
 
 

@@ -73,7 +73,7 @@ def hoomd_types(state) -> HoomdTypes:
         raise InputError(
             f"the hoomd engine needs one HOOMD type per distinct particle and this state has "
             f"{rows.shape[0]} (more than {MAX_TYPES}, beyond which HOOMD's set-up takes minutes); "
-            "draw the sizes from a short list (cubemc.lattices.draw_sizes(sizes=...)) or use "
+            "give the particles few distinct sizes (repeat values from a short list) or use "
             "CUBEMC_ENGINE=native"
         )
     names = ("A",) if rows.shape[0] == 1 else tuple(f"A{k}" for k in range(rows.shape[0]))

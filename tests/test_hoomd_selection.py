@@ -14,12 +14,14 @@ import cubemc
 from cubemc import hoomd_engine
 from cubemc.contract import SimulationProtocol
 from cubemc.errors import EngineSelectionError
+from cubemc.geometry import CUBE_VERTICES
 from cubemc.hoomd_engine import (
     gaussian_rotation_spread,
     hoomd_rotate_size,
     native_rotate_size,
     native_rotation_spread,
 )
+from cubemc.hoomd_shapes import MAX_TYPES, hoomd_types
 from cubemc.workflow.engine import get_engine
 
 
@@ -170,3 +172,62 @@ def test_hard_cubes_may_use_hoomds_gpu():
 def test_unknown_device_is_a_device_error():
     with pytest.raises(cubemc.DeviceError, match="unknown device 'tpu'"):
         hoomd_engine.resolve_device("tpu", 0.0, _gpu(True))
+
+
+# ------------------------------------------------------------------ shapes as HOOMD types
+def _state(shape, params, n=4):
+    pos = [[2.5 * k, 0.0, 0.0] for k in range(n)]
+    return cubemc.State(pos, [[1, 0, 0, 0]] * n, [12.0] * 3, check=False, shape=shape, shape_params=params)
+
+
+def test_unit_cubes_are_one_type_with_the_unscaled_well():
+    types = hoomd_types(cubemc.State.simple_cubic(n=4, packing_fraction=0.5))
+    assert types.integrator == "ConvexPolyhedron" and types.names == ("A",)
+    assert np.all(types.typeid == 0) and types.sizes.tolist() == [1.0]
+    assert types.shape_entries[0] == {"vertices": CUBE_VERTICES.tolist()}
+    assert types.well_ranges(1.14) == {("A", "A"): 1.14}  # exactly the unit cubes' well
+
+
+def test_cuboids_get_one_type_per_distinct_particle():
+    edges = [[1.0, 1.0, 1.2], [1.1, 1.1, 1.32], [1.0, 1.0, 1.2], [0.9, 0.9, 1.08]]
+    types = hoomd_types(_state("cuboid", edges))
+    assert types.integrator == "ConvexPolyhedron" and types.names == ("A0", "A1", "A2")
+    for i, row in enumerate(edges):  # each particle's type has its own half edges as vertices
+        vertices = np.array(types.shape_entries[types.typeid[i]]["vertices"])
+        assert vertices.shape == (8, 3)
+        assert np.array_equal(np.abs(vertices), np.tile(0.5 * np.array(row), (8, 1)))
+        assert types.sizes[types.typeid[i]] == pytest.approx(sum(row) / 3)
+    ranges = types.well_ranges(1.2)
+    assert len(ranges) == 6  # every unordered pair of the 3 types, itself included
+    s = types.sizes
+    for (a, b), r in ranges.items():
+        assert r == pytest.approx(1.2 * (s[int(a[1:])] + s[int(b[1:])]) / 2, rel=1e-15)
+
+
+def test_rounded_cuboids_carry_their_core_and_sweep_radius():
+    params = [[0.8, 0.8, 0.8, 0.1], [0.0, 0.0, 0.0, 0.6], [1.0, 1.0, 0.0, 0.2], [1.0, 0.0, 0.0, 0.3]]
+    types = hoomd_types(_state("rounded_cuboid", params))
+    assert types.integrator == "ConvexSpheropolyhedron"
+    by_particle = [types.shape_entries[t] for t in types.typeid]
+    assert [len(e["vertices"]) for e in by_particle] == [8, 1, 4, 2]  # cube, sphere, plate, rod
+    assert [e["sweep_radius"] for e in by_particle] == [0.1, 0.6, 0.2, 0.3]
+    assert np.abs(by_particle[0]["vertices"]).max() == 0.4
+    assert by_particle[1]["vertices"] == [[0.0, 0.0, 0.0]]
+    assert [types.sizes[t] for t in types.typeid] == pytest.approx([1.0, 1.2, 2 / 3 + 0.4, 1 / 3 + 0.6])
+
+
+def test_shapes_hoomd_cannot_run_are_refused_in_one_line():
+    import sphere_shape  # the test-only shape of tests/sphere_shape.py
+
+    cubemc.shapes.register(sphere_shape)
+    state = cubemc.State([[0, 0, 0], [2, 0, 0]], [[1, 0, 0, 0]] * 2, [8.0] * 3, False, sphere_shape.NAME)
+    with pytest.raises(cubemc.InputError, match="runs the shapes cube, cuboid, rounded_cuboid, not 'test_sp"):
+        hoomd_types(state)
+    sizes = 1.0 + 0.001 * np.arange(MAX_TYPES + 1)
+    many = _state("cuboid", np.repeat(sizes, 3).reshape(-1, 3), n=MAX_TYPES + 1)
+    with pytest.raises(cubemc.InputError, match=f"{MAX_TYPES + 1} \\(more than {MAX_TYPES}.*native") as err:
+        hoomd_types(many)
+    assert "\n" not in str(err.value)
+    assert (
+        len(hoomd_types(_state("cuboid", np.repeat(sizes[:-1], 3).reshape(-1, 3), n=MAX_TYPES)).names) == 64
+    )

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+from cubemc.analysis.eos import in_well_free_volume
 
 import cubemc
 from cubemc import pairs, pressure
@@ -48,17 +49,6 @@ def pairs_far_apart(d, qa, qb, spacing):
         [k * spacing] * 3,
         check=False,
     )
-
-
-def in_well_free_volume(well_range, n=1_000_000, seed=2):
-    """x: volume of offsets inside the well at which two randomly oriented cubes do not overlap
-    (uniform sampling in the ball), with its standard error."""
-    rng = np.random.default_rng(seed)
-    u = rng.normal(size=(n, 3))
-    d = u / np.linalg.norm(u, axis=1, keepdims=True) * well_range * rng.uniform(size=(n, 1)) ** (1 / 3)
-    free = ~overlaps(d, random_quaternions(rng, n), random_quaternions(rng, n))
-    x = free.reshape(20, -1).mean(1) * 4 / 3 * math.pi * well_range**3
-    return x.mean(), x.std(ddof=1) / math.sqrt(20)
 
 
 def two_particle_pressure(edge, well_range, beta_eps, k=40, seed=1, groups=16):

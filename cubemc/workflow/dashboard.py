@@ -29,6 +29,8 @@ from signac_dashboard.modules import (
 )
 
 from . import operations
+from .analysis_bridge import to_json
+from .eos import control_label
 from .errors import WorkflowError
 from .studies import describe
 
@@ -40,7 +42,7 @@ class CubemcDashboard(Dashboard):
         sp = job.cached_statepoint
         text = (
             f"{sp.get('initial_state')}  beta_eps={sp.get('beta_epsilon')}  "
-            f"phi={sp.get('packing_fraction')}  N={sp.get('N')}  replica={sp.get('replica')}"
+            f"{control_label(sp)}  N={sp.get('N')}  replica={sp.get('replica')}"
         )
         if sp.get("well_range") != 1.14:
             text += f"  well_range={sp.get('well_range')}"
@@ -51,6 +53,7 @@ class CubemcDashboard(Dashboard):
         return (
             str(sp.get("initial_state")),
             float(sp.get("packing_fraction", 0.0)),
+            float(sp.get("pressure", 0.0)),
             int(sp.get("N", 0)),
             float(sp.get("well_range", 0.0)),
             -float(sp.get("beta_epsilon", 0.0)),
@@ -72,9 +75,35 @@ def job_description(job) -> str:
     return f"{describe(job.cached_statepoint)} | job {job.id} | {operations.stage_label(job)}"
 
 
+def _measured(estimate, digits=4) -> str:
+    if not isinstance(estimate, dict) or estimate.get("mean") is None:
+        return "not measured"
+    sem = estimate.get("sem")
+    error = f" ± {sem:.{digits}g}" if sem else ""
+    return f"{estimate['mean']:.{digits}g}{error} ({estimate.get('frames', 0)} frames)"
+
+
+def equation_of_state(job) -> str:
+    """The job's mean pressure and packing fraction with block-averaged errors (analyse writes
+    them into the job document's summary); the one the state point fixes is marked."""
+    eos = to_json(job.doc.get("summary") or {}).get("eos")
+    if not eos:
+        return "not analysed yet"
+    sp = job.cached_statepoint
+    pressure = "fixed " + str(sp["pressure"]) if "pressure" in sp else _measured(eos.get("pressure"))
+    phi = (
+        "fixed " + str(sp["packing_fraction"])
+        if "packing_fraction" in sp
+        else _measured(eos.get("packing_fraction"))
+    )
+    measured = f"; measured beta P sigma^3 {_measured(eos.get('pressure'))}" if "pressure" in sp else ""
+    return f"beta P sigma^3: {pressure}; packing fraction: {phi}{measured}"
+
+
 def default_modules():
     return [
         TextDisplay(name="Job", message=job_description),
+        TextDisplay(name="Equation of state", message=equation_of_state),
         StatepointList(),
         FlowStatus(),
         ImageViewer(name="Energy trace", img_globs=["energy.png"]),

@@ -267,7 +267,6 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
         hint=f"set {files.MEMORY_LIMIT_ENV} if the jobs may use more",
     )
     engine = get_engine(config.engine)
-    eos.check_engine(sp, engine)
     segment = provenance.SegmentLog(
         job, "create", from_sweep=0, engine=engine.name, engine_version=engine.version
     )
@@ -444,6 +443,7 @@ def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | 
     """Run one stage of one job under the job lock."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
+    eos.check_engine(job.cached_statepoint, get_engine(config.engine))  # NPT: native box moves
     check_cluster_move_engine(job.cached_statepoint, config.engine)  # VMMC: native only
     if not is_locked(job):  # a busy job is refused by the lock with its own message
         check_job_directory(job, *_stage_output(job, stage))

@@ -7,11 +7,13 @@ other methods in tests/test_shapes_*.py), plain uniform sampling and the native 
 
 import math
 
+import gsd.hoomd
 import numpy as np
 import pytest
 
 import cubemc
-from cubemc import shapes
+from cubemc import lattices, shapes
+from cubemc.errors import EngineSelectionError
 from cubemc.geometry import overlaps, random_quaternions
 
 hoomd = pytest.importorskip(
@@ -196,3 +198,85 @@ def test_two_unequal_particles_well_occupancy_is_exact(case, box):
     sigma = math.hypot(err, err_exact)
     assert sigma < 0.015 and abs(p_wrong - p_exact) > 8 * sigma  # resolution
     assert abs(p - p_exact) < 4 * sigma, (p, err, p_exact, err_exact)
+
+
+def polydisperse(family, n=3, phi=0.4, seed=1):
+    """n^3 aligned particles with three sizes (cuboids 1 : 1 : 1.2) or two (rounded cubes,
+    r = 0.1 of the size): a few HOOMD types, the well sized per pair."""
+    if family == "cuboid":
+        sizes = np.resize([0.9, 1.0, 1.1], n**3)
+        params = lattices.shape_params("cuboid", sizes, edges=(1.0, 1.0, 1.2))
+    else:
+        sizes = np.resize([0.95, 1.05], n**3)
+        params = lattices.shape_params("rounded_cuboid", sizes, rounding=0.1)
+    return lattices.simple_cubic(n, family, params, packing_fraction=phi, seed=seed)
+
+
+def family_param(family):
+    marks = [needs_spheropolyhedra] if family == "rounded_cuboid" else []
+    return pytest.param(family, marks=marks)
+
+
+@pytest.mark.parametrize("family", [family_param("cuboid"), family_param("rounded_cuboid")])
+def test_frames_and_checkpoints_keep_the_shape(tmp_path, family):
+    """HOOMD run -> GSD frame and checkpoint -> native engine -> checkpoint -> HOOMD again, and an
+    exact HOOMD restart: the shape and every particle's parameters survive each step."""
+    state = polydisperse(family, n=4)
+    sim = HoomdSimulation(state, -0.5, 1.2, seed=5, device="cpu")
+    assert len(sim._types.names) == (3 if family == "cuboid" else 2)
+    assert sim.bonds == state.count_pairs(1.2)[0] > 0
+    traj, ckpt = tmp_path / "t.gsd", tmp_path / "hoomd.npz"
+    sim.run(20, trajectory=str(traj), period=10, checkpoint=str(ckpt))
+    frame = cubemc.State.from_gsd(str(traj))
+    assert frame.shape == family and np.array_equal(frame.shape_params, state.shape_params)
+    with gsd.hoomd.open(str(traj)) as f:
+        assert f[-1].particles.type_shapes[0]["type"] == "ConvexPolyhedron"
+    native = cubemc.Simulation.from_checkpoint(ckpt, device="cpu")
+    assert native.state.shape == family and native.bonds == sim.bonds and native.sweep == 20
+    assert np.array_equal(native.state.shape_params, state.shape_params)
+    native.run(10)
+    native.save_checkpoint(tmp_path / "native.npz")
+    back = HoomdSimulation.from_checkpoint(tmp_path / "native.npz", device="cpu")
+    assert back.state.shape == family and np.array_equal(back.state.shape_params, state.shape_params)
+    assert back.bonds == native.bonds and np.array_equal(back.positions, native.positions)
+    straight = HoomdSimulation.from_checkpoint(ckpt, device="cpu")
+    straight.run(20)
+    first = HoomdSimulation.from_checkpoint(ckpt, device="cpu")
+    first.run(10, checkpoint=str(tmp_path / "mid.npz"))
+    resumed = HoomdSimulation.from_checkpoint(tmp_path / "mid.npz", device="cpu")
+    resumed.run(10)
+    assert np.array_equal(resumed.positions, straight.positions)
+    assert np.array_equal(resumed.orientations, straight.orientations)
+
+
+def test_what_hoomd_cannot_run_is_refused_in_one_line():
+    import sphere_shape  # the test-only shape of tests/sphere_shape.py
+
+    shapes.register(sphere_shape)
+    spheres = cubemc.State([[0, 0, 0], [2, 0, 0]], [[1, 0, 0, 0]] * 2, [8.0] * 3, False, sphere_shape.NAME)
+    with pytest.raises(cubemc.InputError, match="hoomd engine runs the shapes .* not 'test_sphere'"):
+        HoomdSimulation(spheres, -0.5, 1.2, device="cpu")
+    n = 4**3  # all sizes distinct: one more type than the adapter accepts
+    sizes = 1.0 + 0.001 * np.arange(n + 1)
+    params = lattices.shape_params("cuboid", sizes[:n], edges=(1, 1, 1.2))
+    many = lattices.simple_cubic(4, "cuboid", params, packing_fraction=0.3)
+    assert HoomdSimulation(many, -0.5, 1.2, device="cpu").N == n  # 64 types: accepted
+    params = lattices.shape_params("cuboid", np.resize(sizes, 125), edges=(1, 1, 1.2))
+    too_many = lattices.simple_cubic(5, "cuboid", params, packing_fraction=0.3)
+    with pytest.raises(cubemc.InputError, match="one HOOMD type per distinct particle .* 65 "):
+        HoomdSimulation(too_many, -0.5, 1.2, device="cpu")
+    with pytest.raises(cubemc.DeviceError, match="CPU only"):
+        HoomdSimulation(many, -0.5, 1.2, device="gpu")
+
+
+def test_rounded_particles_need_a_build_with_spheropolyhedra():
+    """Where the HOOMD build lacks ConvexSpheropolyhedron (builds may keep only some shapes), the
+    adapter says so in one line; where it has it, the same state runs."""
+    state = polydisperse("rounded_cuboid")
+    if SPHEROPOLYHEDRA:
+        sim = HoomdSimulation(state, -0.5, 1.2, seed=2, device="cpu")
+        sim.run(5)
+        assert sim.sweep == 5 and type(sim._mc).__name__ == "ConvexSpheropolyhedron"
+    else:
+        with pytest.raises(EngineSelectionError, match="module_convex_spheropolyhedron.cc"):
+            HoomdSimulation(state, -0.5, 1.2, seed=2, device="cpu")

@@ -314,12 +314,10 @@ def test_quick_eos_study_end_to_end(tmp_path):
 
 
 def test_pressure_jobs_refuse_an_engine_without_box_moves():
-    from types import SimpleNamespace
-
     from cubemc.workflow import eos
     from cubemc.workflow.errors import WorkflowError
 
-    eos.check_engine(npt_point(), SimpleNamespace(name="native"))
-    eos.check_engine(get_study("vacancy").statepoints()[0], SimpleNamespace(name="hoomd"))
+    eos.check_engine(npt_point(), "native")
+    eos.check_engine(get_study("vacancy").statepoints()[0], "hoomd")
     with pytest.raises(WorkflowError, match="native engine's box moves"):
-        eos.check_engine(npt_point(), SimpleNamespace(name="hoomd"))
+        eos.check_engine(npt_point(), "hoomd")

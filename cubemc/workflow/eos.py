@@ -72,12 +72,12 @@ def memory_packing_fraction(sp) -> float:
     return sp["packing_fraction"] if not is_npt(sp) else FLUID_START_PACKING_FRACTION
 
 
-def check_engine(sp, engine) -> None:
-    """Pressure jobs need box moves, which only the native engine has."""
-    if is_npt(sp) and engine.name != "native":
+def check_engine(sp, engine: str) -> None:
+    """Pressure jobs need box moves, which only the native engine has (`engine`: its name)."""
+    if is_npt(sp) and (engine or "native").lower() != "native":
         raise WorkflowError(
             f"pressure state points run at constant pressure with the native engine's box moves; "
-            f"the {engine.name!r} engine has none (unset CUBEMC_ENGINE for these jobs)"
+            f"the {engine!r} engine has none (unset CUBEMC_ENGINE for these jobs)"
         )
 
 

@@ -443,7 +443,7 @@ def run_stage(job, stage: str, config: WorkflowConfig, device: str, task: str | 
     """Run one stage of one job under the job lock."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    eos.check_engine(job.cached_statepoint, get_engine(config.engine))  # NPT: native box moves
+    eos.check_engine(job.cached_statepoint, config.engine)  # NPT: native box moves
     check_cluster_move_engine(job.cached_statepoint, config.engine)  # VMMC: native only
     if not is_locked(job):  # a busy job is refused by the lock with its own message
         check_job_directory(job, *_stage_output(job, stage))

@@ -190,6 +190,7 @@ def _summary_section(ctx, verdicts, figures):
         "",
         _what_was_simulated(ctx),
         "",
+        *_eos_summary(ctx),
         "The paper (seed 000, Fig. 5) finds the vacancy delocalised along a row for hard cubes "
         "(βε = 0), spread over at most a couple of sites at βε = −0.5, and on its lattice site at "
         "βε = −1. We measure how far the cubes around the vacancy lean into it beyond thermal "
@@ -281,6 +282,18 @@ def _fluid_table(fluid):
             f"| {fmt(sh.get('cuboidality'))} |"
         )
     return lines + [""]
+
+
+def _eos_summary(ctx):
+    points = ctx["eos_points"]
+    if not points:
+        return []
+    branches = sorted({f"{p['branch']} start ({p['ensemble']})" for p in points})
+    return [
+        f"Equation of state: {len(points)} state points, {', '.join(branches)}; see the section "
+        "*Equation of state* and eos.png.",
+        "",
+    ]
 
 
 def _eos_section(ctx):

@@ -225,6 +225,7 @@ def test_report_has_the_equation_of_state(tmp_path):
     assert "| 0 | 1.14 | fluid | NVT | 64 | 0.050 | 0.066 ± 0.002 |" in text
     assert "| 0 | 1.14 | crystal | NPT | 64 | 0.848 ± 0.002 | 30.000 |" in text
     assert "virial line" in text
+    assert "Equation of state: 5 state points, crystal start (NPT), fluid start (NVT)" in text
     # runs made for the equation of state are no evidence for the seed claims
     assert "Does not agree:** none" in text
 
@@ -311,6 +312,16 @@ def test_quick_eos_study_end_to_end(tmp_path):
     measured = dilute.doc["summary"]["eos"]["pressure"]
     assert abs(measured["mean"] - (0.05 + 5.5 * 0.05**2)) < 4 * measured["sem"] + 0.005, measured
     assert "none of them a crystal with a vacancy" in report
+    # the dashboard's job page shows the pressure with its error (signac-dashboard's own app)
+    import html
+
+    from cubemc.workflow.dashboard import equation_of_state, make_dashboard
+
+    client = make_dashboard(str(path), config={"ACCESS_TOKEN": None}).app.test_client()
+    page = client.get(f"/jobs/{dilute.id}").get_data(as_text=True)
+    text = equation_of_state(dilute)
+    assert text.startswith("beta P sigma^3: 0.0") and " ± " in text and "packing fraction: fixed 0.05" in text
+    assert "Equation of state" in page and html.escape(text) in page
 
 
 def test_pressure_jobs_refuse_an_engine_without_box_moves():

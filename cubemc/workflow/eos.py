@@ -127,7 +127,8 @@ def run_identity(sp, identity):
 # --- the studies -----------------------------------------------------------------------------
 
 #: hard cubes freeze near phi 0.45-0.52 (docs/model.md); the crystal branch's pressures take the
-#: SC crystal from about phi 0.85 (beta P ~ 50) down to and below melting
+#: SC crystal from phi 0.85 and above (beta P = 30 held 64 hard cubes at 0.848 +- 0.001) down to
+#: and below melting (beta P = 8: 0.64 and still expanding after 3500 sweeps)
 EOS_PACKING_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 EOS_PRESSURES = (50.0, 30.0, 20.0, 15.0, 12.0, 10.0, 8.0, 6.5, 5.0)
 EOS_BETA_EPSILONS = (0.0, -1.0, -2.0)

@@ -97,13 +97,14 @@ def _shape_entry(name, row):
 def integrator_class(hoomd, types: HoomdTypes):
     """The hoomd.hpmc.integrate class for `types`; EngineSelectionError when this HOOMD build was
     compiled without it (docs/hoomd.md: builds may keep only the shapes they need)."""
-    if not hasattr(hoomd.hpmc._hpmc, "IntegratorHPMCMono" + types.integrator):
+    integrator = getattr(hoomd.hpmc.integrate, types.integrator)
+    if not hasattr(hoomd.hpmc._hpmc, integrator._cpp_cls):  # the compiled class behind it
         raise EngineSelectionError(
             f"this HOOMD-blue build ({hoomd.version.version}) was compiled without the HPMC shape "
             f"{types.integrator}, which these particles need; rebuild it with "
             f"hoomd/hpmc/module_{_snake(types.integrator)}.cc (docs/hoomd.md) or use CUBEMC_ENGINE=native"
         )
-    return getattr(hoomd.hpmc.integrate, types.integrator)
+    return integrator
 
 
 def make_integrator(hoomd, types: HoomdTypes, beta_epsilon, well_range, **moves):

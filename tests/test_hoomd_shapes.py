@@ -14,7 +14,7 @@ import pytest
 import cubemc
 from cubemc import lattices, shapes
 from cubemc.errors import EngineSelectionError
-from cubemc.geometry import overlaps, random_quaternions
+from cubemc.geometry import overlaps, quaternion_matrices, random_quaternions
 
 hoomd = pytest.importorskip(
     "hoomd", reason="HOOMD-blue is not installed (conda-forge only); the HOOMD backend tests need it"
@@ -25,17 +25,17 @@ from cubemc.hoomd_shapes import hoomd_types, make_integrator  # noqa: E402
 
 GAUSSIAN = version_tuple(hoomd.version.version) >= (7, 0)  # HOOMD 7 redefined the rotation size
 #: whether this HOOMD build has the rounded particles' integrator (builds may keep only some shapes)
-SPHEROPOLYHEDRA = hasattr(hoomd.hpmc._hpmc, "IntegratorHPMCMonoConvexSpheropolyhedron")
+SPHEROPOLYHEDRA = hasattr(hoomd.hpmc._hpmc, hoomd.hpmc.integrate.ConvexSpheropolyhedron._cpp_cls)
 needs_spheropolyhedra = pytest.mark.skipif(
     not SPHEROPOLYHEDRA, reason="this HOOMD build lacks ConvexSpheropolyhedron (docs/hoomd.md)"
 )
 
 CUBOIDS = ("cuboid", [[1.0, 1.0, 1.2], [1.3, 1.3, 1.56]])  # sizes 1.067 and 1.387
+PLATE_ROD = ("rounded_cuboid", [[1.0, 1.0, 0.0, 0.15], [1.2, 0.0, 0.0, 0.25]])  # cores with zero edges
 ROUNDED = ("rounded_cuboid", [[0.7, 0.7, 0.9, 0.15], [0.0, 0.0, 0.0, 0.65]])  # 1.067 and a sphere 1.3
 PAIRS = {
     "cuboids": CUBOIDS,
     "rounded": ROUNDED,
-    "plate_rod": ("rounded_cuboid", [[1.0, 1.0, 0.0, 0.15], [1.2, 0.0, 0.0, 0.25]]),
     "sharp_rounded": ("rounded_cuboid", [[0.9, 1.0, 1.1, 0.0], [0.5, 0.6, 0.7, 0.3]]),
 }
 
@@ -82,7 +82,7 @@ def hoomd_overlap_flags(shape, params, offsets, qa, qb):
 @pytest.mark.parametrize("case", list(PAIRS))
 def test_hoomd_bodies_are_cubemcs_particles(case):
     """HOOMD's overlap verdicts on 3000 random pairs within reach equal cubemc's exact test, for
-    unequal cuboids, rounded cuboids, a sphere, a plate, a rod and a sharp rounded cuboid.
+    unequal cuboids, a rounded cuboid with a sphere, and a sharp with a rounded cuboid.
 
     Pairs within 1e-5 of contact (cubemc's verdict changes between 0.99999 and 1.00001 times the
     offset) are left out: HOOMD tests overlaps in single precision."""
@@ -90,21 +90,91 @@ def test_hoomd_bodies_are_cubemcs_particles(case):
         pytest.skip("this HOOMD build lacks ConvexSpheropolyhedron (docs/hoomd.md)")
     shape, params = PAIRS[case]
     module, params = shapes.get(shape), np.array(params)
-    rng = np.random.default_rng(11)
-    n = 3000
-    u = rng.normal(size=(n, 3))
-    offsets = (
-        u / np.linalg.norm(u, axis=1, keepdims=True) * pair_contact(params) * rng.uniform(0, 1, (n, 1)) ** 0.5
-    )
-    qa, qb = random_quaternions(rng, n), random_quaternions(rng, n)
+    offsets, qa, qb = random_pairs(params)
+    n = len(offsets)
     exact = overlaps(offsets, qa, qb, module, params)
     decided = (overlaps(offsets * (1 - 1e-5), qa, qb, module, params) == exact) & (
         overlaps(offsets * (1 + 1e-5), qa, qb, module, params) == exact
     )
-    assert decided.sum() > 0.99 * n and 0.2 < exact.mean() < 0.8  # both verdicts are common
+    assert decided.sum() > 0.99 * n and 0.1 < exact.mean() < 0.9  # both verdicts are common
     flags = hoomd_overlap_flags(shape, params, offsets, qa, qb)
     wrong = np.flatnonzero(decided & (flags != exact))
     assert wrong.size == 0, (wrong[:5], exact[wrong[:5]])
+
+
+def random_pairs(params, n=3000, seed=11):
+    """n random (offset, orientation, orientation) within reach of each other."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n, 3))
+    radius = pair_contact(params) * rng.uniform(0, 1, (n, 1)) ** 0.5
+    return u / np.linalg.norm(u, axis=1, keepdims=True) * radius, *(random_quaternions(rng, n) for _ in "ab")
+
+
+def segment_distance(p1, q1, p2, q2):
+    """Exact distance of segments p1q1 and p2q2: the unconstrained closest pair if inside, else
+    the best of the four clamped end-point candidates."""
+    d1, d2, r = q1 - p1, q2 - p2, p1 - p2
+    a, b, c, e, f = d1 @ d1, d1 @ d2, d1 @ r, d2 @ d2, d2 @ r
+    candidates = [(s, np.clip((b * s + f) / e, 0, 1)) for s in (0.0, 1.0)]
+    candidates += [(np.clip((b * t - c) / a, 0, 1), t) for t in (0.0, 1.0)]
+    if a * e - b * b > 1e-14:
+        s, t = (b * f - c * e) / (a * e - b * b), (a * f - b * c) / (a * e - b * b)
+        if 0 <= s <= 1 and 0 <= t <= 1:
+            candidates.append((s, t))
+    return min(np.linalg.norm(p1 + s * d1 - p2 - t * d2) for s, t in candidates)
+
+
+def rod_plate_distance(offset, q_plate, q_rod, half_plate, half_rod):
+    """Exact distance of a rectangle (half edges x, y; z = 0) and a segment (half length along
+    its body x) at `offset`: 0 if the segment pierces it, else the least of its end points'
+    distances to the rectangle and its distances to the rectangle's 4 sides."""
+    plate = quaternion_matrices(q_plate[None])[0]
+    centre = plate.T @ offset
+    half = plate.T @ quaternion_matrices(q_rod[None])[0][:, 0] * half_rod
+    p, q = centre - half, centre + half
+    if p[2] * q[2] <= 0 and p[2] != q[2]:
+        x = p + p[2] / (p[2] - q[2]) * (q - p)
+        if abs(x[0]) <= half_plate[0] and abs(x[1]) <= half_plate[1]:
+            return 0.0
+    best = min(np.linalg.norm(v - np.clip(v, -half_plate, half_plate)) for v in (p, q))
+    corners = [
+        np.array([sx * half_plate[0], sy * half_plate[1], 0.0])
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
+    return min([best] + [segment_distance(corners[i], corners[i - 1], p, q) for i in range(4)])
+
+
+def plate_rod_verdicts():
+    """(offsets, orientations, exact overlap, decided): the exact verdict of a plate and a rod."""
+    params = np.array(PLATE_ROD[1])
+    offsets, qa, qb = random_pairs(params)
+    half_plate = np.array([0.5 * params[0, 0], 0.5 * params[0, 1], 0.0])
+    distance = np.array(
+        [rod_plate_distance(*x, half_plate, 0.5 * params[1, 0]) for x in zip(offsets, qa, qb)]
+    )
+    swept = params[:, 3].sum()
+    return offsets, qa, qb, distance <= swept, np.abs(distance - swept) > 1e-5
+
+
+@needs_spheropolyhedra
+def test_hoomd_plates_and_rods_are_exact():
+    """Rounded cuboids with zero core edges (a rounded square plate and a rounded rod): HOOMD's
+    verdicts on 3000 pairs equal the exact plate-segment distance compared with r_i + r_j."""
+    offsets, qa, qb, exact, decided = plate_rod_verdicts()
+    assert decided.sum() > 0.99 * len(exact) and 0.1 < exact.mean() < 0.9
+    flags = hoomd_overlap_flags(*PLATE_ROD, offsets, qa, qb)
+    assert np.count_nonzero(decided & (flags != exact)) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cubemc.shapes.rounded_cuboid misses overlaps of cores with zero edges (reported by "
+    "helper H, issue 12 item 7; 45 of these 3000 pairs); remove this marker once fixed",
+)
+def test_cubemc_plates_and_rods_are_exact():
+    offsets, qa, qb, exact, decided = plate_rod_verdicts()
+    verdict = overlaps(offsets, qa, qb, shapes.get("rounded_cuboid"), np.array(PLATE_ROD[1]))
+    assert np.count_nonzero(decided & (verdict != exact)) == 0
 
 
 def two_particles(shape, params, box, beta_eps, well, distance=2.0, seed=3, **moves):
@@ -222,9 +292,9 @@ def test_frames_and_checkpoints_keep_the_shape(tmp_path, family):
     """HOOMD run -> GSD frame and checkpoint -> native engine -> checkpoint -> HOOMD again, and an
     exact HOOMD restart: the shape and every particle's parameters survive each step."""
     state = polydisperse(family, n=4)
-    sim = HoomdSimulation(state, -0.5, 1.2, seed=5, device="cpu")
+    sim = HoomdSimulation(state, -0.5, 1.3, seed=5, device="cpu")
     assert len(sim._types.names) == (3 if family == "cuboid" else 2)
-    assert sim.bonds == state.count_pairs(1.2)[0] > 0
+    assert sim.bonds == state.count_pairs(1.3)[0] > 0
     traj, ckpt = tmp_path / "t.gsd", tmp_path / "hoomd.npz"
     sim.run(20, trajectory=str(traj), period=10, checkpoint=str(ckpt))
     frame = cubemc.State.from_gsd(str(traj))

@@ -21,7 +21,7 @@ hoomd = pytest.importorskip(
 )
 
 from cubemc.hoomd_engine import HoomdSimulation, version_tuple  # noqa: E402 (after the skip)
-from cubemc.hoomd_shapes import hoomd_types, make_integrator  # noqa: E402
+from cubemc.hoomd_shapes import HoomdTypes, hoomd_types, integrator_class, make_integrator  # noqa: E402
 
 GAUSSIAN = version_tuple(hoomd.version.version) >= (7, 0)  # HOOMD 7 redefined the rotation size
 #: whether this HOOMD build has the rounded particles' integrator (builds may keep only some shapes)
@@ -390,3 +390,15 @@ def test_energy_and_acceptance_agree_with_the_native_engine(family):
     checked = 2 if GAUSSIAN else 3
     z = np.abs(m1 - m2) / np.hypot(e1, e2)
     assert np.all(z[:checked] < 4), (m1, e1, m2, e2)
+
+
+def test_an_integrator_missing_from_the_build_is_named():
+    """The check behind the previous test, on an integrator this build may lack: builds made as
+    docs/hoomd.md describes keep only ConvexPolyhedron and ConvexSpheropolyhedron, so Sphere is
+    missing there and the refusal names its source file; a full build has it."""
+    types = HoomdTypes("Sphere", ("A",), np.zeros(1, np.int64), ({"diameter": 1.0},), np.ones(1))
+    if hasattr(hoomd.hpmc._hpmc, hoomd.hpmc.integrate.Sphere._cpp_cls):
+        assert integrator_class(hoomd, types) is hoomd.hpmc.integrate.Sphere
+    else:
+        with pytest.raises(EngineSelectionError, match="without the HPMC shape Sphere.*module_sphere.cc"):
+            integrator_class(hoomd, types)

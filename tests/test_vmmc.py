@@ -363,6 +363,20 @@ def test_bad_parameters_raise_one_line_input_errors(kwargs):
     assert "\n" not in str(err.value)
 
 
+def test_tune_scales_vmmc_sizes_within_their_caps_and_resets_the_counters():
+    sim = aggregating_fluid()
+    vmmc = VMMC(period=1, moves_per_particle=0.5, translate_size=0.05, rotate_size=0.9)
+    sim.operations.updaters.append(vmmc)
+    sim.tune(60, target_acceptance=0.3, period=10)
+    # tiny translations are nearly always accepted: they grow; sizes stay under their caps
+    assert 0.05 < vmmc.translate_size <= 0.5 * sim.min_box_edge
+    assert vmmc.rotate_size <= 1.0 and sim.operations.tuners == []
+    assert vmmc.counts["translate_trials"] == 0  # statistics cover frozen sizes only
+    sizes = (vmmc.translate_size, vmmc.rotate_size)
+    sim.run(10)
+    assert (vmmc.translate_size, vmmc.rotate_size) == sizes
+
+
 def test_apply_configuration_checks_shapes_and_sets_the_bond_count():
     sim = aggregating_fluid()
     pos, quat = sim.positions, sim.orientations

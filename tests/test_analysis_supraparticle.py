@@ -104,3 +104,17 @@ def test_from_crystal_clusters_across_the_box_edge():
     assert not percolating
     sp = Supraparticle().compute(upos, uq)
     assert sp.extents == [4, 5, 6] and (sp.bulk_vacancies, sp.bulk_sites) == (1, 24)
+
+
+def test_snapshot_colours_follow_crystallinity(tmp_path):
+    from cubemc.analysis.sp_snapshot import CLUSTER_COLOURS, FLUID, crystallinity_colours, plot_crystallites
+    from cubemc.analysis.synthetic import two_crystallites_in_fluid
+
+    box, pos, q, lab = two_crystallites_in_fluid(np.random.default_rng(3))
+    out = tmp_path / "crystallites.png"
+    cc = plot_crystallites(out, pos, q, box, title="two crystallites")
+    assert out.stat().st_size > 10000
+    colours = crystallinity_colours(cc)
+    assert np.array_equal(colours[lab == 0], np.tile(CLUSTER_COLOURS[0], ((lab == 0).sum(), 1)))
+    assert np.array_equal(colours[lab == 1], np.tile(CLUSTER_COLOURS[1], ((lab == 1).sum(), 1)))
+    assert np.array_equal(colours[lab < 0], np.tile(FLUID, ((lab < 0).sum(), 1)))

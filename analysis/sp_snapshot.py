@@ -1,0 +1,68 @@
+"""A picture of grown supraparticles: cubes drawn as cubes, coloured by crystallinity.
+
+Cubes of the largest crystalline clusters get one colour each (largest first), other
+crystalline cubes a common colour, and non-crystalline cubes are drawn pale and translucent, so
+the crystallites stand out of the fluid around them.
+"""
+
+import numpy as np
+
+from cubemc.geometry import quaternion_matrices
+
+from .nucleation import CrystalClusters
+
+__all__ = ["crystallinity_colours", "plot_crystallites"]
+
+_VERTICES = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
+_FACES = np.array([[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]])
+#: colours of the largest clusters, then of other crystalline cubes, then of the fluid (RGBA)
+CLUSTER_COLOURS = np.array(
+    [[0.84, 0.15, 0.16, 1.0], [0.12, 0.47, 0.71, 1.0], [0.17, 0.63, 0.17, 1.0], [1.0, 0.5, 0.05, 1.0]]
+)
+OTHER_CRYSTAL = np.array([0.58, 0.4, 0.74, 1.0])
+FLUID = np.array([0.8, 0.8, 0.8, 0.12])
+
+
+def crystallinity_colours(clusters):
+    """RGBA per cube from a computed CrystalClusters (see the module doc)."""
+    idx = np.asarray(clusters.cluster_idx)
+    colours = np.tile(FLUID, (len(idx), 1))
+    colours[idx >= 0] = OTHER_CRYSTAL
+    for c, colour in enumerate(CLUSTER_COLOURS):
+        colours[idx == c] = colour
+    return colours
+
+
+def plot_crystallites(path_png, positions, orientations, box, clusters=None, title=""):
+    """Draw every cube in 3D coloured by crystallinity; returns the computed CrystalClusters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    box = np.asarray(box, dtype=float)[:3]
+    pos = np.asarray(positions, dtype=float)[:, :3]
+    q = np.asarray(orientations, dtype=float)
+    cc = (clusters or CrystalClusters()).compute(box, pos, q)
+    colours = crystallinity_colours(cc)
+    rot = quaternion_matrices(q / np.linalg.norm(q, axis=1, keepdims=True))
+    corners = np.einsum("nij,vj->nvi", rot, _VERTICES) + pos[:, None, :]
+    faces = corners[:, _FACES, :].reshape(-1, 4, 3)
+    fig = plt.figure(figsize=(6.4, 6.0))
+    ax = fig.add_subplot(1, 1, 1, projection="3d")
+    edges = np.where(np.repeat(cc.crystalline, 6)[:, None], [[0, 0, 0, 0.4]], [[0, 0, 0, 0.05]])
+    ax.add_collection3d(
+        Poly3DCollection(faces, facecolors=np.repeat(colours, 6, axis=0), edgecolors=edges, linewidths=0.2)
+    )
+    half = box / 2 + 0.5
+    for axis, set_lim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):
+        set_lim(-half[axis], half[axis])
+    ax.set_box_aspect(tuple(box))
+    ax.set_axis_off()
+    ax.view_init(elev=22, azim=-60)
+    sizes = ", ".join(str(int(s)) for s in cc.cluster_sizes[: len(CLUSTER_COLOURS)])
+    ax.set_title(f"{title}\ncrystalline clusters (red, blue, green, orange): {sizes}", fontsize=9)
+    fig.savefig(path_png, dpi=110)
+    plt.close(fig)
+    return cc

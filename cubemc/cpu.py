@@ -16,7 +16,7 @@ from cubemc.kernels import make_kernels
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.targets
 PAIR = globals().get("PAIR")
-_k = make_kernels(numba.njit, SHAPE, PAIR)
+_k = make_kernels(numba.njit, SHAPE, PAIR, inline=numba.njit(inline="always"))
 # module-level names: numba cannot reach helpers through a dict or namespace object
 update_active_cell = _k["update_active_cell"]
 serial_trial = _k["serial_trial"]
@@ -97,6 +97,13 @@ def _update_into(
         res[t, q] = r[q]
 
 
+@numba.njit(cache=True)
+def _build_system_cells(b, s, pos, boxes, grids, seeds, sweep0, cells, built):
+    box = (boxes[b, 0], boxes[b, 1], boxes[b, 2])
+    shift = grid_shift(seeds[b], sweep0[b] + s, box[0], box[1], box[2])
+    built[b] = build_cells(pos[b], box, shift, grids[b], cells[0][b], cells[1][b])
+
+
 @numba.njit(parallel=True, cache=True)
 def sweeps(
     pos, quat, shapes, boxes, grids, cap, seeds, sweep0, n_sweeps, moves, pair_params, units, counts, trace
@@ -122,10 +129,11 @@ def sweeps(
     total = offsets[n_sys]
     res = np.zeros((total, 5), np.int64)
     for s in range(n_sweeps):
-        for b in prange(n_sys):
-            box = (boxes[b, 0], boxes[b, 1], boxes[b, 2])
-            shift = grid_shift(seeds[b], sweep0[b] + s, box[0], box[1], box[2])
-            built[b] = build_cells(pos[b], box, shift, grids[b], cell_count[b], members[b])
+        if n_sys > 1:
+            for b in prange(n_sys):
+                _build_system_cells(b, s, pos, boxes, grids, seeds, sweep0, cells, built)
+        else:  # a batch of one: no parallel region for one cell list
+            _build_system_cells(0, s, pos, boxes, grids, seeds, sweep0, cells, built)
         if not built.all():
             return False
         for kset in range(8):

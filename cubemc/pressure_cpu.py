@@ -27,7 +27,13 @@ def _jit(fn):
     return numba.njit(fn)
 
 
-_k = make_kernels(_jit, SHAPE, PAIR)
+def _inline(fn):
+    """_jit for the per-pair functions: spliced into their callers (see make_kernels)."""
+    fn.__qualname__ = f"{fn.__qualname__}__pressure_{SHAPE.NAME}_{PAIR.NAME}"
+    return numba.njit(inline="always")(fn)
+
+
+_k = make_kernels(_jit, SHAPE, PAIR, inline=_inline)
 overlap_at = _k["overlap_at"]
 quat_to_matrix = _k["quat_to_matrix"]
 

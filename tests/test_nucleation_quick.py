@@ -1,0 +1,29 @@
+"""The quick nucleation study nucleates: its one job (fixed seed from its job id) ends with an
+SC crystallite of at least 50 cubes (issue 17, item 4).
+
+Runs the real workflow (init.py nucleation --quick, project.py run for the sampling stages) and
+measures the final configuration with the cluster analysis.
+"""
+
+import numpy as np
+import pytest
+import signac
+from conftest import cli
+from cubemc.analysis.nucleation import classify_state
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_nucleation_study_grows_a_crystallite(tmp_path):
+    cli("init.py", "nucleation", "--quick", cwd=tmp_path)
+    (job,) = signac.get_project(str(tmp_path))
+    assert (job.sp.packing_fraction, job.sp.beta_epsilon, job.sp.N) == (0.45, -4.0, 500)
+    cli("project.py", "run", "-o", "create_initial_state|equilibrate|sample", cwd=tmp_path, timeout=900)
+    with np.load(job.fn("final.npz")) as final:
+        pos, q, box = final["positions"], final["orientations"], final["box"]
+        assert int(final["sweep"]) >= job.sp.production_sweeps
+    verdict = classify_state(box, pos, q, job.sp.well_range)
+    assert verdict["class"] == "crystal", verdict
+    assert verdict["largest_crystalline"] >= 50, verdict
+    # Bonded: the fluid it started from has about 1 bond per cube, an SC crystal 3.
+    assert verdict["bonds_per_cube"] > 1.2, verdict

@@ -202,8 +202,9 @@ def test_second_runner_on_the_same_job_is_refused(tiny_project):
     (job,) = signac.get_project(project_dir)
     env = clean_env(CUBEMC_CHECKPOINTS=200)
     cli("project.py", "run", "-o", "create_initial_state|equilibrate", cwd=project_dir, env=env)
-    # the first runner stops by itself at a checkpoint after about 15 s (walltime deadline)
-    first_env = dict(env, CUBEMC_DEADLINE=str(time.time() + 15))
+    # the first runner stops by itself at a checkpoint after about 45 s (walltime deadline): long
+    # enough for its start-up and the two refused runners on a loaded machine (15 s was not)
+    first_env = dict(env, CUBEMC_DEADLINE=str(time.time() + 45))
     first = subprocess.Popen(
         [sys.executable, str(REPO / "project.py"), "run", "-o", "sample"],
         cwd=project_dir,

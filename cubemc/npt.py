@@ -57,6 +57,9 @@ MAX_AXIS_SIZE = 0.5
 #: compression route: sweeps per NVT stage, largest density ratio between stages
 STAGE_SWEEPS = 200
 MAX_STAGE_FACTOR = 1.2
+#: the NVT stages stop here whatever they measure (a fluid of hard cubes freezes near 0.5; a
+#: condensed attractive fluid may never reach the pressure in NVT stages); box moves go on
+MAX_STAGE_PACKING_FRACTION = 0.55
 
 
 @functools.cache
@@ -257,7 +260,8 @@ def fluid_at_pressure(
     device="cpu",
 ):  # noqa: PLR0913 (model and route, by name)
     """Compression route: a dilute fluid (State.fluid at `start_packing_fraction`) compressed in
-    NVT stages until its measured pressure reaches `pressure`, then NPT (relax_to_pressure).
+    NVT stages until its measured pressure reaches `pressure` (or the packing fraction reaches
+    MAX_STAGE_PACKING_FRACTION), then NPT (relax_to_pressure).
 
     Box moves alone compress hard particles slowly (a compression is accepted only if it creates
     no overlap, so its size shrinks like 1/N); a uniform shrink whose overlaps the particle moves
@@ -267,14 +271,26 @@ def fluid_at_pressure(
 
     pressure = validate.positive("pressure", pressure)
     state = State.fluid(n_particles, start_packing_fraction, seed=seed)
-    while True:
+    while state.packing_fraction < MAX_STAGE_PACKING_FRACTION * (1 - 1e-12):
         measured, state = _stage(state, beta_epsilon, well_range, seed, device)
         if measured >= pressure:
             break
-        # beta P / rho grows with density, so the ideal-gas ratio overshoots: cap the step
-        factor = min(pressure / measured, MAX_STAGE_FACTOR)
+        factor = stage_factor(measured, pressure, state.packing_fraction)
         state = compress_fluid(state, state.box[0] / factor ** (1.0 / 3.0), seed=seed)
     return relax_to_pressure(state, pressure, sweeps, beta_epsilon, well_range, seed, 0.0, device)
+
+
+def stage_factor(measured, pressure, packing_fraction):
+    """Density ratio of the next compression stage of fluid_at_pressure.
+
+    beta P / rho grows with density, so the ideal-gas ratio pressure / measured overshoots: it is
+    capped at MAX_STAGE_FACTOR.  A strongly attractive fluid condenses into clusters in a dilute
+    box, where it measures beta P <= 0 (the vapour pressure plus noise), or more than the
+    pressure / measured ratio can say; such stages compress by the largest factor.  No stage goes
+    past MAX_STAGE_PACKING_FRACTION: from there box moves at the pressure take over.
+    """
+    factor = MAX_STAGE_FACTOR if measured * MAX_STAGE_FACTOR <= pressure else pressure / measured
+    return min(factor, MAX_STAGE_PACKING_FRACTION / packing_fraction)
 
 
 def _stage(state, beta_epsilon, well_range, seed, device):

@@ -11,7 +11,14 @@ from scipy import integrate, special, stats
 
 import cubemc
 from cubemc.compress import compress_fluid
-from cubemc.npt import BoxMove, crystal_at_pressure, fluid_at_pressure
+from cubemc.npt import (
+    MAX_STAGE_FACTOR,
+    MAX_STAGE_PACKING_FRACTION,
+    BoxMove,
+    crystal_at_pressure,
+    fluid_at_pressure,
+    stage_factor,
+)
 from cubemc.operations import Operation
 from cubemc.pressure import PressureCompute, block_average
 
@@ -167,6 +174,19 @@ def test_compression_and_expansion_routes_meet():
     melted = crystal_at_pressure(4, 1.0, sweeps=2000, seed=3)
     assert 0.18 < fluid.packing_fraction < 0.3 and 0.18 < melted.packing_fraction < 0.3
     assert abs(fluid.packing_fraction - melted.packing_fraction) < 0.06
+
+
+def test_compression_stages_of_a_condensing_fluid():
+    """A strongly attractive fluid measures beta P <= 0 in a dilute box (it condenses): each such
+    stage compresses by the largest factor (a measured 0 included), never past the stages'
+    ceiling, and the route ends in NPT at the pressure instead of failing."""
+    for measured in (-0.5, 0.0, 0.1, 0.5 / MAX_STAGE_FACTOR):
+        assert stage_factor(measured, 0.5, 0.1) == MAX_STAGE_FACTOR
+    assert stage_factor(0.45, 0.5, 0.1) == pytest.approx(0.5 / 0.45)
+    assert stage_factor(-1.0, 0.5, 0.5) == pytest.approx(MAX_STAGE_PACKING_FRACTION / 0.5)
+    state = fluid_at_pressure(64, 0.5, beta_epsilon=-8, well_range=1.5, seed=1, sweeps=100)
+    assert state.N == 64 and state.count_pairs(1.5)[1] == 0
+    assert state.packing_fraction > 0.3  # compressed well past the dilute start (0.05)
 
 
 def npt_then_nvt(state, beta_p, beta_eps, well_range, sweeps, seed):  # noqa: PLR0913

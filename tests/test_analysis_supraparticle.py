@@ -118,3 +118,25 @@ def test_snapshot_colours_follow_crystallinity(tmp_path):
     assert np.array_equal(colours[lab == 0], np.tile(CLUSTER_COLOURS[0], ((lab == 0).sum(), 1)))
     assert np.array_equal(colours[lab == 1], np.tile(CLUSTER_COLOURS[1], ((lab == 1).sum(), 1)))
     assert np.array_equal(colours[lab < 0], np.tile(FLUID, ((lab < 0).sum(), 1)))
+
+
+def test_bond_mapping_follows_sliding_rows():
+    """Rows that slide along their length (by up to 0.4 a against each other): walking the
+    bonds finds the block's extents and no vacancies, as the lattice fit does."""
+    rng = np.random.default_rng(5)
+    pos, q, idx, turn = _block(rng, (6, 6, 6))
+    R = quaternion_matrices(turn[None])[0]
+    # Rows along the block's y axis, indexed by (x, z), slide by up to +-0.2 a along y (adjacent
+    # rows by up to 0.4 a; beyond that a diagonal pair looks like a bond and the walk can err).
+    slide = rng.uniform(-0.2, 0.2, (6, 6))[idx[:, 0], idx[:, 2]]
+    sheared = pos + np.outer(slide * A, R[:, 1])
+    for mapping in ("lattice", "bonds"):
+        clean = Supraparticle(mapping=mapping).compute(pos, q)
+        assert clean.extents == [6, 6, 6] and clean.bulk_vacancies == clean.surface_vacancies == 0
+    by_bonds = Supraparticle(mapping="bonds").compute(sheared, q)
+    assert by_bonds.extents == [6, 6, 6] and by_bonds.double_sites == 0
+    assert by_bonds.bulk_vacancies == by_bonds.surface_vacancies == 0
+    by_lattice = Supraparticle(mapping="lattice").compute(sheared, q)
+    assert by_lattice.extents == [6, 6, 6] and by_lattice.bulk_vacancies == 0  # small slides: both agree
+    with pytest.raises(ValueError, match="mapping"):
+        Supraparticle(mapping="nearest")

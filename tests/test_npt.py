@@ -60,12 +60,14 @@ def sample_boxes(sim, move, sweeps):
     return np.array(recorder.boxes)
 
 
-def test_ideal_gas_volume_is_gamma_distributed():
+@pytest.mark.parametrize("trials,sweeps", [(1, 6000), (4, 2000)])
+def test_ideal_gas_volume_is_gamma_distributed(trials, sweeps):
     """Isotropic ln V moves: V ~ V^N exp(-beta P V) on V >= 8 (edges >= 2), a truncated
-    Gamma(N + 1, beta P).  N ln(V'/V) instead of (N + 1) ln(V'/V) shifts <V> by 1 / beta P."""
+    Gamma(N + 1, beta P).  N ln(V'/V) instead of (N + 1) ln(V'/V) shifts <V> by 1 / beta P.
+    Several moves per sweep (trials) are each a Metropolis step: the same distribution."""
     n, beta_p, v_min = 3, 0.05, 8.0
     sim = ideal_gas(n)
-    boxes = sample_boxes(sim, BoxMove(beta_p, volume_size=1.0), 6000)
+    boxes = sample_boxes(sim, BoxMove(beta_p, volume_size=1.0, trials=trials), sweeps)
     assert np.all(boxes.min(axis=1) >= 2.0) and np.allclose(boxes[:, 0], boxes[:, 2])
     volume = np.prod(boxes, axis=1)[100:]
     a, tail = n + 1, special.gammaincc(n + 1, beta_p * v_min)
@@ -132,7 +134,7 @@ def test_box_moves_below_twice_the_interaction_range_are_rejected():
 def test_npt_restarts_are_bit_exact(tmp_path):
     def build():
         sim = dense_sim(seed=9)
-        sim.operations.updaters.append(BoxMove(6.0, volume_size=0.02, axis_fraction=0.5))
+        sim.operations.updaters.append(BoxMove(6.0, volume_size=0.02, axis_fraction=0.5, trials=2))
         sim.operations.writers.append(PressureCompute(period=5))
         sim.tune(30)
         return sim

@@ -56,11 +56,14 @@ DIMENSIONS = 3
 OVERLAP, WELL_ENTRY, WELL_EXIT = 1, 2, 3
 #: largest compression or expansion examined (HOOMD's default for unit-sized particles)
 MAX_SCALE = 0.02
-#: the fit range is cut where this fraction of the particles have had their first event, so the
-#: histogram stays close to its initial value in dense systems (where s decays like exp(-s0 x))
+#: the fit range is cut where about this fraction of the particles have had their first event,
+#: so the histogram stays close to its value at 0 in dense systems, where it decays like
+#: exp(-s0 x): there a quadratic fit over a range with a fraction F of first events has a
+#: relative bias of -1e-4 at F = 0.2 (-0.2 % at 0.5, -12 % at 0.98, which the full 0.02 range
+#: reached for 64 hard cubes at beta P = 30)
 RANGE_FRACTION = 0.2
-#: fewest events that may set the fit range (smaller systems use MAX_SCALE)
-MIN_RANGE_EVENTS = 20
+#: the exponential-rate equation of fit_range is solved to this relative precision
+RATE_BISECTIONS = 60
 BINS = 20
 DEGREE = 2
 
@@ -132,13 +135,33 @@ def extrapolation(max_scale, bins=BINS, degree=DEGREE):
 
 
 def fit_range(x, kind, n, cap=MAX_SCALE):
-    """max_scale for a configuration: `cap`, or less where RANGE_FRACTION of the particles have
-    their first event sooner (dense systems)."""
-    k = math.ceil(RANGE_FRACTION * n) - 1
-    if k < MIN_RANGE_EVENTS:  # too few particles to choose from the data
+    """max_scale for a configuration: `cap`, or less where about RANGE_FRACTION of the particles
+    have had their first event (on either side) sooner (dense systems).
+
+    The range comes from a smooth statistic of all the particles, never from an order statistic:
+    the restricted mean m = <min(x_i, cap)> fixes the rate a of an exponential first-event
+    distribution through m a = 1 - exp(-a cap), and the range is -ln(1 - RANGE_FRACTION) / a.  A
+    range cut at the k-th first event would put a fixed number of events inside it, and since the
+    two particles of a pair share its event the estimate from that same histogram is biased high
+    by about 2 / k (measured: +7 % for 64 cubes, +5 % for 105, at k = 12 and 20), whereas each
+    particle moves m by 1 / n only, which biases nothing measurable (64 cubes: 0.05 +- 0.22 at
+    beta P = 30).  Valid for any n, so small systems are no longer fitted over the whole cap.
+    """
+    first = np.minimum(np.where(kind > 0, x, cap).min(axis=1), cap)
+    mean = float(first.sum()) / (n * cap) if n else 1.0
+    if mean >= 1.0:  # no events within the cap
         return float(cap)
-    first = np.sort(np.where(kind > 0, x, np.inf).min(axis=1))
-    return float(min(cap, max(first[k], 1e-6 * cap)))
+    # u = a cap solves g(u) = 1 - exp(-u) - mean u = 0: g is concave with g(0) = 0 and
+    # g'(0) = 1 - mean > 0, so the positive root is unique and lies in (0, 1 / mean]
+    lo, hi = 0.0, 1.0 / mean
+    for _ in range(RATE_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        if -math.expm1(-mid) > mean * mid:
+            lo = mid
+        else:
+            hi = mid
+    scale = -math.log1p(-RANGE_FRACTION) / max(hi, 1e-300)
+    return float(cap * min(1.0, max(scale, 1e-6)))
 
 
 def from_events(x, kind, volume, beta_epsilon, max_scale, bins=BINS, degree=DEGREE):

@@ -35,8 +35,10 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 
+# -n auto: one pytest worker per core (most tests compile kernels or run on one thread, so the
+# workers share the cores well); worksteal balances the few long tests.
 test: $(STAMP) system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"

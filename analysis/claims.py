@@ -128,6 +128,22 @@ CLAIMS: tuple[Claim, ...] = (
         reason="different particles (quasi-spherical NCs)",
     ),
     Claim(
+        "C1",
+        "002",
+        "Quasi-spherical NCs crystallise face-centred (orthorhombic, a : b : c = 1 : 1.1 : 1.2)",
+        "close_packed_when_round",
+        {"min_radius": 0.4},
+        "crystal_shapes.png",
+    ),
+    Claim(
+        "C2",
+        "003",
+        "Cubic NCs assemble into simple-cubic supercrystals",
+        "sc_when_cubic",
+        {"max_radius": 0.05},
+        "crystal_shapes.png",
+    ),
+    Claim(
         "O2",
         "003",
         "Antisolvent/evaporation SC supercrystals (a = 12.3–17.0 nm, 7.39 nm)",

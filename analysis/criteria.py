@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import structure_criteria, vacancy_criteria
+from . import shape_criteria, structure_criteria, vacancy_criteria
 from .verdicts import NOT_MEASURED, Verdict
 
 __all__ = ["TESTS", "judge"]
 
-TESTS = {**vacancy_criteria.TESTS, **structure_criteria.TESTS}
+TESTS = {**vacancy_criteria.TESTS, **structure_criteria.TESTS, **shape_criteria.TESTS}
 
 
 def judge(claim, context) -> Verdict:

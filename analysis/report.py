@@ -24,12 +24,15 @@ from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable
 from .report_figures import (
     claim_distribution_figure,
+    crystal_shapes_figure,
     delocalisation_figure,
     eos_figure,
     growth_figure,
     intensity_figure,
     orientation_figure,
+    vacancy_shapes_figure,
 )
+from .shape_report import crystal_rows, shape_label, shape_section, vacancy_shape_rows
 from .vacancy_criteria import shared_sites_line_shift, spread, strong_limit
 from .verdicts import AGREE, DISAGREE, fmt, pm
 
@@ -46,7 +49,7 @@ def _by_beta(jobs):
 
 
 def _family(job):
-    """(phi, lambda, N) of a job, rounded, None where unknown."""
+    """(phi, lambda, N, shape) of a job, rounded, None where unknown; shape '' for unit cubes."""
 
     def r(x):
         return None if x is None else round(float(x), 4)
@@ -56,22 +59,26 @@ def _family(job):
         r(statepoint_value(job, "packing_fraction")),
         r(statepoint_value(job, "well_range")),
         None if n is None else int(n),
+        shape_label(job),
     )
 
 
 def _family_label(fam):
-    phi, lam, n = fam
-    return f"φ={phi}, λ={lam}, N={n}"
+    phi, lam, n, shape = fam
+    return f"φ={phi}, λ={lam}, N={n}" + (f", {shape}" if shape else "")
 
 
 #: studies whose runs answer the equation of state only, not the seed claims
 EOS_STUDIES = ("eos", "eos-quick")
+#: hard particles of every rounding from a fluid: the shape section's, not seed 000's nucleation
+CRYSTAL_SHAPE_STUDIES = ("crystal-shapes", "crystal-shapes-quick")
 
 
 def _for_claims(job):
-    """False for runs made only for the equation of state (job["studies"], from the workflow)."""
+    """False for runs made only for the equation of state or the crystal-shape series
+    (job["studies"], from the workflow)."""
     studies = job.get("studies") or []
-    return not studies or any(s not in EOS_STUDIES for s in studies)
+    return not studies or any(s not in EOS_STUDIES + CRYSTAL_SHAPE_STUDIES for s in studies)
 
 
 def _split(jobs):
@@ -105,19 +112,22 @@ def _context(jobs):
     fams = {}
     for j in crystal:
         fams.setdefault(_family(j), []).append(j)
-    primary = max(fams, key=lambda f: (f[0] == 0.8 and f[1] == 1.14, len(fams[f])), default=None)
+    cubes = [f for f in fams if not f[3]]  # seed 000's claims are about (unit) cubes
+    primary = max(cubes, key=lambda f: (f[0] == 0.8 and f[1] == 1.14, len(fams[f])), default=None)
     groups = _by_beta(fams[primary]) if primary else {}
     families = {_family_label(f): _by_beta(js) for f, js in sorted(fams.items(), key=str)}
     return {
         "jobs": jobs,
         "crystal": crystal,
-        "fluid_jobs": fluid,
+        "fluid_jobs": [j for j in fluid if not shape_label(j)],
+        "crystal_shapes": crystal_rows(jobs),
         "primary": primary,
         "groups": groups,
         "crystal_jobs": fams.get(primary, []),
         "families": families,
         "family_points": {label: vacancy_points(g) for label, g in families.items()},
         "vacancy_points": vacancy_points(groups),
+        "vacancy_shapes": vacancy_shape_rows(families),
         "eos_points": points,
         "b2": virial_coefficients(points),
     }
@@ -159,9 +169,24 @@ def _figures(ctx, outdir):
             "Equation of state: βPσ³ against φ (fluid and crystal starts, ±2 standard errors on the "
             "measured quantity) with the low-density virial line βP = ρ + B2 ρ²"
         )
+    made.update(_shape_figures(ctx, outdir))
     if any((j.get("series") or {}).get("largest_cluster") for j in ctx["fluid_jobs"]):
         made[growth_figure(ctx["fluid_jobs"], outdir)] = (
             "Growth of the largest SC cluster in runs from a fluid"
+        )
+    return made
+
+
+def _shape_figures(ctx, outdir):
+    made = {}
+    if any(shape_label(j) for j in ctx["crystal"]) and ctx["vacancy_shapes"]:
+        made[vacancy_shapes_figure(ctx["vacancy_shapes"], outdir)] = (
+            "Vacancy spread against the rounding radius (φ 0.8) and with 12 % size polydispersity "
+            "(φ 0.53), ±2 standard errors"
+        )
+    if ctx["crystal_shapes"]:
+        made[crystal_shapes_figure(ctx["crystal_shapes"], outdir)] = (
+            "Crystal grown from the hard fluid against the rounding radius: SC, FCC and HCP fractions"
         )
     return made
 
@@ -170,7 +195,7 @@ def _what_was_simulated(ctx):
     groups = ctx["groups"]
     if not groups:
         return f"{len(ctx['jobs'])} jobs, none of them a crystal with a vacancy."
-    phi, lam, n = ctx["primary"]
+    phi, lam, n, _ = ctx["primary"]
     first = next(iter(groups.values()))[0]
     cells = get(first.get("summary"), "vacancy.n_cells") or ["?"]
     frames = get(first.get("summary"), "n_frames")
@@ -364,6 +389,7 @@ def write_report(job_summaries, outdir):
         lines += _fluid_table(ctx["fluid_jobs"])
     if ctx["eos_points"]:
         lines += _eos_section(ctx)
+    lines += shape_section(ctx["vacancy_shapes"], ctx["crystal_shapes"])
     if figures:
         lines += ["## Figures", ""]
         for fn, caption in figures.items():

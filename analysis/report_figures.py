@@ -20,6 +20,8 @@ __all__ = [
     "intensity_figure",
     "growth_figure",
     "eos_figure",
+    "vacancy_shapes_figure",
+    "crystal_shapes_figure",
 ]
 
 
@@ -235,4 +237,82 @@ def eos_figure(points, b2, outdir, name="eos.png", virial_up_to=0.25):
     ax.set_xlabel(r"packing fraction $\phi$")
     ax.set_ylabel(r"$\beta P \sigma^3$")
     ax.legend(fontsize=6)
+    return _save(fig, outdir, name)
+
+
+def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
+    """Vacancy spread (±2 standard errors) against the rounding radius (left) and for the
+    monodisperse against the polydisperse cubes (right), one colour per βε.  `rows`:
+    analysis.shape_report.vacancy_shape_rows; families of other φ or N are drawn apart."""
+    from .shape_report import radius_of_label
+
+    fig, (left, right) = _figure(2)
+    betas = sorted({r["beta_epsilon"] for r in rows}, reverse=True)
+    for c, beta in enumerate(betas):
+        sel = [
+            r
+            for r in rows
+            if r["beta_epsilon"] == beta and "poly=" not in r["family"] and "φ=0.8" in r["family"]
+        ]
+        sel.sort(key=lambda r: radius_of_label(r["family"]))
+        if sel:
+            left.errorbar(
+                [radius_of_label(r["family"]) for r in sel],
+                [r["spread"][0] for r in sel],
+                yerr=[2 * r["spread"][1] for r in sel],
+                fmt="o-",
+                ms=4,
+                capsize=2,
+                color=f"C{c}",
+                label=rf"$\beta\varepsilon$ = {beta:g}",
+            )
+        poly = [r for r in rows if r["beta_epsilon"] == beta and "φ=0.8" not in r["family"]]
+        poly.sort(key=lambda r: "poly=" in r["family"])
+        if poly:
+            x = [1.0 if "poly=" in r["family"] else 0.0 for r in poly]
+            right.errorbar(
+                x,
+                [r["spread"][0] for r in poly],
+                yerr=[2 * r["spread"][1] for r in poly],
+                fmt="s-",
+                ms=4,
+                capsize=2,
+                color=f"C{c}",
+                label=rf"$\beta\varepsilon$ = {beta:g}",
+            )
+    left.set_xlabel("rounding radius r (outer edge 1), φ = 0.8")
+    left.set_ylabel("spread above the βε = −3 limit (a)")
+    right.set_xticks([0, 1], ["monodisperse", "polydisperse"])
+    right.set_xlim(-0.5, 1.5)
+    right.set_ylabel("spread above the limit (a), φ = 0.53")
+    for ax in (left, right):
+        ax.axhline(0, color="k", lw=0.6)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    return _save(fig, outdir, name)
+
+
+def crystal_shapes_figure(rows, outdir, name="crystal_shapes.png"):
+    """Fractions of SC, FCC and HCP particles (±2 standard errors) against the rounding radius,
+    one panel per (φ, N).  `rows`: analysis.shape_report.crystal_rows."""
+    keys = sorted({(r["phi"], r["N"]) for r in rows}, key=str)
+    fig, axes = _figure(len(keys))
+    for ax, (phi, n) in zip(axes, keys, strict=True):
+        sel = sorted((r for r in rows if (r["phi"], r["N"]) == (phi, n)), key=lambda r: r["r"])
+        for c, kind in enumerate(("sc", "fcc", "hcp")):
+            ax.errorbar(
+                [r["r"] for r in sel],
+                [r["fractions"][kind].mean for r in sel],
+                yerr=[2 * r["fractions"][kind].sem for r in sel],
+                fmt="o-",
+                ms=4,
+                capsize=2,
+                color=f"C{c}",
+                label=kind.upper(),
+            )
+        ax.set_xlabel("rounding radius r (0 cube, 0.5 sphere)")
+        ax.set_ylabel("fraction of particles")
+        ax.set_title(f"hard particles, φ = {phi}, N = {n}", fontsize=9)
+        ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=7)
     return _save(fig, outdir, name)

@@ -22,6 +22,7 @@ from .analyzers import (
     OrthosliceWriter,
     VacancyAnalyzer,
 )
+from .crystal_type import CrystalTypeAnalyzer
 from .eos import EquationOfStateAnalyzer
 from .jsonio import to_jsonable, write_json
 from .scattering import ScatteringAnalyzer
@@ -127,6 +128,7 @@ def default_analyzers(first: Frame, n_frames: int, options: TrajectoryOptions):
     analyzers.append(OrientationAnalyzer(None if crystal else "director", options.seed, discard))
     if options.clusters is True or (options.clusters == "auto" and not crystal):
         analyzers.append(ClusterAnalyzer(discard, **(options.cluster_kwargs or {})))
+        analyzers.append(CrystalTypeAnalyzer(discard))  # SC / FCC / HCP from positions (any shape)
     if options.scattering_frames and n_frames:
         first_prod = int(np.floor(discard * n_frames))
         at = np.unique(np.linspace(first_prod, n_frames - 1, options.scattering_frames).round().astype(int))

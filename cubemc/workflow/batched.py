@@ -50,8 +50,10 @@ def sample_group(jobs, config, device, task="sample_gpu"):
             locks.enter_context(job_lock(job, task))
         engine = get_engine("native")
         sims = [engine.load_checkpoint(job.fn(source), device=device) for job, source in plans]
-        if len({sim.N for sim in sims}) != 1 or any(sim.operations.updaters for sim in sims):
-            return None  # a batch runs sweeps only: jobs with updaters (VMMC) run on their own
+        if len({(sim.N, sim.shape.NAME) for sim in sims}) != 1 or any(
+            sim.operations.updaters for sim in sims
+        ):
+            return None  # a batch runs sweeps of one shape only: jobs with updaters (VMMC) run on their own
         sp = plans[0][0].cached_statepoint
         start = stages.checkpoint_sweep(plans[0][0].fn(stages.EQUILIBRATED))
         target, period = start + sp["production_sweeps"], sp["sample_period"]

@@ -19,7 +19,7 @@ conda-forge); other adapters can be added with :func:`register_engine`.
 
 from __future__ import annotations
 
-from . import eos
+from . import eos, shape_keys
 from .errors import EngineSelectionError
 
 
@@ -52,6 +52,8 @@ def initial_state(statepoint: dict, seed: int):
 
     if eos.is_npt(statepoint):  # compressed or expanded to the pressure (cubemc.npt)
         return eos.state_at_pressure(statepoint, seed)
+    if shape_keys.is_shaped(statepoint):  # cuboids, rounded cubes, polydispersity (cubemc.lattices)
+        return shape_keys.initial_state(statepoint, seed)
     if statepoint["initial_state"] == "crystal_vacancy":
         return cubemc.State.simple_cubic(
             n=statepoint["n_lattice"],

@@ -58,6 +58,10 @@ def build_parser() -> OneLineArgumentParser:
         "--n-lattice", type=int, nargs="+", metavar="n", help="lattice sites per edge (crystal_vacancy)"
     )
     parser.add_argument("--n-particles", "-N", type=int, nargs="+", metavar="N", help="cubes (fluid)")
+    parser.add_argument("--shape", choices=("cube", "cuboid", "rounded_cuboid"), help="particle shape")
+    parser.add_argument("--edge-ratios", type=float, nargs=2, metavar=("B/A", "C/A"))
+    parser.add_argument("--rounding-radius", type=float, nargs="+", metavar="R", help="units of the edge a")
+    parser.add_argument("--size-polydispersity", type=float, metavar="DELTA", help="relative width")
     parser.add_argument("--vacancies", type=int)
     parser.add_argument("--replicas", type=int)
     parser.add_argument("--tune-sweeps", type=int)
@@ -78,6 +82,7 @@ def build_parser() -> OneLineArgumentParser:
 def statepoints_from_args(args) -> list[tuple[str, dict]]:
     """Return ``(study name, state point)`` pairs; raises StatePointError for unknown studies."""
     overrides = {key: getattr(args, key) for key in (*GRID_OPTIONS, *SCALAR_OPTIONS)}
+    overrides["shapes"] = shape_axis(args)
     custom = any(value is not None for value in overrides.values())
     if args.pressure and args.packing_fraction:
         raise StatePointError("--packing-fraction and --pressure both given: a state point fixes one of them")
@@ -113,6 +118,20 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
         study = base.with_overrides(name="custom", **overrides)
         result += [("custom", sp) for sp in study.statepoints()]
     return result
+
+
+def shape_axis(args):
+    """The shapes grid axis of --shape, --edge-ratios, --rounding-radius, --size-polydispersity
+    (None without them: the study's own shapes)."""
+    given = (args.shape, args.edge_ratios, args.rounding_radius, args.size_polydispersity)
+    if all(value is None for value in given):
+        return None
+    common = {
+        "shape": args.shape,
+        "edge_ratios": args.edge_ratios,
+        "size_polydispersity": args.size_polydispersity,
+    }
+    return tuple({**common, "rounding_radius": r} for r in (args.rounding_radius or [None]))
 
 
 #: disk space init.py needs: the project files and about one kilobyte per job (state point,

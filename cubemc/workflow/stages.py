@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from cubemc import files
+from cubemc import files, shapes
 from cubemc import trajectory as gsdio
 
 from . import eos, provenance
@@ -182,8 +182,15 @@ def write_snapshot_gsd(path, sim):
     """One GSD frame of `sim` in the engine's trajectory format, for viewers (not for restarts)."""
     tmp = path + ".tmp"
     _remove(tmp)  # left by a killed run; append would add to it
+    state = getattr(sim, "state", None)  # native: the particle shape for GSD viewers (issue 12)
+    kinds = (
+        ()
+        if state is None or state.shape == "cube"
+        else gsdio.shape_types(shapes.get(state.shape), state.shape_params)
+    )
     gsdio.append(
-        tmp, gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep), sim.log_values())
+        tmp,
+        gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep), sim.log_values(), *kinds),
     )
     os.replace(tmp, path)
 

@@ -16,6 +16,7 @@ A state point holds only what changes the physics or the sampled data:
 ``equilibration_sweeps`` burn-in sweeps after tuning (kept, but not analysed)
 ``production_sweeps``   sampled sweeps
 ``sample_period``       sweeps between trajectory frames
+``shape`` and others    particle shape (optional, absent for unit cubes; shape_keys.py)
 ======================  ==============================================================
 
 Engine, device, seed and provenance live in the job document, never here.
@@ -27,9 +28,10 @@ import itertools
 import math
 from dataclasses import dataclass, field, replace
 
-from . import eos
+from . import eos, shape_keys
 from .cluster_moves import cluster_move_errors, cluster_move_keys
 from .errors import StatePointError
+from .shape_studies import shape_studies
 
 INITIAL_STATES = ("crystal_vacancy", "fluid")
 
@@ -80,6 +82,7 @@ class Study:
     extra: dict = field(default_factory=dict)
     pressure: tuple[float, ...] = ()
     branches: tuple = ()
+    shapes: tuple = ()  # dicts of shape keys (shape_keys.py); () or {}: unit cubes
 
     def with_overrides(self, **overrides) -> Study:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
@@ -104,11 +107,17 @@ class Study:
         else:
             sizes = self.n_particles
         points = []
-        for beta_epsilon, value, well_range, size, replica in itertools.product(
-            self.beta_epsilon, getattr(self, control), self.well_range, sizes, range(self.replicas)
+        for shape, beta_epsilon, value, well_range, size, replica in itertools.product(
+            self.shapes or ({},),
+            self.beta_epsilon,
+            getattr(self, control),
+            self.well_range,
+            sizes,
+            range(self.replicas),
         ):
             points.append(
-                make_statepoint(
+                shape_keys.make_shape_keys(**shape)
+                | make_statepoint(
                     initial_state=self.initial_state,
                     beta_epsilon=beta_epsilon,
                     **{control: value},
@@ -201,8 +210,11 @@ NUCLEATION_QUICK = replace(
 
 EOS, EOS_QUICK = eos.eos_studies(Study)  # defined in eos.py
 
-STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS)}
+(VACANCY_SHAPES, VACANCY_SHAPES_QUICK), (CRYSTAL_SHAPES, CRYSTAL_SHAPES_QUICK) = shape_studies(VACANCY)
+
+STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS, VACANCY_SHAPES, CRYSTAL_SHAPES)}
 QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK, "eos": EOS_QUICK}
+QUICK_STUDIES |= {"vacancy-shapes": VACANCY_SHAPES_QUICK, "crystal-shapes": CRYSTAL_SHAPES_QUICK}
 
 
 def get_study(name: str, quick: bool = False) -> Study:
@@ -310,6 +322,7 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
             return errors, warnings
         expected = (expected - {"packing_fraction"}) | {eos.PRESSURE}
     expected |= cluster_move_keys(sp)  # optional VMMC cluster moves (cluster_moves.py)
+    expected |= shape_keys.shape_keys(sp)  # optional particle shape (shape_keys.py)
     missing = sorted(expected - set(sp))
     unknown = sorted(set(sp) - expected)
     if missing:
@@ -367,20 +380,16 @@ def check_statepoint(sp: dict) -> tuple[list[str], list[str]]:
         elif _is_int(sp["N"]) and sp["N"] != n**3 - vac:
             errors.append(f"N={sp['N']} does not match n_lattice**3 - vacancies = {n**3 - vac}")
 
+    errors += shape_keys.value_errors(sp)
     if not errors and control == eos.PRESSURE:
-        errors += eos.check_pressure(sp, max(CUBE_CIRCUMSPHERE_DIAMETER, sp["well_range"]))
+        errors += shape_keys.pressure_errors(sp) or eos.check_pressure(
+            sp, max(CUBE_CIRCUMSPHERE_DIAMETER, sp["well_range"])
+        )
     elif not errors:
         # The periodic box must be wider than twice the interaction range in every direction,
-        # otherwise a cube would interact with two images of the same neighbour.
-        box = (sp["N"] / sp["packing_fraction"]) ** (1.0 / 3.0)
-        if initial_state == "crystal_vacancy":
-            box = sp["n_lattice"] * sp["packing_fraction"] ** (-1.0 / 3.0)
-        reach = max(CUBE_CIRCUMSPHERE_DIAMETER, sp["well_range"])
-        if box <= 2.0 * reach:
-            errors.append(
-                f"N={sp['N']} does not fit: box edge {box:.3f} must exceed twice the interaction "
-                f"range 2*{reach:.3f} (use more cubes or a lower packing fraction)"
-            )
+        # otherwise a particle would interact with two images of the same neighbour; a crystal's
+        # lattice must leave its largest particle room (shape_keys.py, the engine's rule).
+        errors += shape_keys.box_errors(sp)
         if initial_state == "fluid" and sp["packing_fraction"] > 0.55:
             warnings.append(
                 f"packing_fraction={sp['packing_fraction']} is high for a fluid start; "
@@ -400,6 +409,8 @@ def describe(sp: dict) -> str:
         f"N={sp.get('N')}",
         f"replica={sp.get('replica')}",
     ]
+    if shape_keys.has_shape(sp):
+        parts.insert(1, shape_keys.label(sp))
     return " ".join(parts)
 
 

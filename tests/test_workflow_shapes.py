@@ -1,0 +1,287 @@
+"""Particle shapes in the workflow (issue 12): the optional state-point keys, their validation,
+the initial states they build, the shape studies and a tiny shape job through project.py."""
+
+import math
+
+import numpy as np
+import pytest
+import signac
+from conftest import cli
+from signac.job import calc_id
+
+from cubemc import shapes
+from cubemc.geometry import cell_grid
+from cubemc.workflow import shape_keys
+from cubemc.workflow.engine import initial_state
+from cubemc.workflow.errors import StatePointError
+from cubemc.workflow.init_cli import create_jobs
+from cubemc.workflow.studies import get_study, make_statepoint, validate_grid
+
+
+def crystal_point(**changes):
+    sp = make_statepoint(
+        initial_state="crystal_vacancy",
+        beta_epsilon=-1.0,
+        packing_fraction=0.8,
+        well_range=1.14,
+        n_lattice=4,
+        vacancies=1,
+        tune_sweeps=20,
+        equilibration_sweeps=40,
+        production_sweeps=100,
+        sample_period=20,
+    )
+    sp.update(changes)
+    return sp
+
+
+#: ids recorded before the shape keys existed (git HEAD a45b2cd): first state point of each study
+RECORDED_IDS = {
+    ("vacancy", False): "08c918543028b21b10f3d1c2bf2aafd7",
+    ("vacancy", True): "b517bca3e17b52f2e9160e4e104d5ebd",
+    ("nucleation", False): "9fd18aba5364fb402cf4a6b0c02a11ae",
+    ("nucleation", True): "debb9096ada9f6f05683aed09c44f2cf",
+    ("eos", False): "d9c2b99ddb02a6a2c1a39a221845c7a2",
+    ("eos", True): "fe0ad83ef3ced0908211a69eda8324df",
+}
+
+
+def test_existing_job_ids_are_unchanged():
+    for (name, quick), job_id in RECORDED_IDS.items():
+        points = get_study(name, quick=quick).statepoints()
+        assert calc_id(points[0]) == job_id
+        assert not any(shape_keys.has_shape(sp) for sp in points)
+    # the unit cube in any spelling has no shape keys, so the vacancy-shapes study's r = 0 jobs
+    # are the plain vacancy jobs
+    assert shape_keys.make_shape_keys() == {}
+    assert shape_keys.make_shape_keys(shape="cube", edge_ratios=(1, 1), size_polydispersity=0) == {}
+    plain = [sp for sp in get_study("vacancy-shapes").statepoints() if not shape_keys.has_shape(sp)]
+    assert plain and all(sp["packing_fraction"] in (0.8, 0.53) for sp in plain)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"shape": "cuboid", "size_polydispersity": 1.2}, "must lie in [0, 1)"),
+        ({"shape": "cuboid", "size_polydispersity": 0.6}, "yields non-positive sizes"),
+        ({"shape": "cuboid", "size_polydispersity": -0.1}, "must lie in [0, 1)"),
+        ({"shape": "rounded_cuboid", "rounding_radius": -0.1}, "must be a non-negative number"),
+        ({"shape": "rounded_cuboid", "rounding_radius": 0.6}, "exceeds half the shortest edge"),
+        ({"shape": "cuboid", "rounding_radius": 0.1}, "needs shape='rounded_cuboid'"),
+        ({"shape": "cuboid", "edge_ratios": [1.1, 0.0]}, "edges must be positive"),
+        ({"shape": "cuboid", "edge_ratios": [1.1]}, "must be two numbers"),
+        ({"shape": "sphere"}, "must be one of cube, cuboid, rounded_cuboid"),
+        ({"rounding_radius": 0.1}, "must be one of"),
+        ({"shape": "cube", "size_polydispersity": 0.1}, "is the unit cube"),
+        # the largest possible 12 % cube (size 1.24) does not fit a lattice at phi 0.8
+        ({"shape": "cuboid", "size_polydispersity": 0.12}, "too high for a lattice"),
+        ({"shape": "rounded_cuboid", "rounding_radius": 0.2, "packing_fraction": 0.95}, "below 0.9077"),
+        ({"shape": "rounded_cuboid", "rounding_radius": 0.1, "pressure": 20.0}, "unit cubes only"),
+    ],
+)
+def test_bad_shape_is_one_line_and_nothing_is_written(tmp_path, changes, message):
+    sp = crystal_point(**changes)
+    if "pressure" in changes:
+        del sp["packing_fraction"]
+    with pytest.raises(StatePointError, match="nothing written") as info:
+        create_jobs(str(tmp_path / "project"), [("custom", sp)], quiet=True)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "project").exists()
+
+
+def test_box_check_uses_the_largest_particle_and_scaled_well():
+    """64 polydisperse cuboids (30 %, largest size 1.6) with well range 1.8 at phi 0.6: the box
+    (5.05) passes the unit-cube rule (2 * 1.8) but not the shape's: twice max(1.6 sqrt 3,
+    1.8 * 1.6) = 5.76, the engine's cubemc.geometry rule."""
+    sp = make_statepoint(
+        initial_state="fluid",
+        beta_epsilon=-1.0,
+        packing_fraction=0.6,
+        well_range=1.8,
+        N=64,
+        tune_sweeps=1,
+        equilibration_sweeps=1,
+        production_sweeps=1,
+        sample_period=1,
+    )
+    validate_grid([sp])
+    sp.update(shape="cuboid", size_polydispersity=0.3)
+    with pytest.raises(
+        StatePointError, match=r"box edge 5\.05\d must exceed twice the interaction range 2\*2\.880"
+    ):
+        validate_grid([sp])
+    with pytest.raises(ValueError, match="too small"):  # the engine agrees on the worst case
+        big = shape_keys.particle(sp, shape_keys.largest_size(sp))[1]
+        cell_grid([5.05] * 3, 1.8, shapes.get("cuboid"), big)
+
+
+def test_initial_states_carry_the_shape():
+    rounded = crystal_point(shape="rounded_cuboid", rounding_radius=0.2)
+    state = initial_state(rounded, seed=3)
+    assert state.shape == "rounded_cuboid" and state.N == 63
+    assert np.allclose(state.shape_params, [0.6, 0.6, 0.6, 0.2])
+    assert math.isclose(state.packing_fraction, 0.8 * 63 / 64)
+    poly = crystal_point(shape="cuboid", size_polydispersity=0.12, packing_fraction=0.5)
+    a, b = initial_state(poly, seed=3), initial_state(poly, seed=4)
+    sizes = a.shape_params[:, 0]
+    assert a.shape == "cuboid" and np.allclose(a.shape_params, sizes[:, None])  # cubes of size s
+    assert np.all(np.abs(sizes - 1) <= 0.24) and 0.05 < sizes.std() < 0.2
+    assert not np.array_equal(sizes, b.shape_params[:, 0])  # sizes from the job seed
+    validate_grid([rounded, poly])
+    # a fluid of rounded cubes from the compression route
+    fluid = make_statepoint(
+        initial_state="fluid",
+        beta_epsilon=0.0,
+        packing_fraction=0.3,
+        well_range=1.14,
+        N=40,
+        tune_sweeps=1,
+        equilibration_sweeps=1,
+        production_sweeps=1,
+        sample_period=1,
+    ) | {"shape": "rounded_cuboid", "rounding_radius": 0.45}
+    validate_grid([fluid])
+    state = initial_state(fluid, seed=1)
+    assert state.shape == "rounded_cuboid" and math.isclose(state.packing_fraction, 0.3, rel_tol=1e-9)
+
+
+def test_shape_study_grids():
+    full = get_study("vacancy-shapes").statepoints()
+    radii = {sp.get("rounding_radius", 0.0) for sp in full if sp["packing_fraction"] == 0.8}
+    assert radii == {0.0, 0.05, 0.1, 0.2}
+    assert {sp["beta_epsilon"] for sp in full} == {0.0, -0.5, -1.0, -3.0}
+    poly = [sp for sp in full if "size_polydispersity" in sp]
+    assert poly and all(sp["size_polydispersity"] == 0.12 and sp["packing_fraction"] == 0.53 for sp in poly)
+    crystal = get_study("crystal-shapes").statepoints()
+    assert {sp.get("rounding_radius", 0.0) for sp in crystal} == {0.0, 0.1, 0.2, 0.3, 0.4, 0.45}
+    for name in ("vacancy-shapes", "crystal-shapes"):
+        for quick in (False, True):
+            points = get_study(name, quick=quick).statepoints()
+            validate_grid(points)
+            assert len({calc_id(sp) for sp in points}) == len(points)
+
+
+def test_init_cli_creates_shape_jobs(tmp_path):
+    path = tmp_path / "project"
+    cli("init.py", "vacancy-shapes", "--quick", "--project-dir", path, "-q", cwd=tmp_path)
+    project = signac.get_project(str(path))
+    assert len(project) == 24
+    assert {job.sp.get("shape") for job in project} == {None, "rounded_cuboid", "cuboid"}
+
+
+@pytest.mark.slow
+def test_tiny_shape_jobs_end_to_end(tmp_path):
+    """Rounded cubes (r = 0.1) with a vacancy, hard and at the strong-attraction limit, through
+    project.py run: initial state, trajectory and final checkpoint keep the shape, and the report
+    gives the shape's own family with errors."""
+    from cubemc import State
+
+    path = tmp_path / "project"
+    sps = [
+        crystal_point(beta_epsilon=b, shape="rounded_cuboid", rounding_radius=0.1, production_sweeps=200)
+        for b in (0.0, -3.0)
+    ]
+    create_jobs(str(path), [("custom", sp) for sp in sps], quiet=True)
+    cli("project.py", "run", cwd=path, timeout=900)
+    project = signac.get_project(str(path))
+    for job in project:
+        assert job.isfile("analysis.json") and job.doc["initial"]["N"] == 63
+        for name in ("initial.gsd", "trajectory.gsd"):
+            state = State.from_gsd(job.fn(name))
+            assert state.shape == "rounded_cuboid" and np.allclose(state.shape_params, [0.8, 0.8, 0.8, 0.1])
+        with np.load(job.fn("final.npz")) as final:
+            assert str(final["shape"]) == "rounded_cuboid"
+    report = (path / "report" / "report.md").read_text()
+    assert "## Nanocrystal shapes: vacancy localisation" in report
+    rows = [line for line in report.splitlines() if "rounded_cuboid r=0.1 | 0 |" in line]
+    assert len(rows) == 1 and rows[0].count(" ± ") == 2, report
+    assert (path / "report" / "vacancy_shapes.png").stat().st_size > 10000
+
+
+def crystal_job(r, fractions, sem=0.02, studies=("crystal-shapes",)):
+    """Report input of one hard-particle fluid run with the given class fractions."""
+    sp = {
+        "initial_state": "fluid",
+        "beta_epsilon": 0.0,
+        "packing_fraction": 0.58,
+        "well_range": 1.14,
+        "N": 250,
+    }
+    if r:
+        sp |= {"shape": "rounded_cuboid", "rounding_radius": r}
+    estimates = {
+        k: {"mean": v, "sem": sem, "frames": 20, "effective": 20.0, "replicas": 1, "converged": True}
+        for k, v in fractions.items()
+    }
+    return {
+        "statepoint": sp,
+        "studies": list(studies),
+        "summary": {"N": 250, "crystal_type": {"fractions": estimates}},
+    }
+
+
+def test_report_has_crystal_type_rows_and_claims(tmp_path):
+    """Cubes SC, nearly spheres FCC: C1 and C2 agree, the table gives every fraction with its
+    error, rounded runs never enter the cube claims (N1), and replicas of one shape combine."""
+    from cubemc.analysis.criteria import judge
+    from cubemc.analysis.report import _context, write_report
+
+    cubes = {"sc": 0.8, "fcc": 0.0, "hcp": 0.0, "fluid": 0.2}
+    round_ = {"sc": 0.0, "fcc": 0.5, "hcp": 0.2, "fluid": 0.3}
+    jobs = [crystal_job(0.0, cubes), crystal_job(0.0, cubes), crystal_job(0.45, round_)]
+    ctx = _context(jobs)
+    assert [(row["r"], row["runs"], row["type"]) for row in ctx["crystal_shapes"]] == [
+        (0.0, 2, "sc"),
+        (0.45, 1, "fcc"),
+    ]
+    assert ctx["fluid_jobs"] == []  # crystal-shapes runs are not seed 000's nucleation runs
+    from cubemc.analysis.claims import CLAIMS
+
+    claims = {c.id: c for c in CLAIMS}
+    assert judge(claims["C1"], ctx).verdict == "agree" and judge(claims["C2"], ctx).verdict == "agree"
+    # a rounded crystal that stays SC contradicts C1
+    ctx = _context([crystal_job(0.45, cubes)])
+    assert judge(claims["C1"], ctx).verdict == "disagree"
+    text = open(write_report(jobs, str(tmp_path)), encoding="utf-8").read()
+    rows = [line for line in text.splitlines() if line.startswith("| 0.45 | 0.58 | 250 |")]
+    assert len(rows) == 1 and rows[0].count(" ± ") == 4 and "**fcc**" in rows[0]
+    assert (tmp_path / "crystal_shapes.png").stat().st_size > 10000
+
+
+def test_init_cli_shape_flags(tmp_path):
+    proc = cli(
+        "init.py", "--shape", "rounded_cuboid", "--rounding-radius", "0.1", "0.2", "--beta-epsilon", "0",
+        "--dry-run", cwd=tmp_path,
+    )  # fmt: skip
+    assert "rounded_cuboid r=0.1" in proc.stdout and "rounded_cuboid r=0.2" in proc.stdout
+    path = tmp_path / "project"
+    bad = cli("init.py", "--size-polydispersity", "1.5", "--project-dir", path, cwd=tmp_path, check=False)
+    assert bad.returncode != 0 and "size_polydispersity=1.5 must lie in [0, 1)" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not path.exists()
+
+
+def test_shape_families_are_never_pooled_with_cubes(tmp_path):
+    """Rounded-cube runs at the cubes' (phi, lambda, N) form their own family: the seed claims
+    keep the cube runs (V1 as for cubes alone), the shape section lists the rounded family."""
+    import re
+    from pathlib import Path
+
+    from cubemc.analysis.report import write_report
+    from test_analysis_report import crystal_job as vacancy_run
+    from test_analysis_report import verdicts
+
+    cubes = [vacancy_run(0.0, 1.4), vacancy_run(-3.0, 0.2)]
+    rounded = [vacancy_run(0.0, 0.2), vacancy_run(-3.0, 0.2)]
+    for job in rounded:
+        job["statepoint"] |= {"shape": "rounded_cuboid", "rounding_radius": 0.1}
+    text = Path(write_report(cubes + rounded, tmp_path)).read_text()
+    assert "Claims use the crystal runs with φ=0.8, λ=1.14, N=999." in text
+    assert verdicts(text)["V1"] == "agree"  # the rounded runs (no spread) would contradict it
+    assert re.search(r"\| φ=0.8, λ=1.14, N=999, rounded_cuboid r=0.1 \| 0 \| 1 \|", text)
+    row = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| φ=0.8, λ=1.14, N=999, rounded_cuboid r=0.1 | 0 | 1 | ") and line.count("|") == 6
+    ]  # the shape section's row (the vacancy table has one too)
+    assert len(row) == 1 and row[0].count(" ± ") == 2
+    assert (tmp_path / "vacancy_shapes.png").stat().st_size > 10000

@@ -127,6 +127,7 @@ def test_initial_states_carry_the_shape():
     assert a.shape == "cuboid" and np.allclose(a.shape_params, sizes[:, None])  # cubes of size s
     assert np.all(np.abs(sizes - 1) <= 0.24) and 0.05 < sizes.std() < 0.2
     assert not np.array_equal(sizes, b.shape_params[:, 0])  # sizes from the job seed
+    assert np.allclose(a.box, b.box) and abs(a.packing_fraction / 0.5 - 1) < 0.05  # nominal lattice
     validate_grid([rounded, poly])
     # a fluid of rounded cubes from the compression route
     fluid = make_statepoint(

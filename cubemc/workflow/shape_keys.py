@@ -16,7 +16,8 @@ particle's outer extents), a fluid start cubemc.lattices.fluid (hard-particle co
 
 Sizes are drawn from the job seed, so the largest one is only known when the job runs; the checks
 here use the largest size the truncated distribution allows, 1 + TRUNCATION * polydispersity,
-and the mean volume of that distribution, so a state point that passes always builds.  The box
+and the mean volume of that distribution; polydisperse crystals are built on that nominal lattice
+(:func:`nominal_lattice`), so a crystal state point that passes always builds.  The box
 rule is the engine's (cubemc.geometry.interaction_range and min_box_edge), not a copy of it.
 """
 
@@ -140,6 +141,29 @@ def mean_cube_of_size(sp) -> float:
     return 1.0 + 3.0 * variance
 
 
+def mean_volume(sp) -> float:
+    """Expected particle volume (1 for the unit cube)."""
+    from cubemc import shapes
+
+    name, unit = particle(sp)
+    return 1.0 if name == "cube" else float(shapes.get(name).volumes(unit, 1)[0]) * mean_cube_of_size(sp)
+
+
+def nominal_lattice(sp):
+    """(scale, lattice constants (3,)) of a crystal state point: constants proportional to the
+    outer extents of the largest possible particle, at the packing fraction of the expected
+    volume (scale > 1: that particle fits).  Crystal jobs are built on exactly this lattice, so a
+    state point that passes the checks always builds; with polydispersity the sample's packing
+    fraction differs from the state point's by its mean volume (about 2 % for 215 particles)."""
+    from cubemc import shapes
+
+    name, big = particle(sp, largest_size(sp))
+    mod = shapes.get(name)
+    extents = mod.extents(big)[0] if hasattr(mod, "extents") else np.ones(3)
+    scale = (mean_volume(sp) / (sp["packing_fraction"] * float(np.prod(extents)))) ** (1.0 / 3.0)
+    return scale, scale * extents
+
+
 def box_errors(sp) -> list[str]:
     """The NVT box rule (studies.check_statepoint) for every shape: a crystal's lattice must leave
     the largest particle room, and every box edge must reach the engine's minimum (twice the
@@ -147,18 +171,14 @@ def box_errors(sp) -> list[str]:
     from cubemc import shapes
     from cubemc.geometry import interaction_range, min_box_edge
 
-    name, unit = particle(sp)
-    _, big = particle(sp, largest_size(sp))
+    name, _ = particle(sp)
     mod = shapes.get(name)
-    mean_volume = float(mod.volumes(unit, 1)[0]) * mean_cube_of_size(sp) if name != "cube" else 1.0
-    reach = interaction_range(sp["well_range"], mod, big)
+    reach = interaction_range(sp["well_range"], mod, particle(sp, largest_size(sp))[1])
     what = "cubes" if name == "cube" else "particles"
     errors = []
     if sp["initial_state"] == "crystal_vacancy":
-        extents = mod.extents(big)[0] if hasattr(mod, "extents") else np.ones(3)
-        n = sp["n_lattice"]
-        scale = (mean_volume / (sp["packing_fraction"] * float(np.prod(extents)))) ** (1.0 / 3.0)
-        box = n * scale * extents
+        scale, lattice = nominal_lattice(sp)
+        box = sp["n_lattice"] * lattice
         if scale <= 1.0 + 1e-9:
             errors.append(
                 f"packing_fraction={sp['packing_fraction']} is too high for a lattice of these particles: "
@@ -166,7 +186,7 @@ def box_errors(sp) -> list[str]:
                 f"{sp['packing_fraction'] * scale**3:.4f}"
             )
     else:
-        box = np.full(3, (sp["N"] * mean_volume / sp["packing_fraction"]) ** (1.0 / 3.0))
+        box = np.full(3, (sp["N"] * mean_volume(sp) / sp["packing_fraction"]) ** (1.0 / 3.0))
     if float(box.min()) <= min_box_edge(reach):
         errors.append(
             f"N={sp['N']} does not fit: box edge {float(box.min()):.3f} must exceed twice the interaction "
@@ -191,8 +211,16 @@ def initial_state(sp, seed):
     shape, edges = sp[SHAPE], (1.0, *sp.get(EDGE_RATIOS, (1.0, 1.0)))
     params = lattices.shape_params(shape, sizes, edges, sp.get(ROUNDING_RADIUS, 0.0))
     if sp["initial_state"] == "crystal_vacancy":
+        # the validated lattice (exact packing fraction without polydispersity)
+        lattice = nominal_lattice(sp)[1] if sp.get(SIZE_POLYDISPERSITY) else None
         return lattices.simple_cubic(
-            sp["n_lattice"], shape, params, sp["packing_fraction"], vacancies=sp["vacancies"], seed=seed
+            sp["n_lattice"],
+            shape,
+            params,
+            None if lattice is not None else sp["packing_fraction"],
+            lattice_constant=lattice,
+            vacancies=sp["vacancies"],
+            seed=seed,
         )
     return lattices.fluid(n, sp["packing_fraction"], shape, params, seed=seed)
 

@@ -166,11 +166,6 @@ def test_hoomd_plates_and_rods_are_exact():
     assert np.count_nonzero(decided & (flags != exact)) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cubemc.shapes.rounded_cuboid misses overlaps of cores with zero edges (reported by "
-    "helper H, issue 12 item 7; 45 of these 3000 pairs); remove this marker once fixed",
-)
 def test_cubemc_plates_and_rods_are_exact():
     offsets, qa, qb, exact, decided = plate_rod_verdicts()
     verdict = overlaps(offsets, qa, qb, shapes.get("rounded_cuboid"), np.array(PLATE_ROD[1]))

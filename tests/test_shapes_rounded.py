@@ -21,6 +21,8 @@ KINDS = [  # (core a, b, c, r) of particle 0 and particle 1
     ((0.0, 0.0, 0.0, 0.5), (0.8, 0.8, 0.8, 0.1)),  # a sphere and a rounded cube
     ((0.4, 0.4, 0.4, 0.1), (2.4, 2.4, 2.4, 0.3)),  # very unequal sizes
     ((0.2, 1.5, 1.0, 0.1), (1.6, 0.2, 0.2, 0.15)),  # a plate and a rod
+    ((1.0, 0.0, 0.0, 0.1), (0.7, 0.8, 0.9, 0.05)),  # zero core edges: a rod and a box
+    ((0.9, 0.0, 1.1, 0.1), (0.6, 0.6, 0.6, 0.2)),  # a plate and a rounded cube
 ]
 
 
@@ -135,6 +137,122 @@ def test_sphere_limit_is_the_centre_distance():
     np.testing.assert_array_equal(got[far], (r <= 0.8)[far])
 
 
+#: cores with zero edges (plates, rods, needles, spheres), also with ordinary cores: (a, b, c, r)
+DEGENERATE = [
+    ((1.0, 1.0, 0.0, 0.15), (1.2, 0.0, 0.0, 0.25)),  # a plate and a rod
+    ((0.0, 0.9, 1.1, 0.1), (1.3, 0.0, 0.7, 0.05)),  # plates, thin along different axes
+    ((0.0, 1.6, 0.0, 0.02), (0.0, 0.0, 1.4, 0.03)),  # needles
+    ((0.0, 0.0, 0.0, 0.3), (1.0, 1.2, 0.0, 0.1)),  # a sphere and a plate
+    ((0.0, 0.0, 0.0, 0.05), (0.0, 2.0, 0.0, 0.2)),  # a small sphere and a long rod
+    ((0.0, 0.0, 0.0, 0.4), (0.7, 0.8, 0.9, 0.1)),  # a sphere and a rounded box
+    ((0.3, 0.0, 0.0, 0.05), (2.5, 2.0, 0.0, 0.3)),  # very unequal: a short rod and a large plate
+    ((0.0, 0.0, 0.0, 0.2), (0.0, 0.0, 0.0, 0.7)),  # two spheres
+]
+
+
+def _dot(u, v):
+    return np.einsum("ij,ij->i", u, v)
+
+
+def point_box(x, half):
+    """Distance of points x from centred axis-aligned boxes with half extents `half` (zeros too)."""
+    return np.linalg.norm(x - np.clip(x, -half, half), axis=1)
+
+
+def point_segment(x, p, d):
+    s = np.clip(_dot(x - p, d) / np.maximum(_dot(d, d), 1e-300), 0, 1)
+    return np.linalg.norm(x - p - s[:, None] * d, axis=1)
+
+
+def segment_segment(p1, d1, p2, d2):
+    """Segments p + s d, s in [0, 1]: the least of the four end point distances and, where it
+    lies inside both segments, the distance of the unconstrained closest pair."""
+    ends = [point_segment(p1, p2, d2), point_segment(p1 + d1, p2, d2)]
+    best = np.minimum.reduce(ends + [point_segment(p2, p1, d1), point_segment(p2 + d2, p1, d1)])
+    r = p1 - p2
+    a, b, e, c, f = _dot(d1, d1), _dot(d1, d2), _dot(d2, d2), _dot(d1, r), _dot(d2, r)
+    den = a * e - b * b
+    ok = den > 1e-12 * a * e
+    den = np.where(ok, den, 1.0)
+    s, u = (b * f - c * e) / den, (a * f - b * c) / den
+    inside = ok & (s >= 0) & (s <= 1) & (u >= 0) & (u <= 1)
+    interior = np.linalg.norm(r + s[:, None] * d1 - u[:, None] * d2, axis=1)
+    return np.where(inside, np.minimum(best, interior), best)
+
+
+def rectangle_sides(centre, g1, g2):
+    corners = [centre + s1 * g1 + s2 * g2 for s1, s2 in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    return [(corners[k - 1], corners[k]) for k in range(4)]
+
+
+def segment_rectangle(p, q, centre, g1, g2):
+    """Segment pq and the rectangle centre + s g1 + u g2 (|s|, |u| <= 1, g1 perpendicular to g2):
+    0 if the segment pierces it, else the least of its end points' distances to the rectangle
+    and its distances to the 4 sides."""
+    n1, n2 = np.linalg.norm(g1, axis=1), np.linalg.norm(g2, axis=1)
+    e1, e2 = g1 / n1[:, None], g2 / n2[:, None]
+    frame = np.stack([e1, e2, np.cross(e1, e2)], -1)
+    p, q = (np.einsum("nji,nj->ni", frame, x - centre) for x in (p, q))
+    half = np.stack([n1, n2, 0 * n1], -1)
+    best = np.minimum(point_box(p, half), point_box(q, half))
+    zero, x1, x2 = 0 * half, half * [1, 0, 0], half * [0, 1, 0]
+    for a, b in rectangle_sides(zero, x1, x2):
+        best = np.minimum(best, segment_segment(a, b - a, p, q - p))
+    cross = (p[:, 2] * q[:, 2] <= 0) & (p[:, 2] != q[:, 2])
+    x = p + (p[:, 2] / np.where(cross, p[:, 2] - q[:, 2], 1.0))[:, None] * (q - p)
+    pierced = cross & np.all(np.abs(x[:, :2]) <= half[:, :2], axis=1)
+    return np.where(pierced, 0.0, best)
+
+
+def plain_distance(d, qa, qb, pa, pb):
+    """Core distance of a point, segment or rectangle (core edges 0) from a core of the same
+    kinds or, for a point, any box: plain geometry, no feature search shared with the engine."""
+    cores = []
+    for centre, q, p in ((0 * d, qa, pa), (d, qb, pb)):
+        m, half = quaternion_matrices(q), 0.5 * np.asarray(p[:3])
+        cores.append((centre, m, half, [half[k] * m[:, :, k] for k in range(3) if half[k] > 0]))
+    (ca, ma, ha, ga), (cb, mb, hb, gb) = sorted(cores, key=lambda core: len(core[3]))
+    if not ga:
+        return point_box(np.einsum("nji,nj->ni", mb, ca - cb), np.broadcast_to(hb, ca.shape))
+    if len(ga) == 1 and len(gb) == 1:
+        return segment_segment(ca - ga[0], 2 * ga[0], cb - gb[0], 2 * gb[0])
+    if len(ga) == 1 and len(gb) == 2:
+        return segment_rectangle(ca - ga[0], ca + ga[0], cb, *gb)
+    assert len(ga) == 2 and len(gb) == 2, "no plain distance for this pair of cores"
+    sides = [(p, q, cb, *gb) for p, q in rectangle_sides(ca, *ga)]
+    sides += [(p, q, ca, *ga) for p, q in rectangle_sides(cb, *gb)]
+    return np.minimum.reduce([segment_rectangle(*side) for side in sides])
+
+
+def compare_degenerate_cores(n, seed):
+    """n pairs per family of DEGENERATE: a third within reach at random, a third near contact
+    (0.1 % either side), a third near contact with aligned cores (parallel edges and faces)."""
+    rng = np.random.default_rng(seed)
+    for pa, pb in DEGENERATE:
+        pa, pb = np.tile(pa, (n, 1)), np.tile(pb, (n, 1))
+        qa, qb, u = random_quaternions(rng, n), random_quaternions(rng, n), unit_vectors(rng, n)
+        qb[2 * n // 3 :] = qa[2 * n // 3 :]
+        reach = contact_distance(u, qa, qb, pa, pb) * (1 + rng.uniform(-1e-3, 1e-3, n))
+        reach[: n // 3] *= rng.uniform(0.0, 1.5, n // 3)
+        d = u * reach[:, None]
+        dist, swept = plain_distance(d, qa, qb, pa[0], pb[0]), pa[0, 3] + pb[0, 3]
+        decided = np.abs(dist - swept) > TOL * (np.abs(pa[0]).sum() + np.abs(pb[0]).sum())
+        truth = dist <= swept
+        assert decided.mean() > 0.99 and 0.2 < truth.mean() < 0.8, (pa[0], pb[0], truth.mean())
+        wrong = np.flatnonzero(decided & (engine(d, qa, qb, pa, pb) != truth))
+        assert wrong.size == 0, f"{pa[0]} {pb[0]}: {wrong.size} wrong, first offsets {d[wrong[:3]]}"
+    return n * len(DEGENERATE)
+
+
+def test_plates_rods_needles_and_spheres_agree_with_plain_distances_fast():
+    assert compare_degenerate_cores(1_500, seed=31) >= 12_000
+
+
+@pytest.mark.slow
+def test_plates_rods_needles_and_spheres_agree_with_plain_distances_on_1e5_pairs():
+    assert compare_degenerate_cores(12_500, seed=32) >= 100_000
+
+
 def steiner_excluded_volume(pa, pb):
     """Orientation-averaged excluded volume of two rounded boxes (Isihara-Hadwiger with Steiner's
     V, S, M of a box a x b x c swept by radius r)."""
@@ -161,6 +279,8 @@ def steiner_excluded_volume(pa, pb):
         ((1.0, 1.0, 1.2, 0.05), (1.0, 1.0, 1.2, 0.05)),
         ((0.0, 0.0, 0.0, 0.5), (0.0, 0.0, 0.0, 0.5)),  # spheres: 4 pi d^3 / 3 with d = 1
         ((0.5, 0.5, 0.5, 0.1), (1.5, 1.0, 1.0, 0.3)),  # unequal: the mixed coefficient
+        ((1.0, 1.0, 0.0, 0.15), (1.0, 1.0, 0.0, 0.15)),  # plates (core edge 0)
+        ((1.2, 0.0, 0.0, 0.25), (1.2, 0.0, 0.0, 0.25)),  # rods (core edges 0)
     ],
 )
 def test_excluded_volume_matches_steiner(pa, pb):

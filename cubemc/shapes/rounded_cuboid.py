@@ -13,7 +13,9 @@ distance between their cores is <= r_i + r_j:
      common normal n = a_i x b_j (the only pair whose interior points can be closest: the
      connecting vector is then parallel to n and lies in both edges' normal cones).  Parallel
      edges are left to the vertex terms (sliding along them reaches an end point at the same
-     distance); near-ties of the extreme edge take both candidates.
+     distance); near-ties of the extreme edge take both candidates.  Zero core edges (plates,
+     rods, needles, spheres) are boxes like any other: a zero-length edge is a vertex, and a zero
+     half axis gives one extreme edge for both signs.
 No arrays are allocated: the same source runs on the CPU and in CUDA.
 """
 
@@ -155,7 +157,11 @@ def _edge_functions(jit):
 
     @jit
     def signs(proj, scale):
-        """Range of signs of the extreme edge(s) along a direction with projection proj."""
+        """Range of signs of the extreme edge(s) along a direction with projection proj.  A zero
+        half axis (plates, rods, spheres) has one edge for both signs: take it once (with
+        proj = 0 = tie neither strict test would hold, leaving no edge at all)."""
+        if scale == 0.0:
+            return 1, 1
         tie = TIE * scale
         return (-1 if proj < tie else 1), (1 if proj > -tie else -1)
 

@@ -7,8 +7,8 @@ strong-attraction limit -3 that the spread is measured against) for
     phi 0.80, and
   - 12 % polydisperse cubes (seed 003: 7.45 +- 0.89 nm) with their monodisperse reference at
     phi 0.53: a lattice must leave the largest possible cube (size 1 + 2 * 0.12 = 1.24) room,
-    which caps its packing fraction at 0.542 (shape_keys.box_errors); hard-particle compression
-    of such a crystal toward 0.65 did not finish in minutes (measured, 215 cubes).
+    which caps its packing fraction at 0.542 (shape_keys.box_errors); denser polydisperse
+    crystals would need hard-particle compression (cubemc.lattices.compressed), not tried here.
 ``crystal-shapes``: hard particles from the cube (r = 0) to nearly a sphere (r = 0.45 of outer edge 1)
 at fixed outer size, started as a compressed fluid at a density where hard cubes and hard
 spheres both freeze (hard spheres melt at phi 0.545); which crystal grows is classified from the

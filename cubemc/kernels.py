@@ -54,10 +54,10 @@ def make_kernels(jit, shape, pair, inline=None):
     """Compile the per-move functions for `shape` and `pair` with `jit`; return them in a dict.
 
     `inline` (default `jit`) compiles the functions called once per neighbour pair: the shape's
-    and the pair energy's functions, the pair overlap and energy, and the neighbour search.  The
-    CPU passes numba.njit(inline="always"), which splices them into their callers: numba compiles
-    each function separately and LLVM does not inline across them (measured: 20 % of the
-    per-core speed at N = 8000).  CUDA inlines device functions by itself.
+    (if it sets INLINE = True) and the pair energy's functions, the pair overlap and energy, and
+    the neighbour search.  The CPU passes numba.njit(inline="always"), which splices them into
+    their callers: numba compiles each function separately and LLVM does not inline across them
+    (measured: 20 % of the per-core speed at N = 8000).  CUDA inlines device functions itself.
     """
     tag = f"{shape.NAME}_{pair.NAME}"
     jit = _named(jit, tag)
@@ -65,7 +65,9 @@ def make_kernels(jit, shape, pair, inline=None):
     k = random_functions(jit)
     k.update(grid_functions(jit, k))
     k.update(_size_defaults(hot))  # for shapes and pair energies that predate particle sizes
-    k.update(shape.make(hot))
+    # a large overlap test (rounded cuboids) spliced into every caller would multiply the
+    # compile time (measured: minutes), so a shape opts in with INLINE = True
+    k.update(shape.make(hot if getattr(shape, "INLINE", False) else jit))
     energy = pair.make(hot)
     k.update(energy)
     if "units_sized" not in energy:

@@ -21,6 +21,8 @@ and optionally (families with per-particle sizes)
   extents(params)                   (n, 3) outer edge lengths along the body axes (lattices)
   gsd_types(params)                 (type_shapes, typeid): one GSD type per distinct particle
   from_gsd_shapes(type_shapes)      (params per type) or None when the entries are not this family
+  INLINE = True                     a small overlap test the CPU splices into its callers
+                                    (faster; a large one would multiply the compile time)
 A module without `size` is taken as all size 1.
 `params` is an (N, max(N_PARAMS, 1)) float64 array.  The kernels are generated per shape by
 cubemc.targets, so a new shape is one new module plus `register(module)`.

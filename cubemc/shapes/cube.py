@@ -11,6 +11,8 @@ import numpy as np
 NAME = "cube"
 #: per-particle shape parameters (none: every cube is the unit cube)
 N_PARAMS = 0
+#: the separating-axis test is small: the CPU kernels inline it (cubemc/kernels.py)
+INLINE = True
 #: body-frame vertices, as HOOMD and OVITO expect them
 VERTICES = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
 CIRCUMSPHERE_DIAMETER = math.sqrt(3.0)

@@ -15,6 +15,8 @@ from .cube import SAT_EPS
 NAME = "cuboid"
 #: per-particle shape parameters: edge lengths along the body x, y and z axes
 N_PARAMS = 3
+#: the separating-axis test is small: the CPU kernels inline it (cubemc/kernels.py)
+INLINE = True
 #: relative widening of the circumsphere bound: sqrt and squares round, and a pair at exactly the
 #: circumsphere distance may touch; a wider bound only sends a few more pairs to the exact test
 BOUND_SLACK = 1e-9

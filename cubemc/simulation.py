@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from . import pairs, shapes, validate
+from . import pairs, shapes, targets, validate
 from . import pressure as sdf
 from . import trajectory as gsdio
 from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, LOG_PREFIX, run_arguments
@@ -188,9 +188,18 @@ class Simulation:
     def count_pairs(self, state: State | None = None) -> tuple[int, int]:
         """(energy units, overlapping pairs) of `state` (default: the current configuration),
         counted from scratch with this simulation's pair energy, in parallel on the CPU
-        (cpu.count_pairs, one cell-list pass over all particles)."""
+        (cpu.count_pairs, one cell-list pass over all particles) or, for a GPU simulation, in
+        one launch on the GPU (cubemc/gpu_count.py)."""
         state = self.state if state is None else state
         grid, cap = self._grid_for(state.box, state.shape_params)
+        if self.device == "gpu":
+            reach = interaction_range(self.pair.cutoff(self.well_range), self.shape, state.shape_params)
+            cells = sdf.cell_lists(state.positions, state.box, reach)
+            gpu_count = targets._specialise("gpu_count", self.shape, self.pair)
+            pair_params = np.asarray(self.kernel_parameters()[1], np.float64)
+            return gpu_count.count_pairs(
+                state.positions, state.orientations, state.shape_params, state.box, cells, pair_params
+            )
         units, overlaps = self._systems.kernels().count_pairs(
             state.positions,
             state.orientations,

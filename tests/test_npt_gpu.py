@@ -26,12 +26,14 @@ SCRIPT = textwrap.dedent("""
     out = {}
     for shape, params in families.items():
         if params is None:
-            state = cubemc.State.simple_cubic(4, 0.3, seed=1)
+            state = cubemc.State.simple_cubic(4, 0.1, seed=1)
         else:
-            state = lattices.simple_cubic(4, shape, params, packing_fraction=0.3)
+            state = lattices.simple_cubic(4, shape, params, packing_fraction=0.1)
         sims = {d: cubemc.Simulation(state, -1.0, 1.5, seed=3, device=d) for d in ("cpu", "gpu")}
         counts = {"cpu": [], "gpu": []}
-        for scale in (1.0, 0.85, 0.8):  # no overlaps, a few, many
+        # at phi 0.1 the lattice constant is 2.15 largest extents, more than any circumsphere
+        # (<= sqrt 3 extents): randomly turned particles overlap only once squeezed
+        for scale in (1.0, 0.69, 0.62):  # no overlaps, a few, many
             q = cubemc.geometry.random_quaternions(rng, state.N)
             squeezed = cubemc.State(state.positions * scale, q, state.box * scale, check=False,
                                     shape=state.shape, shape_params=state.shape_params)

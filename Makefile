@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, one
-# 60000-sweep run each) on the CPU: init, all operations, then the report's one-minute summary.
+# The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, three
+# 18000-sweep replicas each, whose scatter is part of every error) on the CPU: init, all
+# operations, then the report's one-minute summary.
 # The full report with a figure per claim is report/report.md (docs/analysis.md explains it).
 # StandardEnvironment: run here even where SLURM client tools are installed.
 DEMO_ENV := CUBEMC_DEVICE=cpu SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment

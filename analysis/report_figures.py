@@ -11,7 +11,7 @@ import numpy as np
 from .evidence import get, statepoint_value
 from .scattering import MEASURED_PEAKS_NM
 from .stats import combine_replicas
-from .vacancy_criteria import shared_sites_line_shift, spread, strong_limit
+from .vacancy_criteria import ON_SITE_BOUND, shared_sites_line_shift, spread, strong_limit
 
 __all__ = [
     "delocalisation_figure",
@@ -66,7 +66,7 @@ def delocalisation_figure(families, outdir, name="delocalisation.png", sites=3):
                 color=f"C{c}",
                 alpha=0.15,
                 lw=0,
-                label="bulk thermal line shift (V3 bound)" if c == 0 else None,
+                label="bulk thermal line shift" if c == 0 else None,
             )
         rl = [points[b]["row_length"] for b in betas]
         ax2.errorbar(
@@ -84,6 +84,9 @@ def delocalisation_figure(families, outdir, name="delocalisation.png", sites=3):
         ls="--",
         lw=0.8,
         label=f"vacancy shared by {sites} sites (V1, V2 bound)",
+    )
+    ax.axhline(
+        ON_SITE_BOUND, color="k", ls=":", lw=0.8, label="halfway to a vacancy shared by 2 sites (V3 bound)"
     )
     ax.axhline(0, color="0.5", lw=0.5)
     ax.set_xlabel(r"$\beta\varepsilon$")
@@ -240,6 +243,20 @@ def eos_figure(points, b2, outdir, name="eos.png", virial_up_to=0.25):
     return _save(fig, outdir, name)
 
 
+def _spread_errorbar(ax, x, rows, fmt, colour, beta):
+    """The spread of `rows` (±2 standard errors) at `x`, in colour C`colour`, labelled by βε."""
+    ax.errorbar(
+        x,
+        [r["spread"][0] for r in rows],
+        yerr=[2 * r["spread"][1] for r in rows],
+        fmt=fmt,
+        ms=4,
+        capsize=2,
+        color=f"C{colour}",
+        label=rf"$\beta\varepsilon$ = {beta:g}",
+    )
+
+
 def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
     """Vacancy spread (±2 standard errors) against the rounding radius (left) and for the
     monodisperse against the polydisperse cubes (right), one colour per βε.  `rows`:
@@ -256,29 +273,12 @@ def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
         ]
         sel.sort(key=lambda r: radius_of_label(r["family"]))
         if sel:
-            left.errorbar(
-                [radius_of_label(r["family"]) for r in sel],
-                [r["spread"][0] for r in sel],
-                yerr=[2 * r["spread"][1] for r in sel],
-                fmt="o-",
-                ms=4,
-                capsize=2,
-                color=f"C{c}",
-                label=rf"$\beta\varepsilon$ = {beta:g}",
-            )
+            _spread_errorbar(left, [radius_of_label(r["family"]) for r in sel], sel, "o-", c, beta)
         poly = [r for r in rows if r["beta_epsilon"] == beta and "φ=0.8" not in r["family"]]
         poly.sort(key=lambda r: "poly=" in r["family"])
         if poly:
-            x = [1.0 if "poly=" in r["family"] else 0.0 for r in poly]
-            right.errorbar(
-                x,
-                [r["spread"][0] for r in poly],
-                yerr=[2 * r["spread"][1] for r in poly],
-                fmt="s-",
-                ms=4,
-                capsize=2,
-                color=f"C{c}",
-                label=rf"$\beta\varepsilon$ = {beta:g}",
+            _spread_errorbar(
+                right, [1.0 if "poly=" in r["family"] else 0.0 for r in poly], poly, "s-", c, beta
             )
     left.set_xlabel("rounding radius r (outer edge 1), φ = 0.8")
     left.set_ylabel("spread above the βε = −3 limit (a)")

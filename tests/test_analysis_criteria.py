@@ -1,15 +1,17 @@
 """Vacancy criteria on synthetic runs with a known answer: clearly localised, clearly
 delocalised, undecidable, too short and too small, one replica and several."""
 
+import numpy as np
 import pytest
 from cubemc.analysis.claims import CLAIMS
 from cubemc.analysis.criteria import TESTS, judge
 from cubemc.analysis.evidence import vacancy_points
 from cubemc.analysis.synthetic import vacancy_job
+from cubemc.analysis.vacancy_criteria import ON_SITE_BOUND
 from cubemc.analysis.verdicts import AGREE, DISAGREE, INSUFFICIENT, NOT_MEASURED, TOO_SMALL
 
 LIMIT = 0.2  # excess line shift of a localised vacancy in the strong-attraction limit (a)
-BULK = 0.1  # thermal line shift of bulk sites: the V3 bound
+BULK = 0.1  # thermal line shift of bulk sites (shown beside V3, not its bound)
 
 
 def verdict(cid, *jobs):
@@ -41,18 +43,50 @@ def test_v3_clearly_delocalised():
 
 
 def test_v3_on_the_bound_is_undecidable():
-    on_bound = vacancy_job(-1.0, LIMIT + BULK, bulk=BULK, noise=0.3, correlation=0.8, seed=3)
+    on_bound = vacancy_job(-1.0, LIMIT + ON_SITE_BOUND, bulk=BULK, noise=0.3, correlation=0.8, seed=3)
     assert verdict("V3", limit_run(), on_bound).verdict == INSUFFICIENT
 
 
+@pytest.mark.parametrize("bulk", [0.05, 0.3])
+def test_v3_bound_is_halfway_to_two_sites_whatever_the_bulk_floor(bulk):
+    """0.25 a = half the line shift of a vacancy shared by two sites; the bulk floor only informs."""
+    assert ON_SITE_BOUND == pytest.approx(0.25)
+    near = vacancy_job(-1.0, LIMIT + 0.15, bulk=bulk, seed=20)
+    far = vacancy_job(-1.0, LIMIT + 0.35, bulk=bulk, seed=21)
+    assert verdict("V3", limit_run(), near).verdict == AGREE
+    assert verdict("V3", limit_run(), far).verdict == DISAGREE
+
+
+def spread_of(v):
+    """(mean, error) of the spread a vacancy verdict states."""
+    text = v.value.split("spread ")[1].split(" a")[0]
+    return tuple(float(x) for x in text.split(" ± "))
+
+
 def test_one_replica_gets_its_error_from_block_averaging():
+    """AR(1) runs with a known error of the mean: noise σ, lag-one correlation ρ, n frames give
+    σ √((1 + ρ) / ((1 − ρ) n)): 0.0436 a at -1 and 0.0087 a in the limit, 0.0444 a combined."""
     v = verdict(
         "V3", limit_run(), vacancy_job(-1.0, LIMIT + 0.05, bulk=BULK, noise=0.2, correlation=0.9, seed=4)
     )
-    spread = v.value.split("spread ")[1]
-    mean, err = (float(x) for x in spread.split(" a")[0].split(" ± "))
-    assert 0.0 < err < 0.1 and mean == pytest.approx(0.05, abs=3 * err)
+    mean, err = spread_of(v)
+    assert 0.5 * 0.0444 < err < 1.6 * 0.0444 and mean == pytest.approx(0.05, abs=3 * err)
     assert v.evidence.startswith("1 run(s), 400 frames")
+    assert v.verdict == AGREE  # 0.05 + 2 x 0.044 < 0.25
+
+
+def test_replicas_that_scatter_more_than_their_block_errors_take_the_scatter():
+    """A mode slower than one run (rare excursions at -1): three runs of small block errors whose
+    means differ by far more. Their scatter is the error, and it leaves V3 undecided."""
+    runs = [
+        vacancy_job(-1.0, LIMIT + s, bulk=BULK, noise=0.02, seed=30, replica=r)
+        for r, s in enumerate((0.05, 0.15, 0.35))
+    ]
+    mean, err = spread_of(verdict("V3", limit_run(), *runs))
+    scatter = np.std([0.05, 0.15, 0.35], ddof=1) / np.sqrt(3)
+    assert mean == pytest.approx(0.183, abs=0.01) and err == pytest.approx(scatter, rel=0.1)
+    assert verdict("V3", limit_run(), *runs).verdict == INSUFFICIENT
+    assert verdict("V3", limit_run(), runs[0]).verdict == AGREE  # one of them alone would agree
 
 
 def test_replicas_are_combined():

@@ -1,5 +1,6 @@
 """The demo's report (``make demo``: init.py vacancy --quick, project.py run) states a verdict and
-an error for every vacancy claim. Same study and commands, shorter runs so CI can afford it."""
+an error for every vacancy claim. Same study (three replicas per βε) and commands, shorter runs so
+CI can afford it."""
 
 import re
 
@@ -14,7 +15,7 @@ SHORT = [
     "--equilibration-sweeps",
     "500",
     "--production-sweeps",
-    "4000",
+    "2000",
     "--sample-period",
     "100",
 ]
@@ -33,6 +34,6 @@ def test_demo_report_has_a_verdict_and_an_error_for_every_vacancy_claim(tmp_path
         verdict = re.search(r"\*\*([a-z ]+)\*\*", row).group(1)
         assert verdict in VERDICTS, row
         assert re.search(r"-?\d+\.\d+ ± \d+\.\d+", row), f"{cid} has no error: {row}"
-        assert re.search(r"1 run\(s\), 41 frames, \d+ effective", row), row
+        assert re.search(r"3 run\(s\), 63 frames, \d+ effective", row), row
     for name in ("delocalisation.png", "claim_V1.png", "claim_V2.png", "claim_V3.png"):
         assert (project / "report" / name).stat().st_size > 3000

@@ -179,3 +179,15 @@ def test_bulk_line_shift_measures_thermal_rattling_only(crystal):
     pushed = LatticeVacancies(box, n_cells=N_CELLS).compute(push_row(noisy, box, N_CELLS, VAC, 1, 1, 3, 0.4))
     assert pushed.bulk_line_shift == pytest.approx(lv.bulk_line_shift, abs=1e-9)
     assert pushed.line_shift > lv.line_shift + 1.0
+
+
+def test_a_vacancy_shared_by_two_sites_has_the_line_shift_of_three():
+    """The known answer behind the V3 bound: one neighbour (almost) halfway into the hole gives
+    0.5 a, like a vacancy shared evenly by 3 sites; V3's bound of 0.25 a lies halfway to it."""
+    from cubemc.analysis.vacancy_criteria import ON_SITE_BOUND, TWO_SITES_LINE_SHIFT
+
+    pos, box, v = crystal_with_vacancy(n=10, vacancy=(4, 5, 6))
+    half = push_row(pos, box, 10, (4, 5, 6), 2, -1, 1, 0.499)
+    lv = LatticeVacancies(box, n_cells=10, refine_steps=0).compute(half)
+    assert lv.line_shift == pytest.approx(TWO_SITES_LINE_SHIFT, abs=0.002) and lv.row_length == 2
+    assert ON_SITE_BOUND == pytest.approx(TWO_SITES_LINE_SHIFT / 2)

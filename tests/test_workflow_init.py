@@ -55,7 +55,7 @@ def test_vacancy_study_matches_the_paper_setup():
 
 def test_quick_and_nucleation_studies_are_valid():
     quick = get_study("vacancy", quick=True).statepoints()
-    assert len(quick) == 4 and {p["N"] for p in quick} == {10**3 - 1}
+    assert len(quick) == 12 and {p["N"] for p in quick} == {10**3 - 1}
     assert max(p["production_sweeps"] for p in quick) < get_study("vacancy").production_sweeps
     nucleation = get_study("nucleation").statepoints()
     assert {p["initial_state"] for p in nucleation} == {"fluid"}
@@ -138,12 +138,12 @@ def test_repulsive_shoulder_allowed_and_short_well_warns():
 def test_init_is_idempotent_and_records_studies(tmp_path):
     project_dir = tmp_path / "p"
     first = cli("init.py", "vacancy", "--quick", "--project-dir", project_dir, cwd=tmp_path)
-    assert "4 new job(s), 0 already present" in first.stdout
+    assert "12 new job(s), 0 already present" in first.stdout
     project = signac.get_project(project_dir)
     ids = sorted(job.id for job in project)
     before = tree(project_dir)
     second = cli("init.py", "vacancy", "--quick", "--project-dir", project_dir, cwd=tmp_path)
-    assert "0 new job(s), 4 already present" in second.stdout
+    assert "0 new job(s), 12 already present" in second.stdout
     assert tree(project_dir) == before
     project = signac.get_project(project_dir)
     assert sorted(job.id for job in project) == ids
@@ -156,7 +156,7 @@ def test_init_is_idempotent_and_records_studies(tmp_path):
     )
     assert "2 new job(s)" in custom.stdout
     project = signac.get_project(project_dir)
-    assert len(project) == 6
+    assert len(project) == 14
     assert {job.sp.beta_epsilon for job in project.find_jobs({"n_lattice": 4})} == {-0.5, -1.0}
 
 

@@ -13,20 +13,29 @@ def _rows(context, select):
 
 
 def _judge(rows, mine, others, label):
-    """`mine` classes against the others, per row: d = sum(mine) - max(others) above 0 at Z
-    standard errors and sum(mine) above `min_fraction` decide agreement."""
+    """`mine` classes against the other crystal classes, per row that froze (crystal type not
+    'fluid': at least 30 % crystalline, analysis.shape_report.crystal_rows): d = sum(mine) -
+    max(others) above 0 at Z standard errors decides.  A run that stayed fluid says nothing about
+    which crystal grows (too short, or below freezing), so it is undecided, never a disagreement."""
     sides, values = [], []
     for row in rows:
         f = row["fractions"]
         ours = sum(f[k].mean for k in mine)
         ours_sem = sum(f[k].sem ** 2 for k in mine) ** 0.5
+        if row["type"] == "fluid":
+            sides.append(None)
+            values.append(
+                f"r={row['r']:g}, φ={row['phi']}: not frozen (fluid {pm(f['fluid'].mean, f['fluid'].sem)}, "
+                f"{label} {pm(ours, ours_sem)})"
+            )
+            continue
         rival = max(others, key=lambda k: f[k].mean)
         d, s = ours - f[rival].mean, (ours_sem**2 + f[rival].sem ** 2) ** 0.5
         converged = all(f[k].converged for k in (*mine, rival))
         sides.append(compare(d, s, 0.0, converged))
         values.append(
             f"r={row['r']:g}, φ={row['phi']}: {label} {pm(ours, ours_sem)}, "
-            f"{rival} {pm(f[rival].mean, f[rival].sem)}"
+            f"{rival} {pm(f[rival].mean, f[rival].sem)}, fluid {pm(f['fluid'].mean, f['fluid'].sem)}"
         )
     verdict = (
         DISAGREE
@@ -42,25 +51,25 @@ def _judge(rows, mine, others, label):
 def sc_when_cubic(context, max_radius):
     rows = _rows(context, lambda r: r <= max_radius)
     test = (
-        f"SC fraction above every other class at {Z:g} standard errors, hard particles with "
-        f"r ≤ {max_radius:g}"
+        f"SC fraction above the FCC and HCP fractions at {Z:g} standard errors in runs that froze "
+        f"(≥ 30 % crystalline), hard particles with r ≤ {max_radius:g}"
     )
     if not rows:
         return Verdict(NOT_MEASURED, test="needs crystal-shapes runs of (nearly) sharp cubes")
-    verdict, value, sample = _judge(rows, ("sc",), ("fcc", "hcp", "fluid"), "SC")
+    verdict, value, sample = _judge(rows, ("sc",), ("fcc", "hcp"), "SC")
     return Verdict(verdict, value, test, sample)
 
 
 def close_packed_when_round(context, min_radius):
     rows = _rows(context, lambda r: r >= min_radius)
     test = (
-        f"FCC + HCP fraction above SC and fluid at {Z:g} standard errors, hard particles with "
-        f"r ≥ {min_radius:g} "
+        f"FCC + HCP fraction above the SC fraction at {Z:g} standard errors in runs that froze "
+        f"(≥ 30 % crystalline), hard particles with r ≥ {min_radius:g} "
         "(face-centred orthorhombic is a distorted FCC)"
     )
     if not rows:
         return Verdict(NOT_MEASURED, test="needs crystal-shapes runs of nearly spherical particles")
-    verdict, value, sample = _judge(rows, ("fcc", "hcp"), ("sc", "fluid"), "FCC+HCP")
+    verdict, value, sample = _judge(rows, ("fcc", "hcp"), ("sc",), "FCC+HCP")
     return Verdict(verdict, value, test, sample)
 
 

@@ -2,7 +2,7 @@
 rotation), at the same packing fraction, beta*eps and well:
 
     python benchmarks/bench_shapes.py                     # n = 10 (N = 999), CPU (+ GPU if any)
-    python benchmarks/bench_shapes.py --n 8 --devices cpu --seconds 2
+    python benchmarks/bench_shapes.py --n 8 --devices cpu --seconds 2 --json out.json
 
 Systems: the unit cube, a 1 : 1 : 1.2 cuboid, a rounded cube of outer edge 1 with r = 0.1 and
 12 % polydisperse cubes, each an aligned lattice with one vacancy compressed to phi = 0.7 (the
@@ -12,6 +12,7 @@ are not timed.
 """
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -65,6 +66,7 @@ def main():
     p.add_argument("--n", type=int, default=10, help="lattice edge (N = n^3 - 1)")
     p.add_argument("--devices", nargs="+", default=None, help="cpu and/or gpu (default: all usable)")
     p.add_argument("--seconds", type=float, default=3.0, help="minimum timed duration per point")
+    p.add_argument("--json", help="also write the figures to this JSON file")
     args = p.parse_args()
     devices = args.devices or (["cpu"] + (["gpu"] if gpu_usable()[0] else []))
     machine = dict(
@@ -82,6 +84,7 @@ def main():
         f"{'system':>16} {'device':>6} {'N':>6} {'phi':>6} {'trial moves/s':>14} {'vs cube':>8} "
         f"{'acc(t/r)':>10}"
     )
+    rows = []
     for device in devices:
         cube_rate = None
         for label, (shape, params) in systems(args.n).items():
@@ -93,6 +96,14 @@ def main():
                 f"{cube_rate / rate:>7.2f}x {acc['translate']:.2f}/{acc['rotate']:.2f}",
                 flush=True,
             )
+            rows.append(
+                dict(system=label, device=device, N=n, packing_fraction=float(state.packing_fraction),
+                     trial_moves_per_second=rate, cost_vs_cube=cube_rate / rate, acceptance=acc)
+            )  # fmt: skip
+    machine["load_after"] = os.getloadavg()[0]
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(dict(machine=machine, results=rows), fh, indent=1)
 
 
 if __name__ == "__main__":

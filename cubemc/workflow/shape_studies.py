@@ -81,8 +81,10 @@ def shape_studies(vacancy):
         n_particles=(2000,),
         replicas=2,
         tune_sweeps=1000,
-        equilibration_sweeps=0,
-        production_sweeps=500000,
+        # freezing first, then production frames of the grown crystal (a run that has not frozen
+        # by then reads as fluid; analysis.shape_criteria calls that insufficient, not a disagreement)
+        equilibration_sweeps=250000,
+        production_sweeps=250000,
         sample_period=5000,
         shapes=tuple(_rounded(r) for r in CRYSTAL_RADII),
     )
@@ -94,8 +96,11 @@ def shape_studies(vacancy):
         n_particles=(250,),
         replicas=1,
         tune_sweeps=200,
-        production_sweeps=20000,
-        sample_period=1000,
+        # 2 x 10^4 sweeps left all three fluids fluid; 1.5 x 10^5 + 1.5 x 10^5: about 25 min on one
+        # loaded core (docs/validation.md, shape section)
+        equilibration_sweeps=150000,
+        production_sweeps=150000,
+        sample_period=5000,
         shapes=tuple(_rounded(r) for r in (0.0, 0.25, 0.45)),
     )
     return (vacancy_shapes, vacancy_shapes_quick), (crystal, crystal_quick)

@@ -248,27 +248,59 @@ class OrientationAnalyzer(Analyzer):
 
 
 class ClusterAnalyzer(Analyzer):
-    """Crystalline SC clusters and their shapes (analysis.nucleation)."""
+    """Crystalline SC clusters and their shapes (analysis.nucleation).
+
+    Shapes are measured on the largest crystallite that does not wrap around the periodic box
+    (`CrystalClusters.largest_nonspanning`, at least `min_shape_size` cubes): a box-spanning
+    crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
+    shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds).
+    """
 
     section = "clusters"
 
-    def __init__(self, discard=0.0, **cluster_options):
+    def __init__(self, discard=0.0, min_shape_size=8, **cluster_options):
         super().__init__(discard)
         from .nucleation import CrystalClusters
 
         self.clusters = CrystalClusters(**cluster_options)
+        self.min_shape_size = min_shape_size
+        self._compact = None
 
     def compute(self, frame):
+        from .nucleation import cluster_shape
+
         cc = self.clusters.compute(frame.box, frame.positions, frame.orientations)
-        shape = cc.shapes(max_clusters=1)
+        c = cc.largest_nonspanning(self.min_shape_size)
+        self._compact = c
+        shape = None
+        if c is not None:
+            pos, q, _ = cc.cluster_configuration(c)
+            shape = cluster_shape(pos, None, q)
         self._append(
             crystalline_fraction=cc.crystalline_fraction,
             largest_cluster=cc.largest_cluster_size,
             n_clusters=cc.num_clusters,
-            largest_cuboidality=shape[0]["cuboidality"] if shape else None,
+            nonspanning_size=0 if c is None else int(cc.cluster_sizes[c]),
+            largest_cuboidality=None if shape is None else shape["cuboidality"],
             mean_q4=float(cc.q4.mean()),
         )
         return self
+
+    def _nonspanning(self):
+        """Shape and SP numbers of the last frame's largest non-spanning crystallite (or None)."""
+        from .nucleation import cluster_shape
+        from .supraparticle import Supraparticle
+
+        c, cc = self._compact, self.clusters
+        if c is None:
+            return None
+        pos, q, _ = cc.cluster_configuration(c)
+        return {
+            "cluster": int(c),
+            "size": int(cc.cluster_sizes[c]),
+            "shape": cluster_shape(pos, None, q),
+            "supraparticle": Supraparticle(mapping="bonds").compute(pos, q).summary(),
+        }
 
     @property
     def summary(self):
@@ -283,6 +315,7 @@ class ClusterAnalyzer(Analyzer):
             "n_clusters_final": int(s["n_clusters"][-1]),
             "size_distribution_final": cc.size_distribution,
             "largest_shapes_final": cc.shapes(max_clusters=3),
+            "nonspanning_final": self._nonspanning(),
             "mean_q4": time_average(self.production("mean_q4")),
         }
 

@@ -104,7 +104,8 @@ CLAIMS: tuple[Claim, ...] = (
         "F1",
         "000",
         "Vacancy fraction 3.3 % (bulk) / 5.5 ± 1.5 % (surface)",
-        reason="needs an equilibrium vacancy concentration; our crystals hold a fixed number",
+        "sp_vacancies",
+        {"bulk": 0.033, "surface": (0.055, 0.015)},
     ),
     Claim(
         "N1",

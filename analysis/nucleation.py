@@ -241,6 +241,17 @@ class CrystalClusters:
         pos, percolating = self._unwrapped(members)
         return pos, self._q[members], percolating
 
+    def largest_nonspanning(self, min_size=1):
+        """Number of the largest cluster of >= `min_size` cubes that does not wrap around the
+        periodic box, or None. Larger box-spanning clusters are skipped: their shape is the box's
+        (an SP in the experiments is a finite crystal with faces, never a periodic one)."""
+        for c, size in enumerate(self.cluster_sizes):
+            if size < min_size:
+                return None
+            if not self._unwrapped(np.flatnonzero(self.cluster_idx == c))[1]:
+                return c
+        return None
+
     def shapes(self, min_shape_size=8, max_clusters=None):
         """cluster_shape() of each cluster with at least `min_shape_size` cubes, largest first.
 

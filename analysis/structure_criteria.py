@@ -1,4 +1,4 @@
-"""Scattering, orientation and nucleation claims (S1, S2, R1, N1, N2)."""
+"""Scattering, orientation and nucleation claims (S1, S2, R1, N1, N2, F1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ import numpy as np
 from .evidence import get, statepoint_value
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .stats import block_average, combine_replicas, replica_mean_sem
-from .verdicts import AGREE, DISAGREE, INSUFFICIENT, NOT_MEASURED, Verdict, Z, compare, describe_sample, fmt
+from .verdicts import (
+    AGREE,
+    DISAGREE,
+    INSUFFICIENT,
+    NOT_MEASURED,
+    TOO_SMALL,
+    Verdict,
+    Z,
+    compare,
+    describe_sample,
+    fmt,
+)
 
 __all__ = ["TESTS", "matched_peaks"]
 
@@ -128,23 +139,77 @@ def clusters_grow(context, fraction):
     )
 
 
+def _nonspanning(job):
+    """The largest non-spanning crystallite of a run's last frame (None if it has none).
+
+    Summaries from before `nonspanning_final` existed fall back to the largest cluster when it
+    does not span the box."""
+    clusters = get(job.get("summary"), "clusters") or {}
+    if "nonspanning_final" in clusters:
+        return clusters["nonspanning_final"]
+    first = (clusters.get("largest_shapes_final") or [{}])[0]
+    if first.get("cuboidality") is None or first.get("percolating"):
+        return None
+    return {"size": first["size"], "shape": first}
+
+
 def clusters_cuboidal(context, cuboidality, min_size):
     fluid = context.get("fluid_jobs", [])
-    values = []
+    if not fluid:
+        return Verdict(NOT_MEASURED, test="needs runs started from a fluid")
+    values, sizes = [], []
     for j in fluid:
-        shapes = get(j.get("summary"), "clusters.largest_shapes_final") or []
-        if shapes and shapes[0].get("cuboidality") is not None and shapes[0]["size"] >= min_size:
-            values.append(shapes[0]["cuboidality"])
+        ns = _nonspanning(j)
+        sizes.append(ns["size"] if ns else 0)
+        if ns and ns["size"] >= min_size:
+            values.append(ns["shape"]["cuboidality"])
+    test = f"cuboidality of the largest non-spanning crystallite ≥ {cuboidality} (box 1, sphere ≈ 0.5)"
     if not values:
-        return Verdict(NOT_MEASURED, test=f"needs a non-spanning cluster of ≥ {min_size} cubes")
+        return Verdict(
+            NOT_MEASURED,
+            f"largest non-spanning crystallite: {', '.join(map(str, sizes))} cubes",
+            f"needs a crystallite of ≥ {min_size} cubes that does not wrap the box (a box-spanning "
+            "crystal has no faces of its own)",
+        )
     s = replica_mean_sem(values)
+    verdict = AGREE if s["mean"] >= cuboidality else DISAGREE
     err = f" ± {fmt(s['sem'])}" if math.isfinite(s["sem"]) else ""
+    sample = f"{len(values)} of {len(fluid)} run(s) with a crystallite ≥ {min_size} (last frame)"
     return Verdict(
-        AGREE if s["mean"] >= cuboidality else DISAGREE,
-        f"{fmt(s['mean'])}{err} (n={s['n']})",
-        f"cuboidality of the largest cluster ≥ {cuboidality} (cube 1, sphere ≈ 0.5)",
-        f"{len(values)} run(s), last frame of each",
+        verdict,
+        f"{fmt(s['mean'])}{err} (n={s['n']}; sizes {', '.join(map(str, sizes))})",
+        test,
+        sample + ("; one crystallite, no error bar" if len(values) == 1 else ""),
     )
+
+
+def _fraction(k, n):
+    """Vacancy fraction and its Poisson error (at least one count, so 0 of n is not exact)."""
+    return k / n, math.sqrt(max(k, 1)) / n
+
+
+def sp_vacancies(context, bulk, surface):
+    """Bulk and surface vacancy fractions pooled over the runs' largest non-spanning SPs."""
+    sps = [get(ns, "supraparticle") for ns in map(_nonspanning, context.get("fluid_jobs", [])) if ns]
+    sps = [sp for sp in sps if sp and sp.get("bulk_sites") is not None]
+    if not sps:
+        return Verdict(NOT_MEASURED, test="needs a crystallite (SP) that does not wrap the box")
+    kb, nb = (sum(sp[k] for sp in sps) for k in ("bulk_vacancies", "bulk_sites"))
+    ks, ns = (sum(sp[k] for sp in sps) for k in ("surface_vacancies", "surface_sites"))
+    value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"
+    expected = f"{100 * bulk:g} % bulk, {100 * surface[0]:g} ± {100 * surface[1]:g} % surface"
+    test = f"within {Z:g} errors of {expected}"
+    evidence = (
+        f"{len(sps)} SP(s), last frame, sites mapped along bonds; vacancies left by growth in a fixed-N box"
+    )
+    if ns == 0 or nb * bulk < 3:  # fewer than 3 expected bulk vacancies: no resolution at 3.3 %
+        return Verdict(TOO_SMALL, value, test + f"; a bulk of {nb} sites expects {nb * bulk:.1f}", evidence)
+    fb, eb = _fraction(kb, nb)
+    fs, es = _fraction(ks, ns)
+    sides = [compare(fb, eb, bulk), compare(fs, math.hypot(es, surface[1]), surface[0])]
+    verdict = AGREE if sides == [None, None] else DISAGREE
+    value += f" ({fmt(100 * fb, 1)} ± {fmt(100 * eb, 1)} %, {fmt(100 * fs, 1)} ± {fmt(100 * es, 1)} %)"
+    return Verdict(verdict, value, test, evidence)
 
 
 TESTS = {
@@ -153,4 +218,5 @@ TESTS = {
     "inplane_below_limit": inplane_below_limit,
     "clusters_grow": clusters_grow,
     "clusters_cuboidal": clusters_cuboidal,
+    "sp_vacancies": sp_vacancies,
 }

@@ -80,3 +80,67 @@ def test_random_bonded_chain_is_an_aggregate():
         "bonds_per_cube": pytest.approx(59 / 60),
         "crystalline_fraction": 0.0,
     }
+
+
+def _lattice_block(shape, spacing, centre):
+    """Centres of an SC block of `shape` cubes per axis around `centre`."""
+    axes = [(np.arange(n) - (n - 1) / 2) * spacing + c for n, c in zip(shape, centre, strict=True)]
+    return np.array(np.meshgrid(*axes, indexing="ij")).reshape(3, -1).T
+
+
+def _summary_of(sim):
+    from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
+
+    frame = Frame(sim.sweep, sim.box, sim.positions, sim.orientations)
+    return ClusterAnalyzer().compute(frame).summary
+
+
+def _verdict(test, summary, **parameters):
+    from cubemc.analysis.structure_criteria import TESTS
+
+    job = {"statepoint": {"initial_state": "fluid"}, "summary": {"N": 1, "clusters": summary}}
+    return TESTS[test]({"fluid_jobs": [job]}, **parameters)
+
+
+def test_engine_slab_spanning_the_box_is_skipped_for_the_block_beside_it():
+    """A 3-layer slab that wraps around x and y (192 cubes) and a 4^3 block beside it, run by
+    the engine: the slab is the largest crystallite but has no shape; N2 and F1 measure the block."""
+    slab = _lattice_block((8, 8, 3), SPACING, (0.0, 0.0, -4.0))
+    block = _lattice_block((4, 4, 4), SPACING, (0.0, 0.0, 2.0))
+    pos = np.concatenate([slab, block])
+    state = cubemc.State(
+        pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), np.array([8 * SPACING, 8 * SPACING, 14.0])
+    )
+    sim = cubemc.Simulation(state, beta_epsilon=-5.0, well_range=1.14, seed=21, device="cpu")
+    sim.run(800)
+    cc = CrystalClusters().compute(sim.box, sim.positions, sim.orientations)
+    assert cc.largest_cluster_size >= 180 and cc.cluster_configuration(0)[2]  # the slab wraps
+    c = cc.largest_nonspanning(50)
+    members = np.flatnonzero(cc.cluster_idx == c)
+    assert c is not None and 58 <= members.size <= 70 and (members >= 192).mean() > 0.9
+    summary = _summary_of(sim)
+    ns = summary["nonspanning_final"]
+    assert ns["size"] == members.size and ns["shape"]["cuboidality"] > 0.75
+    assert ns["supraparticle"]["extents"] in ([4, 4, 4], [3, 4, 4], [4, 4, 5])
+    assert summary["largest_shapes_final"][0]["percolating"]
+    n2 = _verdict("clusters_cuboidal", summary, cuboidality=0.75, min_size=50)
+    assert n2.verdict == "agree" and f"sizes {members.size}" in n2.value
+    # 8 bulk sites expect 0.3 vacancies at 3.3 %: too small to tell, and said so
+    f1 = _verdict("sp_vacancies", summary, bulk=0.033, surface=(0.055, 0.015))
+    assert f1.verdict == "too small to tell" and "expects" in f1.test
+
+
+def test_engine_box_spanning_crystal_has_no_measured_shape():
+    """A periodic 5^3 crystal run by the engine wraps the box: nothing to measure, reason given."""
+    pos = _lattice_block((5, 5, 5), SPACING, (0.0, 0.0, 0.0))
+    state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), np.full(3, 5 * SPACING))
+    sim = cubemc.Simulation(state, beta_epsilon=-4.0, well_range=1.14, seed=22, device="cpu")
+    sim.run(300)
+    summary = _summary_of(sim)
+    assert summary["largest_final"] == 125 and summary["nonspanning_final"] is None
+    n2 = _verdict("clusters_cuboidal", summary, cuboidality=0.75, min_size=50)
+    assert (
+        n2.verdict == "not measured" and "does not wrap the box" in n2.test and n2.value.endswith(": 0 cubes")
+    )
+    f1 = _verdict("sp_vacancies", summary, bulk=0.033, surface=(0.055, 0.015))
+    assert f1.verdict == "not measured"

@@ -140,3 +140,34 @@ def test_bond_mapping_follows_sliding_rows():
     assert by_lattice.extents == [6, 6, 6] and by_lattice.bulk_vacancies == 0  # small slides: both agree
     with pytest.raises(ValueError, match="mapping"):
         Supraparticle(mapping="nearest")
+
+
+def _f1_verdict(n_bulk_empty, n_surface_empty, seed=4):
+    """F1 on a 10^3 SP (512 bulk sites, 488 surface sites) with vacancies at random bulk sites
+    and at random face sites (edges and corners would be shape, not vacancies)."""
+    from cubemc.analysis.structure_criteria import TESTS
+
+    rng = np.random.default_rng(seed)
+    pos, q, idx, _ = _block(rng, (10, 10, 10))
+    inner = np.flatnonzero((idx > 0).all(1) & (idx < 9).all(1))
+    on_edge = ((idx == 0) | (idx == 9)).sum(1)
+    face = np.flatnonzero(on_edge == 1)
+    empty = np.concatenate([rng.choice(inner, n_bulk_empty, False), rng.choice(face, n_surface_empty, False)])
+    pos, q, idx = _remove(pos, q, idx, idx[empty])
+    sp = Supraparticle().compute(pos, q).summary()
+    assert (sp["bulk_vacancies"], sp["bulk_sites"]) == (n_bulk_empty, 512)
+    assert (sp["surface_vacancies"], sp["surface_sites"]) == (n_surface_empty, 488)
+    job = {"summary": {"clusters": {"nonspanning_final": {"size": len(pos), "supraparticle": sp}}}}
+    return TESTS["sp_vacancies"]({"fluid_jobs": [job]}, bulk=0.033, surface=(0.055, 0.015))
+
+
+def test_f1_vacancy_fractions_like_the_experiment_agree():
+    v = _f1_verdict(17, 27)  # 3.3 % of 512, 5.5 % of 488
+    assert v.verdict == "agree" and v.value.startswith("bulk 17/512, surface 27/488")
+
+
+@pytest.mark.parametrize("bulk, surface", [(60, 27), (0, 27), (17, 3), (17, 80)])
+def test_f1_vacancy_fractions_unlike_the_experiment_disagree(bulk, surface):
+    # 0 of 512 bulk: below 3.3 % at 2 Poisson errors of one count (0.2 %); 3 of 488 surface
+    # (0.6 %) is more than 2 errors (the experiment's 1.5 % dominates) below 5.5 %
+    assert _f1_verdict(bulk, surface).verdict == "disagree"

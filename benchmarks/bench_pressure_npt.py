@@ -1,19 +1,23 @@
 """Cost of the pressure measurement and of NPT relative to plain NVT sweeps (CPU).
 
     python benchmarks/bench_pressure_npt.py                 # N = 7999 (20^3 lattice, one vacancy)
-    python benchmarks/bench_pressure_npt.py --n 10 --seconds 2 --json out.json
+    python benchmarks/bench_pressure_npt.py --n 10 --seconds 2 --rounds 5 --json out.json
 
 State: simple-cubic crystal at phi = 0.80 with one vacancy, beta*eps = -1, well range 1.14, move
 sizes tuned to 30 % acceptance first.  Printed: seconds per sweep of NVT; the extra cost of a
 PressureCompute every 10 sweeps as a fraction of NVT (target < 10 %); NPT with the default
-BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x).
-Compilation and tuning are not timed.
+BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x), and
+the same NPT with every proposed box recounted from scratch (State + Simulation.count_pairs, the
+recount before cubemc/npt_cpu.py) for comparison.  NVT and both NPT runs alternate for `rounds`
+rounds in one process and the medians of the per-round ratios are printed, so load from other
+processes hits all three alike.  Compilation and tuning are not timed.
 """
 
 import argparse
 import json
 import os
 import platform
+import statistics
 import time
 
 import numba
@@ -21,6 +25,17 @@ import numba
 import cubemc
 from cubemc.npt import BoxMove
 from cubemc.pressure import PressureCompute
+
+
+class FromScratchBoxMove(BoxMove):
+    """The default box move with the whole-box recount of Simulation.count_pairs (same chain)."""
+
+    @staticmethod
+    def recount(sim, positions, orientations, params, new_box):
+        state = cubemc.State(
+            positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
+        )
+        return sim.count_pairs(state)
 
 
 def seconds_per_sweep(sim, seconds):
@@ -35,10 +50,19 @@ def seconds_per_sweep(sim, seconds):
         sweeps = max(2 * sweeps, int(sweeps * seconds / max(elapsed, 1e-3)))
 
 
+def timed_with(sim, updaters, seconds):
+    sim.operations.updaters[:] = updaters
+    try:
+        return seconds_per_sweep(sim, seconds)
+    finally:
+        sim.operations.updaters.clear()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--n", type=int, default=20, help="lattice edge (N = n^3 - 1)")
-    p.add_argument("--seconds", type=float, default=5.0, help="minimum timed duration per point")
+    p.add_argument("--seconds", type=float, default=4.0, help="minimum timed duration per point")
+    p.add_argument("--rounds", type=int, default=3, help="alternating NVT / NPT rounds")
     p.add_argument("--json", help="also write the figures to this JSON file")
     args = p.parse_args()
     machine = dict(
@@ -65,21 +89,43 @@ def main():
     move = BoxMove(pressure)
     sim.operations.updaters.append(move)
     sim.tune(300, period=10)  # the box-move size falls from 0.01 to ~1e-5 for 8000 dense cubes
-    npt = seconds_per_sweep(sim, args.seconds)
+    sim.operations.updaters.clear()
+    scratch = FromScratchBoxMove(pressure, volume_size=move.volume_size)
+    timed_with(sim, [scratch], 0.0)  # compiles the from-scratch count
+    ratios, scratch_ratios, nvts = [], [], []
+    for _ in range(args.rounds):
+        nvts.append(timed_with(sim, [], args.seconds))
+        ratios.append(timed_with(sim, [move], args.seconds) / nvts[-1])
+        scratch_ratios.append(timed_with(sim, [scratch], args.seconds) / nvts[-1])
     rows = dict(
         N=sim.N,
         nvt_seconds_per_sweep=nvt,
         pressure_every_10_fraction=(with_pressure - nvt) / nvt,
-        npt_over_nvt=npt / nvt,
+        npt_over_nvt=statistics.median(ratios),
+        npt_from_scratch_over_nvt=statistics.median(scratch_ratios),
+        npt_rounds=ratios,
+        npt_from_scratch_rounds=scratch_ratios,
+        nvt_rounds_seconds_per_sweep=nvts,
         box_move_acceptance=move.acceptance["volume"],
         box_move_size=move.volume_size,
         beta_pressure=pressure,
+        load_average_after=os.getloadavg(),
     )
     print(
         f"N = {sim.N}: NVT {nvt * 1e3:.2f} ms/sweep; pressure every 10 sweeps "
         f"+{100 * rows['pressure_every_10_fraction']:.1f} % (target < 10 %); NPT "
         f"{rows['npt_over_nvt']:.2f}x NVT (target < 1.5x; box acceptance "
-        f"{rows['box_move_acceptance']:.2f}, beta P = {pressure:.3f})"
+        f"{rows['box_move_acceptance']:.2f}, beta P = {pressure:.3f}); NPT recounting from scratch "
+        f"{rows['npt_from_scratch_over_nvt']:.2f}x NVT"
+    )
+    print(
+        "# per round: NVT ms/sweep "
+        + " ".join(f"{1e3 * t:.2f}" for t in nvts)
+        + "; NPT/NVT "
+        + " ".join(f"{r:.2f}" for r in ratios)
+        + "; from scratch "
+        + " ".join(f"{r:.2f}" for r in scratch_ratios)
+        + f"; load average after {os.getloadavg()}"
     )
     if args.json:
         with open(args.json, "w") as fh:

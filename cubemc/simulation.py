@@ -155,6 +155,10 @@ class Simulation:
         return self._box.copy()
 
     @property
+    def shape_params(self):
+        return self._systems.shape_params(self._index).copy()
+
+    @property
     def N(self) -> int:
         return int(self._systems.configuration(self._index)[0].shape[0])
 

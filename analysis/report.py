@@ -196,15 +196,26 @@ def _what_was_simulated(ctx):
     phi, lam, n, _ = ctx["primary"]
     first = next(iter(groups.values()))[0]
     cells = get(first.get("summary"), "vacancy.n_cells") or ["?"]
-    frames = get(first.get("summary"), "n_frames")
-    steps = (first.get("series") or {}).get("step") or [0]
     runs = sorted({len(js) for js in groups.values()})
     betas = ", ".join(f"{b:g}" for b in groups if math.isfinite(b))
     return (
         f"Crystals of {n} cubes ({cells[0]}³ simple-cubic sites minus one: a single vacancy) at "
         f"φ = {phi}, well range λ = {lam}, βε = {betas}; {'/'.join(map(str, runs))} run(s) per βε, "
-        f"{frames} frames over {steps[-1] - steps[0]} sweeps per run after burn-in."
+        f"{_run_lengths(groups)} after burn-in."
     )
+
+
+def _run_lengths(groups):
+    """'F frames over S sweeps per run', with the βε of each length where they differ."""
+    lengths = {}
+    for beta, jobs in groups.items():
+        steps = (jobs[0].get("series") or {}).get("step") or [0]
+        key = (get(jobs[0].get("summary"), "n_frames"), steps[-1] - steps[0])
+        lengths.setdefault(key, []).append(f"{beta:g}")
+    parts = [f"{f} frames over {s} sweeps per run" for f, s in lengths]
+    if len(parts) == 1:
+        return parts[0]
+    return "; ".join(f"{p} at βε = {', '.join(b)}" for p, b in zip(parts, lengths.values(), strict=True))
 
 
 def _summary_section(ctx, verdicts, figures):

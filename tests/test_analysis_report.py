@@ -194,3 +194,11 @@ def test_families_are_not_mixed(tmp_path):
     assert verdicts(text)["V1"] == "agree"  # from the phi = 0.8 runs only
     assert re.search(r"\| φ=0.85, λ=1.14, N=999 \| 0 \| 2 \|", text)
     assert re.search(r"\| φ=0.8, λ=1.14, N=999 \| 0 \| 1 \|", text)
+
+
+def test_summary_names_the_run_length_of_each_beta_epsilon(tmp_path):
+    jobs = [crystal_job(0.0, 1.2, frames=200), crystal_job(-1.0, 0.2), crystal_job(-3.0, 0.2)]
+    text = Path(write_report(jobs, tmp_path)).read_text()
+    summary = text[text.index("## In one minute") : text.index("## Seed claims")]
+    assert "200 frames over 19900 sweeps per run at βε = 0" in summary
+    assert "400 frames over 39900 sweeps per run at βε = -1, -3" in summary

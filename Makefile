@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, three
-# 18000-sweep replicas each, whose scatter is part of every error) on the CPU: init, all
-# operations, then the report's one-minute summary.
+# replicas each, 36000 sweeps for hard cubes and 12000 for the attractive ones; the replicas'
+# scatter is part of every error) on the CPU: init, all operations, then the one-minute summary.
 # The full report with a figure per claim is report/report.md (docs/analysis.md explains it).
 # StandardEnvironment: run here even where SLURM client tools are installed.
 DEMO_ENV := CUBEMC_DEVICE=cpu SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment

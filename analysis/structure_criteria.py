@@ -163,7 +163,10 @@ def clusters_cuboidal(context, cuboidality, min_size):
         sizes.append(ns["size"] if ns else 0)
         if ns and ns["size"] >= min_size:
             values.append(ns["shape"]["cuboidality"])
-    test = f"cuboidality of the largest non-spanning crystallite ≥ {cuboidality} (box 1, sphere ≈ 0.5)"
+    test = (
+        f"cuboidality of the largest non-spanning crystallite ≥ {cuboidality} "
+        "(box 1; a ball of 120-260 cubes 0.35)"
+    )
     if not values:
         return Verdict(
             NOT_MEASURED,

@@ -253,7 +253,8 @@ class ClusterAnalyzer(Analyzer):
     Shapes are measured on the largest crystallite that does not wrap around the periodic box
     (`CrystalClusters.largest_nonspanning`, at least `min_shape_size` cubes): a box-spanning
     crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
-    shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds).
+    shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds); the
+    series `largest_cuboidality` and `nonspanning_size` follow that crystallite frame by frame.
     """
 
     section = "clusters"
@@ -264,14 +265,14 @@ class ClusterAnalyzer(Analyzer):
 
         self.clusters = CrystalClusters(**cluster_options)
         self.min_shape_size = min_shape_size
-        self._compact = None
+        self._nonspanning_cluster = None
 
     def compute(self, frame):
         from .nucleation import cluster_shape
 
         cc = self.clusters.compute(frame.box, frame.positions, frame.orientations)
         c = cc.largest_nonspanning(self.min_shape_size)
-        self._compact = c
+        self._nonspanning_cluster = c
         shape = None
         if c is not None:
             pos, q, _ = cc.cluster_configuration(c)
@@ -291,7 +292,7 @@ class ClusterAnalyzer(Analyzer):
         from .nucleation import cluster_shape
         from .supraparticle import Supraparticle
 
-        c, cc = self._compact, self.clusters
+        c, cc = self._nonspanning_cluster, self.clusters
         if c is None:
             return None
         pos, q, _ = cc.cluster_configuration(c)

@@ -105,6 +105,12 @@ def scaled_positions(positions, box, new_box):
     return scaled, scaled - new_box * np.floor(scaled / new_box + 0.5)
 
 
+@functools.lru_cache(maxsize=16)
+def _neighbour_cells(kernels, grid):
+    """The recount's table of neighbouring cells of a grid (box moves seldom change the grid)."""
+    return kernels.neighbour_cells(np.array(grid, np.int64))
+
+
 def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True):  # noqa: PLR0913 (a configuration and how to count it)
     """(energy units, overlaps) of the configuration (wrapped `positions` in `new_box`) as
     `sim.count_pairs` counts it, except that with stop_at_overlap, overlaps only says whether
@@ -116,7 +122,7 @@ def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True)
             positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
         )
         return sim.count_pairs(state)
-    kernels = targets._specialise("npt_cpu", sim.shape, sim.pair)
+    kernels = targets.specialise("npt_cpu", sim.shape, sim.pair)
     r_int = interaction_range(sim.pair.cutoff(sim.well_range), sim.shape, params)
     grid, _ = cell_grid(new_box, sim.pair.cutoff(sim.well_range), sim.shape, params)
     moves, pair_params = sim.kernel_parameters()
@@ -129,6 +135,7 @@ def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True)
         params,
         new_box,
         grid,
+        _neighbour_cells(kernels, tuple(int(g) for g in grid)),
         np.asarray(pair_params, np.float64),
         cut2,
         stop_at_overlap,

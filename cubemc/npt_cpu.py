@@ -67,7 +67,7 @@ def _cells(pos, box, grid):
 
 
 @numba.njit(parallel=True, cache=True)
-def _neighbour_cells(grid):
+def neighbour_cells(grid):
     """Per cell m: the cells m2 >= m among its neighbours (m itself included), so that each
     unordered pair of neighbouring cells appears once; (table (n_cells, 27), count per cell).
     With fewer than 3 cells along an axis there are 2, and one step covers the axis."""
@@ -92,14 +92,15 @@ def _neighbour_cells(grid):
 
 
 @numba.njit(parallel=True, cache=True)
-def count_pairs(pos, quat, shapes, box, grid, pair_params, cut2, stop_at_overlap):  # noqa: PLR0913 (one compiled call: arrays in, two integers out)
+def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, stop_at_overlap):  # noqa: PLR0913 (one compiled call: arrays in, two integers out)
     """(energy units, overlapping pairs) of one configuration, each unordered pair once; with
     stop_at_overlap the count stops at the first overlap found (overlaps >= 1, units partial).
 
     grid: cells per axis, each at least one interaction range wide (cubemc.geometry.cell_grid);
+    neighbours: neighbour_cells(grid) (kept by the caller while the grid stays);
     cut2: a squared centre distance beyond which no pair overlaps or interacts."""
     order, starts = _cells(pos, box, grid)
-    table, count = _neighbour_cells(grid)
+    table, count = neighbours
     n = pos.shape[0]
     near = np.empty((n, 3))  # positions in cell order: the neighbour walk reads them in a row
     for s in range(n):

@@ -72,7 +72,7 @@ def _events_kernel(shape, pair):
     """The compiled per-particle event search (cubemc/pressure_cpu.py) for (shape, pair)."""
     # built like the sweep drivers, so each (shape, pair) gets its own numba cache folder keyed by
     # the sources of the kernels (targets.cpu's mechanism, applied to the pressure template)
-    return targets._specialise("pressure_cpu", shape, pair).scale_events
+    return targets.specialise("pressure_cpu", shape, pair).scale_events
 
 
 def cell_lists(positions, box, width):

@@ -199,7 +199,7 @@ class Simulation:
         if self.device == "gpu":
             reach = interaction_range(self.pair.cutoff(self.well_range), self.shape, state.shape_params)
             cells = sdf.cell_lists(state.positions, state.box, reach)
-            gpu_count = targets._specialise("gpu_count", self.shape, self.pair)
+            gpu_count = targets.specialise("gpu_count", self.shape, self.pair)
             pair_params = np.asarray(self.kernel_parameters()[1], np.float64)
             return gpu_count.count_pairs(
                 state.positions, state.orientations, state.shape_params, state.box, cells, pair_params

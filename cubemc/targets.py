@@ -29,20 +29,26 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def cpu(shape, pair) -> ModuleType:
     """The CPU drivers (cubemc/cpu.py) for this shape module and pair-energy module."""
-    return _specialise("cpu", shape, pair)
+    return specialise("cpu", shape, pair)
 
 
 def gpu(shape, pair) -> ModuleType:
     """The CUDA kernels and drivers (cubemc/gpu.py) for this shape and pair energy."""
-    return _specialise("gpu", shape, pair)
+    return specialise("gpu", shape, pair)
 
 
-def _specialise(target, shape, pair):
+def specialise(target, shape, pair):
+    """The template cubemc/<target>.py (cpu, gpu, pressure_cpu, npt_cpu, gpu_count) with SHAPE and
+    PAIR set, built on first use and kept."""
     key = (target, shape.NAME, pair.NAME)
     with _LOCK:
         if key not in _BUILT:
             _BUILT[key] = _build(target, shape, pair)
         return _BUILT[key]
+
+
+#: the former private name, for callers not yet moved to `specialise`
+_specialise = specialise
 
 
 def _build(target, shape, pair):

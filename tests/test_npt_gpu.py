@@ -1,15 +1,9 @@
 """The GPU recount of box moves (cubemc/gpu_count.py) against the CPU's, on the CUDA simulator."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).parent
+from support import run_on_cuda_simulator
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -58,16 +52,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow  # the simulator interprets every device function
 def test_gpu_box_move_counts_equal_the_cpu_counts_on_the_cuda_simulator():
-    env = dict(
-        os.environ,
-        NUMBA_ENABLE_CUDASIM="1",
-        PYTHONPATH=os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout)
+    out = run_on_cuda_simulator(SCRIPT)
     for shape in ("cube", "cuboid", "rounded_cuboid"):
         cpu, gpu = out[shape]["cpu"], out[shape]["gpu"]
         assert cpu == gpu, (shape, cpu, gpu)

@@ -1,16 +1,10 @@
 """The shape families run identically on the CUDA simulator and the CPU (one source)."""
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-TESTS = Path(__file__).parent
+from support import run_on_cuda_simulator
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -36,16 +30,7 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow  # ~2-5 min on the 2-core machine: the simulator interprets every device function
 def test_cuboids_and_rounded_cuboids_run_identically_on_the_cuda_simulator():
-    env = dict(
-        os.environ,
-        NUMBA_ENABLE_CUDASIM="1",
-        PYTHONPATH=os.pathsep.join([str(TESTS.parent), os.environ.get("PYTHONPATH", "")]),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout)
+    out = run_on_cuda_simulator(SCRIPT)
     for shape in ("cuboid", "rounded_cuboid"):
         cpu, gpu = out[shape + "/cpu"], out[shape + "/gpu"]
         assert cpu["trace"] == gpu["trace"]

@@ -347,6 +347,15 @@ def test_rounded_particles_need_a_build_with_spheropolyhedra():
             HoomdSimulation(state, -0.5, 1.2, seed=2, device="cpu")
 
 
+def replica_statistics(runs):
+    """(mean, error) over independent runs of (mean, block error): the error is the larger of
+    the runs' scatter and their combined block errors."""
+    means, errors = (np.array(x) for x in zip(*runs, strict=True))
+    k = len(means)
+    scatter = means.std(0, ddof=1) / np.sqrt(k)
+    return means.mean(0), np.maximum(scatter, np.sqrt((errors**2).sum(0)) / k)
+
+
 def block_statistics(sim, trace, n_atoms, blocks=20, sweeps=500):
     """(mean, error) of bonds per particle and of both acceptances over `blocks` blocks of
     `sweeps` sweeps after 300 sweeps of equilibration; trace(n) runs n sweeps, returns bonds."""
@@ -366,21 +375,33 @@ def test_energy_and_acceptance_agree_with_the_native_engine(family):
     """27 polydisperse particles (3 cuboid sizes, or 2 rounded-cube sizes), beta*eps = -1, fixed
     move sizes: mean bonds per particle and the translation acceptance (and, before HOOMD 7, whose
     rotation move differs, the rotation acceptance) from HOOMD and from the native engine's serial
-    schedule (the same trial moves) agree within 4 errors; errors about 1.5 % of the bond count."""
+    schedule (the same trial moves) agree within 4 errors.  Three independent runs per engine:
+    one run's block errors understate the run-to-run scatter (native rounded-cuboid translation
+    acceptance 0.249, 0.264, 0.258 +- 0.003 for three seeds), so the error of each engine's mean
+    is the larger of the replicas' scatter and the combined block errors."""
     state = polydisperse(family, phi=0.38)
     beta_eps, well_range, moves = -1.0, 1.3, dict(translate_size=0.15, rotate_size=0.2)
-    native = cubemc.Simulation(state, beta_eps, well_range, seed=3, device="cpu", schedule="serial", **moves)
-    m1, e1 = block_statistics(native, native.run_trace, state.N)
-    sim = HoomdSimulation(state, beta_eps, well_range, seed=4, device="cpu", **moves)
-    recorder = EnergyRecorder(sim._mc)
-    sim._sim.operations.writers.append(hoomd.write.CustomWriter(action=recorder, trigger=1))
 
-    def hoomd_trace(sweeps):
-        recorder.energies.clear()
-        sim.run(sweeps)
-        return np.array(recorder.energies) / beta_eps
+    def native_run(seed):
+        native = cubemc.Simulation(
+            state, beta_eps, well_range, seed=seed, device="cpu", schedule="serial", **moves
+        )
+        return block_statistics(native, native.run_trace, state.N)
 
-    m2, e2 = block_statistics(sim, hoomd_trace, state.N)
+    def hoomd_run(seed):
+        sim = HoomdSimulation(state, beta_eps, well_range, seed=seed, device="cpu", **moves)
+        recorder = EnergyRecorder(sim._mc)
+        sim._sim.operations.writers.append(hoomd.write.CustomWriter(action=recorder, trigger=1))
+
+        def hoomd_trace(sweeps):
+            recorder.energies.clear()
+            sim.run(sweeps)
+            return np.array(recorder.energies) / beta_eps
+
+        return block_statistics(sim, hoomd_trace, state.N)
+
+    m1, e1 = replica_statistics([native_run(seed) for seed in (3, 7, 8)])
+    m2, e2 = replica_statistics([hoomd_run(seed) for seed in (4, 5, 6)])
     assert np.all(e1[:1] < 0.03) and np.all(e2[:1] < 0.03)  # resolution of the bond count
     checked = 2 if GAUSSIAN else 3
     z = np.abs(m1 - m2) / np.hypot(e1, e2)

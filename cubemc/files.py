@@ -280,7 +280,8 @@ def expected_frame_steps(first: int, last: int, period: int) -> list[int]:
     return list(range(start, last + 1, period))
 
 
-def _check_frame_identities(path, frames, run: RunIdentity, seed_logged: bool, hint: str):
+def check_frame_identities(path, frames, run: RunIdentity, seed_logged: bool, hint: str):
+    """Refuse frames (read_trajectory_frames) of a run other than `run`, or out of order."""
     previous = None
     for k, frame in enumerate(frames):
         if frame.beta_epsilon is None or frame.well_range is None:
@@ -346,7 +347,7 @@ def check_trajectory_continues(
             )
         return
     frames = read_trajectory_frames(path, hint=hint)
-    _check_frame_identities(path, frames, run, seed_logged, hint)
+    check_frame_identities(path, frames, run, seed_logged, hint)
     steps = [frame.step for frame in frames]
     limit = run.sweep if last is None else max(int(last), run.sweep)
     if steps and steps[-1] > limit:
@@ -398,7 +399,7 @@ def check_trajectory_complete(
     if not os.path.lexists(path):
         raise FileCheckError(path, "does not exist", hint)
     frames = read_trajectory_frames(path, hint=hint)
-    _check_frame_identities(path, frames, run, seed_logged, hint)
+    check_frame_identities(path, frames, run, seed_logged, hint)
     steps = [frame.step for frame in frames]
     if steps != expected:
         missing = sorted(set(expected) - set(steps))

@@ -379,7 +379,7 @@ class HoomdSimulation:
         )
         if path is not None:
             self._configuration()  # collective, on every rank; the root's frame below reuses it
-            if self._is_root() and gsdio.needs_first_frame(path, self.sweep, period):
+            if self._is_root() and gsdio.needs_first_frame(path, self, period):
                 self._write_frame(path)
         end = self.sweep + sweeps
         for stop in pause_points(self.sweep, end, period, checkpoint_period):

@@ -58,7 +58,7 @@ class GSDWriter(Operation):
 
     def attach(self, sim):
         # frames newer than the simulation (left by a run killed after its checkpoint) go first
-        if gsdio.needs_first_frame(self.path, sim.sweep, self.period):
+        if gsdio.needs_first_frame(self.path, sim, self.period):
             self.act(sim)
 
     def act(self, sim):

@@ -1,11 +1,13 @@
 """GSD trajectories (float32 frames with cube shape and logs) and atomic float64 checkpoints."""
 
+import json
 import os
 import tempfile
 
 import gsd.hoomd
 import numpy as np
 
+from . import files, shapes
 from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
 from .shapes import cube
@@ -55,6 +57,7 @@ def frame_steps(path):
 def trim_after(path, step):
     """Drop frames with configuration.step > step (left by a run killed after its checkpoint).
 
+    Check first that the file is the run's own (check_run_owns): this deletes whatever it is told.
     The kept frames go to a temporary file that replaces the original only when complete.
     """
     if not os.path.exists(path):
@@ -75,13 +78,111 @@ def trim_after(path, step):
             os.remove(tmp)
 
 
-def needs_first_frame(path, sweep, period):
-    """Drop frames newer than `sweep` (left by a run killed after its checkpoint); True when the
-    run should start by writing the frame of `sweep`."""
-    if not os.path.exists(path):
+def needs_first_frame(path, sim, period):
+    """Refuse a trajectory of another run (check_run_owns), drop frames newer than `sim.sweep`
+    (left by a run killed after its checkpoint); True when the run should start by writing the
+    frame of `sim.sweep`.  `sim` is a native or HOOMD simulation."""
+    sweep = int(sim.sweep)
+    if not os.path.lexists(path):
         return sweep % period == 0
-    trim_after(path, sweep)
-    return sweep % period == 0 and sweep not in set(frame_steps(path))
+    steps = check_run_owns(path, sim)
+    if steps and steps[-1] > sweep:
+        trim_after(path, sweep)
+    return sweep % period == 0 and sweep not in steps
+
+
+OWNER_HINT = "it was left as it was; write to another file, or move it aside"
+
+
+def check_run_owns(path, sim, hint=OWNER_HINT):
+    """Check that the existing trajectory `path` is `sim`'s run's, which may trim it to
+    `sim.sweep` and append; its frames' steps.  Raises files.FileCheckError and writes nothing.
+
+    Every frame must log this run's N, seed and model parameters, and its box unless box moves
+    change it (files.check_frame_identities); the last frame at or before `sim.sweep` its
+    particle shapes; a frame at `sim.sweep` its configuration.  A gap after the last frame is
+    allowed (runs may write frames only from some sweep on), a file whose frames all come after
+    `sim.sweep` is not (nothing in it can be matched to this run, and trimming would empty it).
+    """
+    state, sweep = sim.state, int(sim.sweep)
+    box = None if _box_changes(sim) else tuple(float(x) for x in state.box)
+    run = files.RunIdentity(
+        state.N, box, int(sim.seed), float(sim.beta_epsilon), float(sim.well_range), sweep
+    )
+    frames = files.read_trajectory_frames(path, hint=hint)
+    files.check_frame_identities(path, frames, run, seed_logged=False, hint=hint)
+    steps = [frame.step for frame in frames]
+    kept = [k for k, step in enumerate(steps) if step <= sweep]
+    if steps and not kept:
+        problem = (
+            f"holds only frames after sweep {sweep} of this simulation (sweeps {steps[0]} to {steps[-1]})"
+        )
+        raise files.FileCheckError(path, problem + ", none to compare with its configuration", hint)
+    if not kept:
+        return steps
+    try:
+        with gsd.hoomd.open(path, "r") as traj:
+            frame = traj[kept[-1]]
+    except Exception as err:  # gsd raises several types for damaged files
+        raise files.FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
+    own = shape_types(shapes.get(state.shape), state.shape_params)
+    if not np.array_equal(
+        _shape_keys(frame.particles.type_shapes, frame.particles.typeid, state.N), _shape_keys(*own, state.N)
+    ):
+        raise files.FileCheckError(
+            path, f"belongs to another run (frame at sweep {steps[kept[-1]]}: other particle shapes)", hint
+        )
+    if steps[kept[-1]] == sweep:
+        difference = _configuration_difference(frame, state)
+        if difference > 4 * np.spacing(np.float32(max(1.0, *state.box))):
+            raise files.FileCheckError(
+                path,
+                f"belongs to another run (its frame at sweep {sweep} differs from this simulation's "
+                f"configuration by up to {difference:.3g})",
+                hint,
+            )
+    elif any(f.seed is None for f in frames):
+        raise files.FileCheckError(
+            path, f"does not record the seed of its run and has no frame at sweep {sweep} to compare", hint
+        )
+    return steps
+
+
+def _box_changes(sim):
+    from .npt import BoxMove  # noqa: PLC0415 (npt imports this module)
+
+    return any(isinstance(op, BoxMove) for op in getattr(sim, "operations", ()))
+
+
+def _shape_keys(type_shapes, typeid, n):
+    """One string per particle naming its shape (boxes by half extents and rounding radius, so
+    the older empty entry of unit cubes matches); None if the types do not cover n particles."""
+    names = []
+    for shape in type_shapes or []:
+        parsed = _box_shape(shape) if isinstance(shape, dict) else None
+        if parsed is None:
+            names.append(json.dumps(shape, sort_keys=True, default=str))
+        else:
+            names.append(" ".join(f"{x:.9g}" for x in (*parsed[0], parsed[1])))
+    typeid = np.asarray(typeid if typeid is not None else np.zeros(n), np.int64)
+    if not names or typeid.shape != (n,) or np.any(typeid < 0) or np.any(typeid >= len(names)):
+        return None
+    return np.array(names)[typeid]
+
+
+def _configuration_difference(frame, state):
+    """Largest difference between a GSD frame and `state` (positions modulo the box, quaternions
+    up to sign) after rounding `state` to float32 as frames are; inf if N or the box differ."""
+    box = np.asarray(frame.configuration.box[:3], np.float64)
+    pos = np.asarray(frame.particles.position, np.float64)
+    quat = np.asarray(frame.particles.orientation, np.float64)
+    if pos.shape != state.positions.shape or not np.allclose(box, state.box, rtol=1e-6, atol=0.0):
+        return np.inf
+    d = pos - state.positions.astype(np.float32)
+    d -= box * np.round(d / box)
+    q = state.orientations.astype(np.float32).astype(np.float64)
+    dq = np.minimum(np.abs(quat - q).max(axis=1), np.abs(quat + q).max(axis=1))
+    return float(max(np.abs(d).max(initial=0.0), dq.max(initial=0.0)))
 
 
 def append(path, frame):

@@ -83,7 +83,7 @@ def needs_first_frame(path, sim, period):
     (left by a run killed after its checkpoint); True when the run should start by writing the
     frame of `sim.sweep`.  `sim` is a native or HOOMD simulation."""
     sweep = int(sim.sweep)
-    if not os.path.lexists(path):
+    if not os.path.exists(path):
         return sweep % period == 0
     steps = check_run_owns(path, sim)
     if steps and steps[-1] > sweep:
@@ -118,38 +118,44 @@ def check_run_owns(path, sim, hint=OWNER_HINT):
             f"holds only frames after sweep {sweep} of this simulation (sweeps {steps[0]} to {steps[-1]})"
         )
         raise files.FileCheckError(path, problem + ", none to compare with its configuration", hint)
-    if not kept:
-        return steps
-    try:
-        with gsd.hoomd.open(path, "r") as traj:
-            frame = traj[kept[-1]]
-    except Exception as err:  # gsd raises several types for damaged files
-        raise files.FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
-    own = shape_types(shapes.get(state.shape), state.shape_params)
-    if not np.array_equal(
-        _shape_keys(frame.particles.type_shapes, frame.particles.typeid, state.N), _shape_keys(*own, state.N)
-    ):
-        raise files.FileCheckError(
-            path, f"belongs to another run (frame at sweep {steps[kept[-1]]}: other particle shapes)", hint
-        )
-    if steps[kept[-1]] == sweep:
-        difference = _configuration_difference(frame, state)
-        if difference > 4 * np.spacing(np.float32(max(1.0, *state.box))):
+    if kept:
+        _check_frame_matches(path, kept[-1], state, sweep, hint)
+        if steps[kept[-1]] != sweep and any(f.seed is None for f in frames):
             raise files.FileCheckError(
                 path,
-                f"belongs to another run (its frame at sweep {sweep} differs from this simulation's "
-                f"configuration by up to {difference:.3g})",
+                f"does not record the seed of its run and has no frame at sweep {sweep} to compare",
                 hint,
             )
-    elif any(f.seed is None for f in frames):
-        raise files.FileCheckError(
-            path, f"does not record the seed of its run and has no frame at sweep {sweep} to compare", hint
-        )
     return steps
 
 
+def _check_frame_matches(path, index, state, sweep, hint):
+    """Frame `index` of `path` holds the particle shapes of `state`, and if it is the frame of
+    `sweep`, its configuration (float32, as frames store it)."""
+    try:
+        with gsd.hoomd.open(path, "r") as traj:
+            frame = traj[index]
+    except Exception as err:  # gsd raises several types for damaged files
+        raise files.FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
+    step = int(frame.configuration.step)
+    own = shape_types(shapes.get(state.shape), state.shape_params)
+    theirs = (frame.particles.type_shapes, frame.particles.typeid)
+    if not np.array_equal(_shape_keys(*theirs, state.N), _shape_keys(*own, state.N)):
+        raise files.FileCheckError(
+            path, f"belongs to another run (frame at sweep {step}: other particle shapes)", hint
+        )
+    difference = _configuration_difference(frame, state) if step == sweep else 0.0
+    if difference > 4 * np.spacing(np.float32(max(1.0, *state.box))):
+        raise files.FileCheckError(
+            path,
+            f"belongs to another run (its frame at sweep {sweep} differs from this simulation's "
+            f"configuration by up to {difference:.3g})",
+            hint,
+        )
+
+
 def _box_changes(sim):
-    from .npt import BoxMove  # noqa: PLC0415 (npt imports this module)
+    from .npt import BoxMove  # noqa: PLC0415 (npt imports operations, which imports this module)
 
     return any(isinstance(op, BoxMove) for op in getattr(sim, "operations", ()))
 

@@ -8,7 +8,7 @@ sizes tuned to 30 % acceptance first.  Printed: seconds per sweep of NVT; the ex
 PressureCompute every 10 sweeps as a fraction of NVT (target < 10 %); NPT with the default
 BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x), and
 the same NPT with every proposed box recounted from scratch (State + Simulation.count_pairs, the
-recount before cubemc/npt_cpu.py) for comparison.  NVT and both NPT runs alternate for `rounds`
+recount before cubemc/npt_cpu.py, energy and overlaps at once) for comparison.  NVT and both NPT runs alternate for `rounds`
 rounds in one process and the medians of the per-round ratios are printed, so load from other
 processes hits all three alike.  Compilation and tuning are not timed.
 """
@@ -28,14 +28,16 @@ from cubemc.pressure import PressureCompute
 
 
 class FromScratchBoxMove(BoxMove):
-    """The default box move with the whole-box recount of Simulation.count_pairs (same chain)."""
+    """The default box move deciding on the whole-box recount of Simulation.count_pairs, energy
+    and overlaps together, for every proposal not rejected on its volume (same chain)."""
 
     @staticmethod
-    def recount(sim, positions, orientations, params, new_box):
+    def count_units(sim, positions, orientations, params, new_box):
         state = cubemc.State(
             positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
         )
-        return sim.count_pairs(state)
+        units, overlaps = sim.count_pairs(state)
+        return units, overlaps > 0
 
 
 def seconds_per_sweep(sim, seconds):

@@ -149,6 +149,20 @@ def _pair_functions(jit, k):
         return shape_overlap(-dx, -dy, -dz, mj, mi, shapes, j, i)
 
     @jit
+    def overlap_of(i, j, dx, dy, dz, mi, mj, shapes):
+        """overlap_at with both rotation matrices given (callers that convert each quaternion
+        once): the same tests in the same order, so the same answer bit for bit."""
+        r2 = dx * dx + dy * dy + dz * dz
+        outer2, inner2 = pair_bounds(shapes, i, j)
+        if r2 >= outer2:
+            return False
+        if r2 < inner2:
+            return True
+        if i < j:
+            return shape_overlap(dx, dy, dz, mi, mj, shapes, i, j)
+        return shape_overlap(-dx, -dy, -dz, mj, mi, shapes, j, i)
+
+    @jit
     def pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params):
         """Energy units of the non-overlapping pair i (matrix mi), j at (dx, dy, dz) from i.
 
@@ -179,6 +193,7 @@ def _pair_functions(jit, k):
         quat_to_matrix=quat_to_matrix,
         overlap_at=overlap_at,
         pair_units=pair_units,
+        overlap_of=overlap_of,
         offset=offset,
         pair_state=pair_state,
     )

@@ -29,7 +29,9 @@ fixed L, so the composition does too.
 Early rejection: when a move cannot lower U (an expansion, which never shortens a centre distance,
 with an attractive or no well; a compression with a repulsive or no well), beta (U' - U) >= 0, so
 a proposal that the volume terms alone reject with the same uniform number is rejected without the
-recount; the outcome is identical, only cheaper.
+recount; the outcome is identical, only cheaper.  Likewise the energy is counted first, and the
+overlap test (the dearer half) runs only for a move that would be accepted without an overlap and
+that could create one (not an isotropic expansion: cannot_overlap).
 
 Random numbers: the kernels' splitmix64 streams (kernel_basics.random_functions) keyed by
 (seed, sweep, PURPOSE_BOX) with counter 4 * trial + k, so a restart at sweep s makes the same box
@@ -43,9 +45,8 @@ import math
 
 import numpy as np
 
-from . import targets, validate
+from . import shapes, targets, validate
 from .errors import InputError
-from .geometry import cell_grid, interaction_range
 from .kernel_basics import U64
 from .operations import Operation, tune_factor
 from .state import State
@@ -67,6 +68,8 @@ MAX_STAGE_FACTOR = 1.2
 MAX_STAGE_PACKING_FRACTION = 0.55
 #: relative widening of the squared distance beyond which the recount skips a pair
 CUT_MARGIN = 1e-6
+#: smallest relative edge growth of an isotropic expansion that skips the overlap test
+SAFE_EXPANSION = 1e-9
 
 
 @functools.cache
@@ -111,6 +114,42 @@ def _neighbour_cells(kernels, grid):
     return kernels.neighbour_cells(np.array(grid, np.int64))
 
 
+@functools.lru_cache(maxsize=64)
+def _static_arguments(shape, pair, well_range, max_size, overlap_distance2):
+    """(kernels, pair parameters, squared reach of the pair energy, squared largest overlap
+    distance) of a model, both squares widened by CUT_MARGIN: beyond them no pair interacts or
+    overlaps (the margin only guards against rounding: pairs inside are tested exactly)."""
+    kernels = targets.specialise("npt_cpu", shape, pair)
+    pair_params = np.asarray(pair.parameters(well_range, max_size), np.float64)
+    reach = pair.cutoff(well_range) * max_size  # the largest pair's energy range
+    widen = 1.0 + CUT_MARGIN
+    return kernels, pair_params, widen * reach * reach, widen * overlap_distance2
+
+
+def _recount_arguments(sim, params, new_box):
+    """(kernels, pair parameters, (grid, neighbour table) of the energy walk, the same of the
+    overlap walk, squared energy reach, squared overlap distance) for a proposed box: the energy
+    walk's cells are one energy reach wide (cubes in a 1.14 well: a third of the particles)."""
+    kernels, pair_params, reach2, outer2 = _static_arguments(
+        sim.shape,
+        sim.pair,
+        sim.well_range,
+        shapes.max_size(sim.shape, params),
+        float(sim.shape.overlap_distance2(params)),
+    )
+    walks = [_walk_grid(kernels, new_box, width2, len(params)) for width2 in (reach2, outer2)]
+    return kernels, pair_params, walks[0], walks[1], reach2, outer2
+
+
+def _walk_grid(kernels, box, width2, n):
+    """(cells per axis, neighbour table) of cells at least sqrt(width2) wide, 2 to about
+    2 n^(1/3) per axis (wider cells only cost time; point particles have width 0)."""
+    most = max(2, round(2.0 * n ** (1.0 / 3.0)))
+    cells = box / math.sqrt(width2) if width2 > 0 else np.full(3, most)
+    grid = np.clip(np.floor(cells).astype(np.int64), 2, most)
+    return grid, _neighbour_cells(kernels, tuple(int(g) for g in grid))
+
+
 def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True):  # noqa: PLR0913 (a configuration and how to count it)
     """(energy units, overlaps) of the configuration (wrapped `positions` in `new_box`) as
     `sim.count_pairs` counts it, except that with stop_at_overlap, overlaps only says whether
@@ -122,25 +161,46 @@ def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True)
             positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
         )
         return sim.count_pairs(state)
-    kernels = targets.specialise("npt_cpu", sim.shape, sim.pair)
-    r_int = interaction_range(sim.pair.cutoff(sim.well_range), sim.shape, params)
-    grid, _ = cell_grid(new_box, sim.pair.cutoff(sim.well_range), sim.shape, params)
-    moves, pair_params = sim.kernel_parameters()
-    # beyond the interaction range and the largest overlap distance no pair counts; the margin
-    # only guards against rounding (pairs inside it are tested exactly)
-    cut2 = (1.0 + CUT_MARGIN) * max(r_int * r_int, moves[3])
+    kernels, pair_params, energy_walk, overlap_walk, reach2, outer2 = _recount_arguments(sim, params, new_box)
+    grid, neighbours = energy_walk if reach2 > outer2 else overlap_walk
+    cut2 = max(reach2, outer2)
     units, overlaps = kernels.count_pairs(
-        positions,
-        orientations,
-        params,
-        new_box,
-        grid,
-        _neighbour_cells(kernels, tuple(int(g) for g in grid)),
-        np.asarray(pair_params, np.float64),
-        cut2,
-        stop_at_overlap,
+        positions, orientations, params, new_box, grid, neighbours, pair_params, cut2, stop_at_overlap
     )
     return int(units), int(overlaps)
+
+
+def count_units(sim, positions, orientations, params, new_box):  # noqa: PLR0913 (a configuration)
+    """(energy units, overlap) of a proposed configuration for BoxMove: the units are exact
+    whenever there is no overlap; overlap is None where it was not looked for (CPU: units only,
+    cubemc/npt_cpu.count_units) or whether there is one (GPU: one whole count)."""
+    if sim.device == "gpu":
+        units, overlaps = recount(sim, positions, orientations, params, new_box)
+        return units, overlaps > 0
+    kernels, pair_params, (grid, neighbours), _, reach2, _ = _recount_arguments(sim, params, new_box)
+    units = kernels.count_units(
+        positions, orientations, params, new_box, grid, neighbours, pair_params, reach2
+    )
+    return int(units), None
+
+
+def any_overlap(sim, positions, orientations, params, new_box):  # noqa: PLR0913 (a configuration)
+    """Whether the proposed configuration has an overlapping pair (stops at the first)."""
+    if sim.shape.overlap_distance2(params) == 0.0:  # points
+        return False
+    kernels, _, _, (grid, neighbours), _, outer2 = _recount_arguments(sim, params, new_box)
+    return bool(kernels.any_overlap(positions, orientations, params, new_box, grid, neighbours, outer2))
+
+
+def cannot_overlap(kind, box, new_box):
+    """True for an isotropic expansion by more than SAFE_EXPANSION: it creates no overlap.
+
+    Why: at fixed orientations the centre offsets at which two convex particles overlap form a
+    convex set containing 0, so a non-overlapping offset stays outside when scaled by f > 1 (every
+    shape here is convex).  The test is monotone in that scaling, and the margin keeps a pair at
+    contact to within rounding from being moved by less than its rounding.  A per-axis move can
+    carry an offset into the set, so it is always checked."""
+    return kind == 0 and bool(np.all(new_box > box * (1.0 + SAFE_EXPANSION)))
 
 
 class BoxMove(Operation):
@@ -216,19 +276,22 @@ class BoxMove(Operation):
         can_lower = sim.beta_epsilon > 0 if expanding else sim.beta_epsilon < 0
         if not can_lower and not _accepts(log_ratio, u_accept):
             return
-        orientations, params = sim.orientations, sim.shape_params
-        scaled, wrapped = scaled_positions(sim.positions, box, new_box)
-        bonds, overlaps = self.recount(sim, wrapped, orientations, params, new_box)
-        if overlaps or not _accepts(log_ratio - sim.beta_epsilon * (bonds - sim.bonds), u_accept):
+        positions, orientations, params = sim.arrays()  # read here, never kept
+        _, wrapped = scaled_positions(positions, box, new_box)
+        config = (wrapped, orientations, params, new_box)
+        # energy first (cheap): a move that fails on it needs no overlap test; one that has an
+        # overlap is rejected either way, so the outcome is that of a full recount
+        bonds, overlap = self.count_units(sim, *config)
+        if overlap or not _accepts(log_ratio - sim.beta_epsilon * (bonds - sim.bonds), u_accept):
             return
-        new_state = State(
-            scaled, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
-        )
-        sim.set_state(new_state, bonds)  # new_state.positions is `wrapped`, bit for bit
+        if overlap is None and not cannot_overlap(kind, box, new_box) and self.any_overlap(sim, *config):
+            return
+        sim.scale_box(new_box, wrapped, bonds)  # as set_state(State(...)) would: bit for bit
         self.counts[2 * kind] += 1
 
-    #: (units, overlaps) of a proposed configuration; overlaps need only say whether there are any
-    recount = staticmethod(recount)
+    #: (units, overlap or None) and whether there is an overlap, of a proposed configuration
+    count_units = staticmethod(count_units)
+    any_overlap = staticmethod(any_overlap)
 
     def tuner(self, target: float, period: int, phase: int) -> BoxMoveTuner:
         return BoxMoveTuner(self, target, period, phase)

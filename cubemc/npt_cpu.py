@@ -41,29 +41,39 @@ def _inline(fn):
 
 _k = make_kernels(_jit, SHAPE, PAIR, inline=_inline)
 pair_state = _k["pair_state"]
+pair_units = _k["pair_units"]
+overlap_of = _k["overlap_of"]
+offset = _k["offset"]
+quat_to_matrix = _k["quat_to_matrix"]
 min_image = _k["min_image"]
 assign_cell = _k["assign_cell"]
 
 
-@numba.njit(cache=True)
+@numba.njit(parallel=True, cache=True)
 def _cells(pos, box, grid):
-    """(cell of each particle, particles sorted by cell, start of each cell in that order)."""
+    """(cell of each particle, particles sorted by cell, start of each cell in that order, their
+    positions in that order).  The cells are assigned in parallel; the counting sort is serial."""
     nx, ny, nz = grid[0], grid[1], grid[2]
     n_cells = nx * ny * nz
-    cell = np.empty(pos.shape[0], np.int64)
+    n = pos.shape[0]
+    cell = np.empty(n, np.int64)
+    lx, ly, lz = box[0], box[1], box[2]
+    for i in prange(n):
+        cell[i] = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], lx, ly, lz, 0.0, 0.0, 0.0, nx, ny, nz)
     starts = np.zeros(n_cells + 1, np.int64)
-    for i in range(pos.shape[0]):
-        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0, nx, ny, nz)
-        cell[i] = c
-        starts[c + 1] += 1
+    for i in range(n):
+        starts[cell[i] + 1] += 1
     for c in range(n_cells):
         starts[c + 1] += starts[c]
     fill = starts[:-1].copy()
-    order = np.empty(pos.shape[0], np.int64)
-    for i in range(pos.shape[0]):  # in particle order: each cell lists its particles ascending
+    order = np.empty(n, np.int64)
+    for i in range(n):  # in particle order: each cell lists its particles ascending
         order[fill[cell[i]]] = i
         fill[cell[i]] += 1
-    return order, starts
+    near = np.empty((n, 3))  # positions in cell order: the neighbour walk reads them in a row
+    for s in prange(n):
+        near[s, 0], near[s, 1], near[s, 2] = pos[order[s], 0], pos[order[s], 1], pos[order[s], 2]
+    return order, starts, near
 
 
 @numba.njit(parallel=True, cache=True)
@@ -99,12 +109,8 @@ def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, sto
     grid: cells per axis, each at least one interaction range wide (cubemc.geometry.cell_grid);
     neighbours: neighbour_cells(grid) (kept by the caller while the grid stays);
     cut2: a squared centre distance beyond which no pair overlaps or interacts."""
-    order, starts = _cells(pos, box, grid)
+    order, starts, near = _cells(pos, box, grid)
     table, count = neighbours
-    n = pos.shape[0]
-    near = np.empty((n, 3))  # positions in cell order: the neighbour walk reads them in a row
-    for s in range(n):
-        near[s, 0], near[s, 1], near[s, 2] = pos[order[s], 0], pos[order[s], 1], pos[order[s], 2]
     n_cells = count.shape[0]
     units_c = np.zeros(n_cells, np.int64)
     over_c = np.zeros(n_cells, np.int64)
@@ -137,3 +143,68 @@ def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, sto
         units_c[m] = units
         over_c[m] = over
     return units_c.sum(), over_c.sum()
+
+
+@numba.njit(parallel=True, cache=True)
+def count_units(pos, quat, shapes, box, grid, neighbours, pair_params, cut2):  # noqa: PLR0913 (one compiled call: arrays in, one integer out)
+    """Energy units of every pair closer than sqrt(cut2), overlapping or not: count_pairs' units
+    (the same pair_units, lower index first) whenever the configuration has no overlap; cut2 is
+    the squared reach of the pair energy with a margin.  No overlap test: see npt._trial."""
+    order, starts, near = _cells(pos, box, grid)
+    table, count = neighbours
+    n_cells = count.shape[0]
+    units_c = np.zeros(n_cells, np.int64)
+    lx, ly, lz = box[0], box[1], box[2]
+    for m in prange(n_cells):
+        units = 0
+        for s in range(starts[m], starts[m + 1]):
+            i = order[s]
+            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
+            for k in range(count[m]):
+                m2 = table[m, k]
+                for t in range(s + 1 if m2 == m else starts[m2], starts[m2 + 1]):
+                    dx = min_image(near[t, 0] - xi, lx)
+                    dy = min_image(near[t, 1] - yi, ly)
+                    dz = min_image(near[t, 2] - zi, lz)
+                    if dx * dx + dy * dy + dz * dz >= cut2:
+                        continue
+                    j = order[t]
+                    a, b = min(i, j), max(i, j)
+                    ex, ey, ez, r2 = offset(pos, a, b, box)  # exactly as pair_state sees the pair
+                    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
+                    units += pair_units(a, b, ex, ey, ez, r2, ma, quat, shapes, pair_params)
+        units_c[m] = units
+    return units_c.sum()
+
+
+@numba.njit(parallel=True, cache=True)
+def any_overlap(pos, quat, shapes, box, grid, neighbours, cut2):  # noqa: PLR0913 (one compiled call: arrays in, one flag out)
+    """Whether any pair overlaps (count_pairs' overlap test, lower index first), stopping at the
+    first one found; cut2: the squared largest overlap distance with a margin."""
+    order, starts, near = _cells(pos, box, grid)
+    table, count = neighbours
+    found = np.zeros(1, np.int64)
+    lx, ly, lz = box[0], box[1], box[2]
+    for m in prange(count.shape[0]):
+        for s in range(starts[m], starts[m + 1]):
+            if found[0] != 0:
+                break
+            i = order[s]
+            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
+            for k in range(count[m]):
+                m2 = table[m, k]
+                for t in range(s + 1 if m2 == m else starts[m2], starts[m2 + 1]):
+                    dx = min_image(near[t, 0] - xi, lx)
+                    dy = min_image(near[t, 1] - yi, ly)
+                    dz = min_image(near[t, 2] - zi, lz)
+                    if dx * dx + dy * dy + dz * dz >= cut2:
+                        continue
+                    j = order[t]
+                    a, b = min(i, j), max(i, j)
+                    ex, ey, ez, _ = offset(pos, a, b, box)
+                    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
+                    mb = quat_to_matrix(quat[b, 0], quat[b, 1], quat[b, 2], quat[b, 3])
+                    if overlap_of(a, b, ex, ey, ez, ma, mb, shapes):
+                        found[0] = 1
+                        break
+    return found[0] != 0

@@ -66,21 +66,29 @@ RANGE_FRACTION = 0.2
 RATE_BISECTIONS = 60
 BINS = 20
 DEGREE = 2
+#: relative widening of the squared reach beyond which the event search skips a pair (no event
+#: lies beyond the reach; the margin only guards against rounding)
+REACH_MARGIN = 1e-9
 
 
-def _events_kernel(shape, pair):
-    """The compiled per-particle event search (cubemc/pressure_cpu.py) for (shape, pair)."""
+def _kernels(shape, pair):
+    """The compiled event search (cubemc/pressure_cpu.py) for (shape, pair)."""
     # built like the sweep drivers, so each (shape, pair) gets its own numba cache folder keyed by
     # the sources of the kernels (targets.cpu's mechanism, applied to the pressure template)
-    return targets.specialise("pressure_cpu", shape, pair).scale_events
+    return targets.specialise("pressure_cpu", shape, pair)
+
+
+def cell_grid(box, width):
+    """Cells per axis, each at least `width` wide; with fewer than 3 cells along an axis, 2 cells
+    whose neighbour search covers the whole axis."""
+    grid = np.floor(box / width).astype(np.int64)
+    return np.where(grid >= 3, grid, 2)
 
 
 def cell_lists(positions, box, width):
     """(grid, cell of each particle, order, starts): particles sorted by cell (CSR) on a grid of
-    cells at least `width` wide; with fewer than 3 cells along an axis, 2 cells whose neighbour
-    search covers the whole axis."""
-    grid = np.floor(box / width).astype(np.int64)
-    grid = np.where(grid >= 3, grid, 2)
+    cells at least `width` wide (cell_grid)."""
+    grid = cell_grid(box, width)
     cell = np.clip(((positions / box + 0.5) * grid).astype(np.int64), 0, grid - 1)
     flat = (cell[:, 0] * grid[1] + cell[:, 1]) * grid[2] + cell[:, 2]
     order = np.argsort(flat, kind="stable").astype(np.int64)
@@ -96,31 +104,39 @@ def scale_events(state, pair, well_range, beta_epsilon, max_scale=MAX_SCALE):
     """
     from . import shapes
 
+    configuration = (state.positions, state.orientations, state.shape_params, state.box)
+    return events_of(shapes.get(state.shape), pair, configuration, well_range, beta_epsilon, max_scale)
+
+
+def events_of(shape, pair, configuration, well_range, beta_epsilon, max_scale=MAX_SCALE):  # noqa: PLR0913 (model and configuration)
+    """scale_events of configuration = (positions, orientations, shape parameters, box), arrays
+    that are only read (a simulation's own, without copies)."""
     if pair.NAME != "square_well":
         raise InputError(f"the pressure is implemented for the square well, not {pair.NAME!r}")
-    shape = shapes.get(state.shape)
-    params = state.shape_params
-    sizes = (
-        np.asarray(shape.sizes(params, state.N), np.float64) if hasattr(shape, "sizes") else np.ones(state.N)
-    )
+    positions, orientations, params, box = configuration
+    n = positions.shape[0]
+    sizes = np.asarray(shape.sizes(params, n), np.float64) if hasattr(shape, "sizes") else np.ones(n)
     lam = float(pair.cutoff(well_range)) if beta_epsilon != 0.0 else 0.0
     wells = 0.5 * lam * sizes  # the pair (i, j) has its step at wells[i] + wells[j]
     outer2 = float(shape.overlap_distance2(params))
     reach = max(math.sqrt(outer2), 2.0 * float(wells.max())) / (1.0 - max_scale)
-    x = np.zeros((state.N, 2))
-    kind = np.zeros((state.N, 2), np.int64)
+    x = np.zeros((n, 2))
+    kind = np.zeros((n, 2), np.int64)
     if reach == 0.0:  # particles that neither overlap nor interact: no events
         return x, kind
-    cells = cell_lists(state.positions, state.box, reach)
-    _events_kernel(shape, pair)(
-        state.positions,
-        state.orientations,
+    kernels = _kernels(shape, pair)
+    grid = cell_grid(box, reach)
+    cells = (grid, *kernels.cell_lists(positions, box, grid))
+    kernels.scale_events(
+        positions,
+        orientations,
         params,
-        state.box,
+        box,
         cells,
         outer2,
         wells,
         float(max_scale),
+        reach * reach * (1.0 + REACH_MARGIN),
         x,
         kind,
     )
@@ -233,13 +249,16 @@ class PressureCompute(Operation):
         self.values: list[float] = []
 
     def act(self, sim):
-        state = sim.state
-        x, kind = scale_events(state, sim.pair, sim.well_range, sim.beta_epsilon, self.max_scale or MAX_SCALE)
+        positions, orientations, params = sim.arrays()  # read at once, never kept
+        box = sim.box
+        configuration = (positions, orientations, params, box)
+        x, kind = events_of(
+            sim.shape, sim.pair, configuration, sim.well_range, sim.beta_epsilon, self.max_scale or MAX_SCALE
+        )
         if self.max_scale is None:
-            self.max_scale = fit_range(x, kind, state.N)
-        value = from_events(x, kind, state.volume, sim.beta_epsilon, self.max_scale, self.bins, self.degree)[
-            0
-        ]
+            self.max_scale = fit_range(x, kind, sim.N)
+        volume = float(np.prod(box))
+        value = from_events(x, kind, volume, sim.beta_epsilon, self.max_scale, self.bins, self.degree)[0]
         self.sweeps.append(sim.sweep)
         self.values.append(value)
 

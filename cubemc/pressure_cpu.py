@@ -3,12 +3,13 @@
 Specialised per (shape, pair energy) by cubemc.targets exactly like cpu.py (module globals SHAPE
 and PAIR, a numba cache folder per specialisation keyed by the kernel sources), and used only
 through cubemc.pressure; see that module for the estimator and its derivation.  The overlap test
-is the kernels' own `overlap_at` (cubemc/kernels.py), the single source of the hard core.
+is the kernels' own (`overlap_of`, cubemc/kernels.py), the single source of the hard core.
 """
 
 import math
 
 import numba
+import numpy as np
 from numba import prange
 
 from cubemc.kernels import make_kernels
@@ -34,7 +35,7 @@ def _inline(fn):
 
 
 _k = make_kernels(_jit, SHAPE, PAIR, inline=_inline)
-overlap_at = _k["overlap_at"]
+overlap_of = _k["overlap_of"]
 quat_to_matrix = _k["quat_to_matrix"]
 
 #: event kinds (0: none within the largest scale examined); cubemc.pressure uses the same values
@@ -42,21 +43,40 @@ OVERLAP, WELL_ENTRY, WELL_EXIT = 1, 2, 3
 #: bisection steps on the overlap test: resolves x to max_scale / 2**16, far below a bin
 BISECTIONS = 16
 
+inline = numba.njit(inline="always")
 
-@numba.njit(cache=True)
+
+@inline
 def nearest_image(d, length):
     return d - length * math.floor(d / length + 0.5)
 
 
-@numba.njit(cache=True)
-def first_overlap(i, j, dx, dy, dz, mi, quat, shapes, lo, hi):  # noqa: PLR0913 (scalars)
+@inline
+def matrix(mats, i):
+    m = mats[i]
+    return (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
+
+
+@numba.njit(parallel=True, cache=True)
+def matrices(quat):
+    """Every particle's rotation matrix (quat_to_matrix), converted once per call."""
+    mats = np.empty((quat.shape[0], 9))
+    for i in prange(quat.shape[0]):
+        m = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
+        for k in range(9):
+            mats[i, k] = m[k]
+    return mats
+
+
+@inline
+def first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, hi):  # noqa: PLR0913 (scalars)
     """Smallest compression in (lo, hi] at which j, at (dx, dy, dz) from i, overlaps i, given an
     overlap at hi and none at lo.  Bisection is exact for convex shapes: the overlapping scales of
     a pair form one interval (the overlap region of the offset is convex and contains 0)."""
     for _ in range(BISECTIONS):
         mid = 0.5 * (lo + hi)
         f = 1.0 - mid
-        if overlap_at(i, j, f * dx, f * dy, f * dz, mi, quat, shapes):
+        if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
             hi = mid
         else:
             lo = mid
@@ -64,31 +84,93 @@ def first_overlap(i, j, dx, dy, dz, mi, quat, shapes, lo, hi):  # noqa: PLR0913 
 
 
 @numba.njit(parallel=True, cache=True)
-def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, out_x, out_kind):  # noqa: PLR0913 (one compiled call: arrays in, arrays out)
+def cell_lists(pos, box, grid):
+    """(cell of each particle (N, 3), order, starts): cubemc.pressure.cell_lists on a given grid,
+    the same arrays (particles sorted by cell, in particle order within a cell), built here
+    with the cells assigned in parallel."""
+    n = pos.shape[0]
+    nx, ny, nz = grid[0], grid[1], grid[2]
+    cell = np.empty((n, 3), np.int64)
+    for i in prange(n):
+        for a in range(3):
+            c = int((pos[i, a] / box[a] + 0.5) * grid[a])  # truncation, as NumPy's astype
+            cell[i, a] = min(max(c, 0), grid[a] - 1)
+    starts = np.zeros(nx * ny * nz + 1, np.int64)
+    for i in range(n):
+        starts[(cell[i, 0] * ny + cell[i, 1]) * nz + cell[i, 2] + 1] += 1
+    for m in range(nx * ny * nz):
+        starts[m + 1] += starts[m]
+    fill = starts[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        m = (cell[i, 0] * ny + cell[i, 1]) * nz + cell[i, 2]
+        order[fill[m]] = i
+        fill[m] += 1
+    return cell, order, starts
+
+
+@inline
+def neighbour_cell(c, o, n, length):
+    """(index, image shift) of the cell o steps from cell c on an axis of n cells: the shift
+    (0 or +-length) puts the neighbour's particles at their nearest image when n > 2."""
+    c2 = c + o
+    if c2 >= n:
+        return c2 - n, length
+    if c2 < 0:
+        return c2 + n, -length
+    return c2, 0.0
+
+
+@inline
+def image(d, shift, n, length):
+    """Nearest image of d = x_j - x_i for j in a neighbour cell: the cell's shift, which is the
+    nearest image for every pair within one cell width when n > 2 (and the same arithmetic,
+    d - length * k, as nearest_image); with 2 cells along the axis both images are neighbours."""
+    if n > 2:
+        return d + shift
+    return nearest_image(d, length)
+
+
+@numba.njit(parallel=True, cache=True)
+def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind):  # noqa: PLR0913 (one compiled call: arrays in, arrays out)
     """Per particle i: (x, kind) of its first compressive (out_*[i, 0]) and expansive
     (out_*[i, 1]) event with any neighbour within max_scale.
 
     cells = (grid, cell of each particle, order, starts) from cubemc.pressure.cell_lists, with
     cells at least as wide as the largest centre distance an event can involve; wells[i] is half
-    the well of i, so the pair (i, j) has its step at wells[i] + wells[j] (0: no well events).
+    the well of i, so the pair (i, j) has its step at wells[i] + wells[j] (0: no well events);
+    reach2 bounds the squared centre distance of any event (pairs beyond it are skipped axis by
+    axis before anything else is computed).
     """
     grid, cell, order, starts = cells
     nx, ny, nz = grid[0], grid[1], grid[2]
+    lx, ly, lz = box[0], box[1], box[2]
+    mats = matrices(quat)
     for i in prange(pos.shape[0]):
-        mi = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
+        mi = matrix(mats, i)
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
         xc, kc, xe, ke = max_scale, 0, max_scale, 0
         for ox in range(-1 if nx > 2 else 0, 2):
+            cx, sx = neighbour_cell(cell[i, 0], ox, nx, lx)
             for oy in range(-1 if ny > 2 else 0, 2):
+                cy, sy = neighbour_cell(cell[i, 1], oy, ny, ly)
                 for oz in range(-1 if nz > 2 else 0, 2):
-                    m = (((cell[i, 0] + ox) % nx) * ny + (cell[i, 1] + oy) % ny) * nz + (cell[i, 2] + oz) % nz
+                    cz, sz = neighbour_cell(cell[i, 2], oz, nz, lz)
+                    m = (cx * ny + cy) * nz + cz
                     for s in range(starts[m], starts[m + 1]):
                         j = order[s]
-                        if j == i:
+                        dx = image(pos[j, 0] - xi, sx, nx, lx)
+                        r2 = dx * dx
+                        if r2 >= reach2 or j == i:
                             continue
-                        dx = nearest_image(pos[j, 0] - pos[i, 0], box[0])
-                        dy = nearest_image(pos[j, 1] - pos[i, 1], box[1])
-                        dz = nearest_image(pos[j, 2] - pos[i, 2], box[2])
-                        r2 = dx * dx + dy * dy + dz * dz
+                        dy = image(pos[j, 1] - yi, sy, ny, ly)
+                        r2 += dy * dy
+                        if r2 >= reach2:
+                            continue
+                        dz = image(pos[j, 2] - zi, sz, nz, lz)
+                        r2 += dz * dz
+                        if r2 >= reach2:
+                            continue
                         r = math.sqrt(r2)
                         well = wells[i] + wells[j]
                         if r < well and well / r - 1.0 < xe:  # leaves the well on expansion
@@ -96,9 +178,12 @@ def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, out_x,
                         if r >= well and 1.0 - well / r < xc:  # enters it on compression
                             xc, kc = 1.0 - well / r, WELL_ENTRY
                         f = 1.0 - xc  # an overlap only counts if it comes before the best so far
-                        if f * f * r2 < outer2 and overlap_at(i, j, f * dx, f * dy, f * dz, mi, quat, shapes):
+                        if f * f * r2 >= outer2:
+                            continue
+                        mj = matrix(mats, j)
+                        if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
                             lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
-                            xc = first_overlap(i, j, dx, dy, dz, mi, quat, shapes, lo, xc)
+                            xc = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, xc)
                             kc = OVERLAP
         out_x[i, 0] = xc
         out_kind[i, 0] = kc

@@ -237,6 +237,33 @@ class Simulation:
         self.bonds = int(bonds)
         self.bind(self._new_systems(state), 0)
 
+    def scale_box(self, new_box, positions, bonds: int) -> None:
+        """Box moves' fast path: the same particles with every centre scaled into `new_box`
+        (`positions` wrapped as State wraps them: npt.scaled_positions) and the exact bond count
+        of that configuration; orientations and shape parameters unchanged.  The same as
+        set_state with that State, without building one: a CPU simulation outside a batch
+        updates its arrays in place (no copies, no checks: box moves have done them)."""
+        new_box = np.array(new_box, np.float64)
+        if self.device == "gpu" or self._systems.size > 1:
+            pos, quat = self._systems.configuration(self._index)
+            state = State(
+                positions, quat, new_box, check=False, shape=self.shape.NAME, shape_params=self.shape_params
+            )
+            self.set_state(state, bonds)
+            return
+        grid, cap = self._grid_for(new_box, self._systems.shape_params(self._index))
+        self._systems.set_box(self._index, positions, new_box, grid, cap)
+        self._grid, self._cap = grid, cap
+        self._box = new_box
+        self.bonds = int(bonds)
+
+    def arrays(self):
+        """(positions, orientations, shape parameters) as views of the simulation's own arrays,
+        for code that reads them at once between sweeps (box moves, the pressure); never write
+        to them or keep them (use state, positions or orientations for copies)."""
+        pos, quat = self._systems.configuration(self._index)
+        return pos, quat, self._systems.shape_params(self._index)
+
     def apply_configuration(self, positions, orientations, bonds: int) -> None:
         """Replace positions and orientations (same N, box and shape) and the running bond count,
         for updaters that move particles between sweeps (cubemc.vmmc).  `bonds` must be the exact

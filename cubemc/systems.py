@@ -55,6 +55,14 @@ class Systems:
         if self._device is not None:
             self._device.upload(*self._host)
 
+    def set_box(self, b, positions, box, grid, cap):
+        """New positions, box and cell grid of the only system (CPU: box moves' fast path)."""
+        assert self._device is None and self.size == 1, "set_box is for one CPU system"
+        self._host[0][b] = positions
+        self.boxes[b] = box
+        self.grids[b] = grid
+        self.cap = int(cap)
+
     def _sync(self):
         if self._stale:
             self._host[0][:], self._host[1][:] = self._device.download()

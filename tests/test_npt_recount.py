@@ -10,7 +10,7 @@ import pytest
 import cubemc
 from cubemc import lattices
 from cubemc.geometry import random_quaternions
-from cubemc.npt import recount, scaled_positions
+from cubemc.npt import any_overlap, count_units, recount, scaled_positions
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +48,14 @@ def both_counts(sim, state):
     return recount(*args, stop_at_overlap=False), recount(*args)
 
 
+def split_counts(sim, state):
+    """(units of count_units, any_overlap): what a box move counts, energy and overlap apart."""
+    args = (sim, state.positions, state.orientations, state.shape_params, state.box)
+    units, unchecked = count_units(*args)
+    assert unchecked is None  # the CPU never looks for overlaps while counting units
+    return units, any_overlap(*args)
+
+
 # at phi 0.1 the lattice constant is 2.15 largest extents, more than any circumsphere: randomly
 # turned particles overlap only once squeezed (by 0.69: a few, 0.62: more); the cell grids have
 # from 2 (n = 4 squeezed) to 6 cells per axis
@@ -66,8 +74,11 @@ def test_recount_equals_the_from_scratch_count(shape, n, beta_epsilon, well_rang
         full, stopped = both_counts(sim, other)
         assert full == exact, (scale, full, exact)
         assert (stopped[1] > 0) == (exact[1] > 0)
+        units, overlap = split_counts(sim, other)
+        assert overlap == (exact[1] > 0)
         if exact[1] == 0:
             assert stopped == exact
+            assert units == exact[0]
         seen.append(exact)
         grids.add(
             int(min(cubemc.geometry.cell_grid(other.box, well_range, sim.shape, other.shape_params)[0]))
@@ -101,6 +112,7 @@ def test_recount_equals_the_from_scratch_count_of_a_random_gas(shape, well_range
         exact = sim.count_pairs(gas)
         full, stopped = both_counts(sim, gas)
         assert full == exact and stopped[1] > 0, (exact, full, stopped)
+        assert split_counts(sim, gas)[1]
         assert exact[1] > 0 and (exact[0] > 0 or well_range < 1.2), exact  # at 1.14 all near pairs overlap
 
 
@@ -114,6 +126,7 @@ def test_stopping_at_the_first_overlap_finds_a_single_overlap_anywhere(shape):
     assert (
         recount(sim, state.positions, state.orientations, state.shape_params, state.box) == sim.count_pairs()
     )
+    assert split_counts(sim, state) == (sim.count_pairs()[0], False)
     for k in rng.choice(state.N, size=24, replace=False):
         pos = state.positions.copy()
         partner = int(rng.integers(state.N - 1))
@@ -130,6 +143,7 @@ def test_stopping_at_the_first_overlap_finds_a_single_overlap_anywhere(shape):
         exact = sim.count_pairs(other)
         full, stopped = both_counts(sim, other)
         assert exact[1] >= 1 and full == exact and stopped[1] >= 1, (k, partner, exact, full, stopped)
+        assert split_counts(sim, other)[1], (k, partner)
 
 
 def test_scaled_positions_are_those_of_the_state():
@@ -141,3 +155,53 @@ def test_scaled_positions_are_those_of_the_state():
         scaled, wrapped = scaled_positions(state.positions, state.box, new_box)
         made = cubemc.State(scaled, state.orientations, new_box, check=False)
         assert np.array_equal(made.positions, wrapped)
+
+
+@pytest.mark.parametrize("shape", ["cube", "cuboid"])
+def test_units_of_a_bonded_lattice_without_overlaps(shape):
+    """A jiggled lattice in a wide well: many bonds and no overlap, so count_units must give
+    exactly the from-scratch units and any_overlap must find nothing."""
+    state = lattice(shape, 6, 0.45)
+    rng = np.random.default_rng(8)
+    jiggled = cubemc.State(
+        state.positions + rng.uniform(-0.02, 0.02, (state.N, 3)),
+        state.orientations,
+        state.box,
+        check=False,
+        shape=state.shape,
+        shape_params=state.shape_params,
+    )
+    sim = cubemc.Simulation(state, -1.0, 1.5, seed=3, device="cpu")
+    exact = sim.count_pairs(jiggled)
+    assert exact[1] == 0 and exact[0] > state.N, exact  # about three bonds per particle
+    assert split_counts(sim, jiggled) == (exact[0], False)
+
+
+class FullRecountBoxMove(cubemc.npt.BoxMove):
+    """Box moves deciding on one whole count (energy and overlaps together), as before the
+    energy-first order and the skipped overlap test of isotropic expansions."""
+
+    @staticmethod
+    def count_units(sim, positions, orientations, params, new_box):
+        units, overlaps = recount(sim, positions, orientations, params, new_box, stop_at_overlap=False)
+        return units, overlaps > 0
+
+
+@pytest.mark.parametrize("beta_epsilon,pressure", [(0.0, 6.0), (-1.5, 2.0)])
+def test_box_moves_make_the_chain_of_a_full_recount(beta_epsilon, pressure):
+    """Counting the energy first, testing overlaps only where the move could still be accepted
+    and never after an isotropic expansion changes no decision: the same trajectory, bit for bit,
+    as deciding on the full count, for hard and attractive cubes with isotropic and per-axis
+    moves near the overlap limit (many rejected compressions)."""
+    finals = []
+    for move_class in (cubemc.npt.BoxMove, FullRecountBoxMove):
+        state = cubemc.State.simple_cubic(4, 0.55, seed=4)
+        sim = cubemc.Simulation(state, beta_epsilon, 1.3, seed=5, device="cpu")
+        move = move_class(pressure, volume_size=0.05, axis_size=0.03, axis_fraction=0.5, trials=3)
+        sim.operations.updaters.append(move)
+        sim.run(150)
+        finals.append((sim.positions, sim.box, sim.bonds, move.counts.copy()))
+    (p1, b1, n1, c1), (p2, b2, n2, c2) = finals
+    assert 0 < c1[0] < c1[1] and 0 < c1[2] < c1[3], c1  # both kinds accepted and rejected
+    assert np.array_equal(c1, c2) and n1 == n2
+    assert np.array_equal(b1, b2) and np.array_equal(p1, p2)

@@ -9,8 +9,8 @@ PressureCompute every 10 sweeps as a fraction of NVT (target < 10 %); NPT with t
 BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x), and
 the same NPT with every proposed box recounted from scratch (State + Simulation.count_pairs, the
 recount before cubemc/npt_cpu.py, energy and overlaps at once) for comparison.  NVT and both
-NPT runs alternate for `rounds` rounds in one process and the medians of the per-round ratios are printed, so load from other
-processes hits all three alike.  Compilation and tuning are not timed.
+NPT runs alternate for `rounds` rounds in one process and the medians of the per-round ratios
+are printed, so load from other processes hits all three alike.  Compilation and tuning are not timed.
 """
 
 import argparse

@@ -152,10 +152,8 @@ def _walk_grid(kernels, box, width2, n):
 
 def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True):  # noqa: PLR0913 (a configuration and how to count it)
     """(energy units, overlaps) of the configuration (wrapped `positions` in `new_box`) as
-    `sim.count_pairs` counts it, except that with stop_at_overlap, overlaps only says whether
-    there are any (the count stops at the first one; the units are then partial).
-
-    On the CPU the recount of cubemc/npt_cpu.py: the same pair tests, fewer needless pairs."""
+    `sim.count_pairs` counts it (on the CPU with cubemc/npt_cpu.py: fewer needless pairs), except
+    that with stop_at_overlap overlaps only says whether there are any (units then partial)."""
     if sim.device == "gpu":
         state = State(
             positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
@@ -163,24 +161,21 @@ def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True)
         return sim.count_pairs(state)
     kernels, pair_params, energy_walk, overlap_walk, reach2, outer2 = _recount_arguments(sim, params, new_box)
     grid, neighbours = energy_walk if reach2 > outer2 else overlap_walk
-    cut2 = max(reach2, outer2)
-    units, overlaps = kernels.count_pairs(
-        positions, orientations, params, new_box, grid, neighbours, pair_params, cut2, stop_at_overlap
-    )
+    args = (positions, orientations, params, new_box, grid, neighbours, pair_params, max(reach2, outer2))
+    units, overlaps = kernels.walk(*args, kernels.BOTH, stop_at_overlap)
     return int(units), int(overlaps)
 
 
 def count_units(sim, positions, orientations, params, new_box):  # noqa: PLR0913 (a configuration)
     """(energy units, overlap) of a proposed configuration for BoxMove: the units are exact
     whenever there is no overlap; overlap is None where it was not looked for (CPU: units only,
-    cubemc/npt_cpu.count_units) or whether there is one (GPU: one whole count)."""
+    cubemc/npt_cpu.walk) or whether there is one (GPU: one whole count)."""
     if sim.device == "gpu":
         units, overlaps = recount(sim, positions, orientations, params, new_box)
         return units, overlaps > 0
     kernels, pair_params, (grid, neighbours), _, reach2, _ = _recount_arguments(sim, params, new_box)
-    units = kernels.count_units(
-        positions, orientations, params, new_box, grid, neighbours, pair_params, reach2
-    )
+    args = (positions, orientations, params, new_box, grid, neighbours, pair_params, reach2)
+    units, _ = kernels.walk(*args, kernels.UNITS, False)
     return int(units), None
 
 
@@ -188,8 +183,9 @@ def any_overlap(sim, positions, orientations, params, new_box):  # noqa: PLR0913
     """Whether the proposed configuration has an overlapping pair (stops at the first)."""
     if sim.shape.overlap_distance2(params) == 0.0:  # points
         return False
-    kernels, _, _, (grid, neighbours), _, outer2 = _recount_arguments(sim, params, new_box)
-    return bool(kernels.any_overlap(positions, orientations, params, new_box, grid, neighbours, outer2))
+    kernels, pair_params, _, (grid, neighbours), _, outer2 = _recount_arguments(sim, params, new_box)
+    args = (positions, orientations, params, new_box, grid, neighbours, pair_params, outer2)
+    return kernels.walk(*args, kernels.OVERLAPS, True)[1] > 0
 
 
 def cannot_overlap(kind, box, new_box):

@@ -40,6 +40,7 @@ def _inline(fn):
 
 
 _k = make_kernels(_jit, SHAPE, PAIR, inline=_inline)
+inline = numba.njit(inline="always")
 pair_state = _k["pair_state"]
 pair_units = _k["pair_units"]
 overlap_of = _k["overlap_of"]
@@ -101,14 +102,35 @@ def neighbour_cells(grid):
     return table, count
 
 
-@numba.njit(parallel=True, cache=True)
-def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, stop_at_overlap):  # noqa: PLR0913 (one compiled call: arrays in, two integers out)
-    """(energy units, overlapping pairs) of one configuration, each unordered pair once; with
-    stop_at_overlap the count stops at the first overlap found (overlaps >= 1, units partial).
+#: what the walk counts: energy and overlaps (pair_state), energy only, overlaps only
+BOTH, UNITS, OVERLAPS = 0, 1, 2
 
-    grid: cells per axis, each at least one interaction range wide (cubemc.geometry.cell_grid);
-    neighbours: neighbour_cells(grid) (kept by the caller while the grid stays);
-    cut2: a squared centre distance beyond which no pair overlaps or interacts."""
+
+@inline
+def _pair(mode, i, j, pos, quat, shapes, box, pair_params):  # noqa: PLR0913 (scalars and arrays)
+    """(overlap, units) of the pair (i, j), i < j, as `mode` counts it: pair_state (BOTH); the
+    units of pair_state's energy path whether or not they overlap (UNITS); its overlap test,
+    units 0 (OVERLAPS).  The same functions on the same numbers, so the same integers."""
+    if mode == BOTH:
+        return pair_state(i, j, pos, quat, shapes, box, pair_params)
+    dx, dy, dz, r2 = offset(pos, i, j, box)
+    mi = quat_to_matrix(quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3])
+    if mode == UNITS:
+        return False, pair_units(i, j, dx, dy, dz, r2, mi, quat, shapes, pair_params)
+    mj = quat_to_matrix(quat[j, 0], quat[j, 1], quat[j, 2], quat[j, 3])
+    return overlap_of(i, j, dx, dy, dz, mi, mj, shapes), 0
+
+
+@numba.njit(parallel=True, cache=True)
+def walk(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, mode, stop_at_overlap):  # noqa: PLR0913 (one compiled call: arrays in, two integers out)
+    """(energy units, overlapping pairs) of one configuration, each unordered pair closer than
+    sqrt(cut2) once, counted as `mode` says (BOTH: cpu.count_pairs' integers; UNITS: the units of
+    every pair, exact when nothing overlaps; OVERLAPS: the overlaps only); with stop_at_overlap
+    the walk stops at the first overlap found (overlaps >= 1, units partial).
+
+    grid: cells per axis, each at least sqrt(cut2) wide; neighbours: neighbour_cells(grid) (kept
+    by the caller while the grid stays); cut2: a squared centre distance beyond which no pair
+    counts (overlaps or interacts, as the mode needs)."""
     order, starts, near = _cells(pos, box, grid)
     table, count = neighbours
     n_cells = count.shape[0]
@@ -133,7 +155,7 @@ def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, sto
                     if dx * dx + dy * dy + dz * dz >= cut2:
                         continue
                     j = order[t]
-                    overlap, u = pair_state(min(i, j), max(i, j), pos, quat, shapes, box, pair_params)
+                    overlap, u = _pair(mode, min(i, j), max(i, j), pos, quat, shapes, box, pair_params)
                     if overlap:
                         over += 1
                     else:
@@ -143,68 +165,3 @@ def count_pairs(pos, quat, shapes, box, grid, neighbours, pair_params, cut2, sto
         units_c[m] = units
         over_c[m] = over
     return units_c.sum(), over_c.sum()
-
-
-@numba.njit(parallel=True, cache=True)
-def count_units(pos, quat, shapes, box, grid, neighbours, pair_params, cut2):  # noqa: PLR0913 (one compiled call: arrays in, one integer out)
-    """Energy units of every pair closer than sqrt(cut2), overlapping or not: count_pairs' units
-    (the same pair_units, lower index first) whenever the configuration has no overlap; cut2 is
-    the squared reach of the pair energy with a margin.  No overlap test: see npt._trial."""
-    order, starts, near = _cells(pos, box, grid)
-    table, count = neighbours
-    n_cells = count.shape[0]
-    units_c = np.zeros(n_cells, np.int64)
-    lx, ly, lz = box[0], box[1], box[2]
-    for m in prange(n_cells):
-        units = 0
-        for s in range(starts[m], starts[m + 1]):
-            i = order[s]
-            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
-            for k in range(count[m]):
-                m2 = table[m, k]
-                for t in range(s + 1 if m2 == m else starts[m2], starts[m2 + 1]):
-                    dx = min_image(near[t, 0] - xi, lx)
-                    dy = min_image(near[t, 1] - yi, ly)
-                    dz = min_image(near[t, 2] - zi, lz)
-                    if dx * dx + dy * dy + dz * dz >= cut2:
-                        continue
-                    j = order[t]
-                    a, b = min(i, j), max(i, j)
-                    ex, ey, ez, r2 = offset(pos, a, b, box)  # exactly as pair_state sees the pair
-                    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
-                    units += pair_units(a, b, ex, ey, ez, r2, ma, quat, shapes, pair_params)
-        units_c[m] = units
-    return units_c.sum()
-
-
-@numba.njit(parallel=True, cache=True)
-def any_overlap(pos, quat, shapes, box, grid, neighbours, cut2):  # noqa: PLR0913 (one compiled call: arrays in, one flag out)
-    """Whether any pair overlaps (count_pairs' overlap test, lower index first), stopping at the
-    first one found; cut2: the squared largest overlap distance with a margin."""
-    order, starts, near = _cells(pos, box, grid)
-    table, count = neighbours
-    found = np.zeros(1, np.int64)
-    lx, ly, lz = box[0], box[1], box[2]
-    for m in prange(count.shape[0]):
-        for s in range(starts[m], starts[m + 1]):
-            if found[0] != 0:
-                break
-            i = order[s]
-            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
-            for k in range(count[m]):
-                m2 = table[m, k]
-                for t in range(s + 1 if m2 == m else starts[m2], starts[m2 + 1]):
-                    dx = min_image(near[t, 0] - xi, lx)
-                    dy = min_image(near[t, 1] - yi, ly)
-                    dz = min_image(near[t, 2] - zi, lz)
-                    if dx * dx + dy * dy + dz * dz >= cut2:
-                        continue
-                    j = order[t]
-                    a, b = min(i, j), max(i, j)
-                    ex, ey, ez, _ = offset(pos, a, b, box)
-                    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
-                    mb = quat_to_matrix(quat[b, 0], quat[b, 1], quat[b, 2], quat[b, 3])
-                    if overlap_of(a, b, ex, ey, ez, ma, mb, shapes):
-                        found[0] = 1
-                        break
-    return found[0] != 0

@@ -85,9 +85,9 @@ def first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, hi):  # noqa: PLR0913 (s
 
 @numba.njit(parallel=True, cache=True)
 def cell_lists(pos, box, grid):
-    """(cell of each particle (N, 3), order, starts): cubemc.pressure.cell_lists on a given grid,
-    the same arrays (particles sorted by cell, in particle order within a cell), built here
-    with the cells assigned in parallel."""
+    """(cell of each particle (N, 3), order, starts, positions in cell order): cubemc.pressure.
+    cell_lists on a given grid, the same arrays (particles sorted by cell, in particle order
+    within a cell), built here with the cells assigned in parallel."""
     n = pos.shape[0]
     nx, ny, nz = grid[0], grid[1], grid[2]
     cell = np.empty((n, 3), np.int64)
@@ -106,7 +106,10 @@ def cell_lists(pos, box, grid):
         m = (cell[i, 0] * ny + cell[i, 1]) * nz + cell[i, 2]
         order[fill[m]] = i
         fill[m] += 1
-    return cell, order, starts
+    near = np.empty((n, 3))  # the walk reads neighbours' positions in a row
+    for s in prange(n):
+        near[s, 0], near[s, 1], near[s, 2] = pos[order[s], 0], pos[order[s], 1], pos[order[s], 2]
+    return cell, order, starts, near
 
 
 @inline
@@ -131,66 +134,89 @@ def image(d, shift, n, length):
     return nearest_image(d, length)
 
 
+@inline
+def neighbourhood(m, grid, box):
+    """The cells around cell m (itself included; along an axis of 2 cells both, once) in the
+    order x, y, z of the offsets -1, 0, 1, with their image shifts: (count, cells, shifts)."""
+    nx, ny, nz = grid[0], grid[1], grid[2]
+    cx, cy, cz = m // (ny * nz), (m // nz) % ny, m % nz
+    cells = np.empty(27, np.int64)
+    shifts = np.empty((27, 3))
+    q = 0
+    for ox in range(-1 if nx > 2 else 0, 2):
+        ax, sx = neighbour_cell(cx, ox, nx, box[0])
+        for oy in range(-1 if ny > 2 else 0, 2):
+            ay, sy = neighbour_cell(cy, oy, ny, box[1])
+            for oz in range(-1 if nz > 2 else 0, 2):
+                az, sz = neighbour_cell(cz, oz, nz, box[2])
+                cells[q] = (ax * ny + ay) * nz + az
+                shifts[q, 0], shifts[q, 1], shifts[q, 2] = sx, sy, sz
+                q += 1
+    return q, cells, shifts
+
+
 @numba.njit(parallel=True, cache=True)
 def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind):  # noqa: PLR0913 (one compiled call: arrays in, arrays out)
     """Per particle i: (x, kind) of its first compressive (out_*[i, 0]) and expansive
     (out_*[i, 1]) event with any neighbour within max_scale.
 
-    cells = (grid, cell of each particle, order, starts) from cubemc.pressure, with cells at
-    least as wide as the largest centre distance an event can involve; wells[i] is half the well
-    of i, so the pair (i, j) has its step at wells[i] + wells[j] (0: no well events); reach2
-    bounds the squared centre distance of any event (pairs beyond it are skipped axis by axis
-    before anything else is computed).  Cells half as wide with two steps per axis were slower
-    (measured: 18 ms against 10 for 8000 cubes, one thread): the loop over nearly empty cells
-    costs more than the pairs it saves.
+    cells = (grid, cell of each particle, order, starts, positions in cell order) from
+    cubemc.pressure, with cells at least as wide as the largest centre distance an event can
+    involve; wells[i] is half the well of i, so the pair (i, j) has its step at wells[i] +
+    wells[j] (0: no well events); reach2 bounds the squared centre distance of any event (pairs
+    beyond it are skipped axis by axis before anything else).  The particles are taken cell by
+    cell, so each cell's neighbourhood is worked out once.  Cells half as wide with two steps
+    per axis were slower (measured: 18 ms against 10 for 8000 cubes, one thread): the loop over
+    nearly empty cells costs more than the pairs it saves.
     """
-    grid, cell, order, starts = cells
+    grid, _, order, starts, near = cells
     nx, ny, nz = grid[0], grid[1], grid[2]
     lx, ly, lz = box[0], box[1], box[2]
     mats = matrices(quat)
-    for i in prange(pos.shape[0]):
-        mi = matrix(mats, i)
-        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
-        xc, kc, xe, ke = max_scale, 0, max_scale, 0
-        for ox in range(-1 if nx > 2 else 0, 2):
-            cx, sx = neighbour_cell(cell[i, 0], ox, nx, lx)
-            for oy in range(-1 if ny > 2 else 0, 2):
-                cy, sy = neighbour_cell(cell[i, 1], oy, ny, ly)
-                for oz in range(-1 if nz > 2 else 0, 2):
-                    cz, sz = neighbour_cell(cell[i, 2], oz, nz, lz)
-                    m = (cx * ny + cy) * nz + cz
-                    for s in range(starts[m], starts[m + 1]):
-                        j = order[s]
-                        dx = image(pos[j, 0] - xi, sx, nx, lx)
-                        r2 = dx * dx
-                        if r2 >= reach2 or j == i:
-                            continue
-                        dy = image(pos[j, 1] - yi, sy, ny, ly)
-                        r2 += dy * dy
-                        if r2 >= reach2:
-                            continue
-                        dz = image(pos[j, 2] - zi, sz, nz, lz)
-                        r2 += dz * dz
-                        if r2 >= reach2:
-                            continue
-                        r = math.sqrt(r2)
-                        well = wells[i] + wells[j]
-                        if r < well and well / r - 1.0 < xe:  # leaves the well on expansion
-                            xe, ke = well / r - 1.0, WELL_EXIT
-                        if r >= well and 1.0 - well / r < xc:  # enters it on compression
-                            xc, kc = 1.0 - well / r, WELL_ENTRY
-                        f = 1.0 - xc  # an overlap only counts if it comes before the best so far
-                        if f * f * r2 >= outer2:
-                            continue
-                        mj = matrix(mats, j)
-                        if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
-                            # bracketed by max_scale, not xc: the pair's x then does not depend
-                            # on the order in which the neighbours are visited
-                            lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
-                            x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
-                            if x < xc:
-                                xc, kc = x, OVERLAP
-        out_x[i, 0] = xc
-        out_kind[i, 0] = kc
-        out_x[i, 1] = xe
-        out_kind[i, 1] = ke
+    for m in prange(nx * ny * nz):
+        if starts[m] == starts[m + 1]:
+            continue
+        n_near, around, shifts = neighbourhood(m, grid, box)
+        for s in range(starts[m], starts[m + 1]):
+            i = order[s]
+            mi = matrix(mats, i)
+            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
+            xc, kc, xe, ke = max_scale, 0, max_scale, 0
+            for q in range(n_near):
+                m2 = around[q]
+                sx, sy, sz = shifts[q, 0], shifts[q, 1], shifts[q, 2]
+                for t in range(starts[m2], starts[m2 + 1]):
+                    dx = image(near[t, 0] - xi, sx, nx, lx)
+                    r2 = dx * dx
+                    if r2 >= reach2 or t == s:
+                        continue
+                    dy = image(near[t, 1] - yi, sy, ny, ly)
+                    r2 += dy * dy
+                    if r2 >= reach2:
+                        continue
+                    dz = image(near[t, 2] - zi, sz, nz, lz)
+                    r2 += dz * dz
+                    if r2 >= reach2:
+                        continue
+                    j = order[t]
+                    r = math.sqrt(r2)
+                    well = wells[i] + wells[j]
+                    if r < well and well / r - 1.0 < xe:  # leaves the well on expansion
+                        xe, ke = well / r - 1.0, WELL_EXIT
+                    if r >= well and 1.0 - well / r < xc:  # enters it on compression
+                        xc, kc = 1.0 - well / r, WELL_ENTRY
+                    f = 1.0 - xc  # an overlap only counts if it comes before the best so far
+                    if f * f * r2 >= outer2:
+                        continue
+                    mj = matrix(mats, j)
+                    if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
+                        # bracketed by max_scale, not xc: the pair's x then does not depend on
+                        # the order in which the neighbours are visited
+                        lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
+                        x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
+                        if x < xc:
+                            xc, kc = x, OVERLAP
+            out_x[i, 0] = xc
+            out_kind[i, 0] = kc
+            out_x[i, 1] = xe
+            out_kind[i, 1] = ke

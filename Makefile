@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, three
-# replicas each, 36000 sweeps for hard cubes and 12000 for the attractive ones; the replicas'
+# replicas each, 18000 / 14000 / 20000 / 6000 sweeps (studies.py, VACANCY_QUICK); the replicas'
 # scatter is part of every error) on the CPU: init, all operations, then the one-minute summary.
 # The full report with a figure per claim is report/report.md (docs/analysis.md explains it).
 # StandardEnvironment: run here even where SLURM client tools are installed.

@@ -126,8 +126,11 @@ def events_of(shape, pair, configuration, well_range, beta_epsilon, max_scale=MA
         return x, kind
     kernels = _kernels(shape, pair)
     grid = cell_grid(box, reach)
+    search = kernels.scale_events
+    if grid.min() >= 3:  # each pair once, cells in 27 colours: a multiple of 3 cells per axis
+        grid, search = grid // 3 * 3, kernels.pair_events
     cells = (grid, *kernels.cell_lists(positions, box, grid))
-    kernels.scale_events(
+    search(
         positions,
         orientations,
         params,

@@ -17,7 +17,7 @@ import pytest
 from cubemc.analysis.eos import in_well_free_volume
 
 import cubemc
-from cubemc import pairs, pressure
+from cubemc import lattices, pairs, pressure
 from cubemc.geometry import overlaps, random_quaternions
 from cubemc.pressure import PressureCompute, block_average
 
@@ -127,15 +127,57 @@ def brute_force_events(state, well_range, beta_eps, max_scale):
     return x, kind
 
 
-def test_events_equal_a_brute_force_search():
+@pytest.mark.parametrize("n", [20, 60])  # 2 cells per axis (per-particle search), 3 (pairs once)
+def test_events_equal_a_brute_force_search(n):
     """Cell lists, nearest images and the per-pair bisection against an all-pairs search."""
-    state = cubemc.State.fluid(60, 0.35, seed=3)
+    state = cubemc.State.fluid(n, 0.35, seed=3)
     for well_range, beta_eps in ((1.14, 0.0), (1.3, -1.0)):
         x, kind = pressure.scale_events(state, pairs.square_well, well_range, beta_eps, 0.05)
         bx, bkind = brute_force_events(state, well_range, beta_eps, 0.05)
         assert np.array_equal(kind, bkind)
         assert np.abs(x - bx).max() < 0.05 / 2**15
-        assert (kind[:, 0] == 1).sum() > 10  # the search found overlaps to compare
+        assert (kind[:, 0] == 1).sum() > n // 6  # the search found overlaps to compare
+
+
+def both_searches(state, well_range, beta_eps, max_scale):
+    """(x, kind) of the per-particle search and of the pairs-once search on the same cells."""
+    shape = cubemc.shapes.get(state.shape)
+    kernels = pressure._kernels(shape, pairs.square_well)
+    sizes = cubemc.shapes.sizes(shape, state.shape_params, state.N)
+    wells = 0.5 * well_range * sizes
+    outer2 = float(shape.overlap_distance2(state.shape_params))
+    reach = max(math.sqrt(outer2), 2 * wells.max()) / (1 - max_scale)
+    grid = pressure.cell_grid(state.box, reach) // 3 * 3
+    assert grid.min() >= 3
+    cells = (grid, *kernels.cell_lists(state.positions, state.box, grid))
+    out = []
+    for search in (kernels.scale_events, kernels.pair_events):
+        x, kind = np.zeros((state.N, 2)), np.zeros((state.N, 2), np.int64)
+        args = (state.positions, state.orientations, state.shape_params, state.box, cells, outer2)
+        search(*args, wells, max_scale, reach * reach * (1 + 1e-9), x, kind)
+        out.append((x, kind))
+    return out
+
+
+@pytest.mark.parametrize("shape", ["cube", "cuboid"])
+def test_each_pair_once_gives_the_events_of_each_particle_search(shape):
+    """The pairs-once search (27 colours of cells) finds every particle's events exactly as the
+    search from each particle does: dense thermal crystals and a fluid, overlaps and wells."""
+    if shape == "cube":
+        crystal = cubemc.State.simple_cubic(7, 0.75, vacancies=2, seed=1)
+    else:
+        sizes = lattices.draw_sizes(6**3, polydispersity=0.1, seed=2)
+        params = lattices.shape_params("cuboid", sizes, edges=(1.0, 1.0, 1.2))
+        crystal = lattices.simple_cubic(6, "cuboid", params, packing_fraction=0.5)
+    sim = cubemc.Simulation(crystal, -1.0, 1.3, seed=4, device="cpu")
+    sim.run(20)
+    kinds = np.zeros(4, np.int64)
+    fluid = cubemc.State.fluid(300, 0.4, seed=5)
+    for state, max_scale in ((sim.state, 0.02), (sim.state, 0.004), (fluid, 0.02)):
+        (x1, k1), (x2, k2) = both_searches(state, 1.3, -1.0, max_scale)
+        assert np.array_equal(x1, x2) and np.array_equal(k1, k2)
+        kinds += np.bincount(k1.ravel(), minlength=4)
+    assert kinds.min() > 10, kinds  # none, overlaps, well entries and exits all compared
 
 
 def test_pressure_is_logged_measured_and_checkpointed(tmp_path):

@@ -4,15 +4,15 @@
     python benchmarks/bench_pressure_npt.py --n 10 --seconds 2 --rounds 5 --json out.json
 
 State: simple-cubic crystal at phi = 0.80 with one vacancy, beta*eps = -1, well range 1.14, move
-sizes tuned to 30 % acceptance first.  Printed: seconds per sweep of NVT; the extra cost of a
+sizes tuned to 30 % acceptance first. Printed: seconds per sweep of NVT; the extra cost of a
 PressureCompute every 10 sweeps as a fraction of NVT (target < 10 %; median of rounds that
-alternate with NVT in one process, and one measurement timed against ten NVT sweeps); NPT with
-the default BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target < 1.5x), and the same NPT with every proposed
-box recounted from scratch (State + Simulation.count_pairs, the recount before cubemc/npt_cpu.py,
-energy and overlaps at once) for comparison.  NVT and both
-NPT runs alternate for `rounds` rounds in one process and the medians of the per-round ratios
-are printed, so load from other processes hits all three alike.  Compilation and tuning are not
-timed.
+alternate with NVT in one process, and one measurement timed against ten NVT sweeps); NPT with the
+default BoxMove (one isotropic box move per sweep, size tuned) as a multiple of NVT (target <
+1.5x), and the same NPT with every proposed box recounted from scratch (State +
+Simulation.count_pairs, the recount before cubemc/npt_cpu.py, energy and overlaps at once) for
+comparison. NVT and both NPT runs alternate for `rounds` rounds in one process and the medians of
+the per-round ratios are printed, so load from other processes hits all three alike. Compilation
+and tuning are not timed.
 """
 
 import argparse

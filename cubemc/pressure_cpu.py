@@ -85,9 +85,9 @@ def first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, hi):  # noqa: PLR0913 (s
 
 @numba.njit(parallel=True, cache=True)
 def cell_lists(pos, box, grid):
-    """(cell of each particle (N, 3), order, starts, positions in cell order): cubemc.pressure.
-    cell_lists on a given grid, the same arrays (particles sorted by cell, in particle order
-    within a cell), built here with the cells assigned in parallel."""
+    """(order, starts, positions in cell order): the order and starts of cubemc.pressure.
+    cell_lists on a given grid (particles sorted by cell, in particle order within a cell), built
+    here with the cells assigned in parallel."""
     n = pos.shape[0]
     nx, ny, nz = grid[0], grid[1], grid[2]
     cell = np.empty((n, 3), np.int64)
@@ -109,7 +109,7 @@ def cell_lists(pos, box, grid):
     near = np.empty((n, 3))  # the walk reads neighbours' positions in a row
     for s in prange(n):
         near[s, 0], near[s, 1], near[s, 2] = pos[order[s], 0], pos[order[s], 1], pos[order[s], 2]
-    return cell, order, starts, near
+    return order, starts, near
 
 
 @inline
@@ -132,6 +132,22 @@ def image(d, shift, n, length):
     if n > 2:
         return d + shift
     return nearest_image(d, length)
+
+
+@inline
+def offset_within(near, t, xi, yi, zi, shift, grid, box, reach2):  # noqa: PLR0913 (scalars and arrays)
+    """(dx, dy, dz, r2) of the particle at sorted index t from (xi, yi, zi), its cell's image
+    shift given; r2 is inf as soon as one axis puts it beyond reach2 (the rest is not computed)."""
+    dx = image(near[t, 0] - xi, shift[0], grid[0], box[0])
+    r2 = dx * dx
+    if r2 >= reach2:
+        return 0.0, 0.0, 0.0, math.inf
+    dy = image(near[t, 1] - yi, shift[1], grid[1], box[1])
+    r2 += dy * dy
+    if r2 >= reach2:
+        return 0.0, 0.0, 0.0, math.inf
+    dz = image(near[t, 2] - zi, shift[2], grid[2], box[2])
+    return dx, dy, dz, r2 + dz * dz
 
 
 @inline
@@ -160,18 +176,17 @@ def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2
     """Per particle i: (x, kind) of its first compressive (out_*[i, 0]) and expansive
     (out_*[i, 1]) event with any neighbour within max_scale.
 
-    cells = (grid, cell of each particle, order, starts, positions in cell order) from
-    cubemc.pressure, with cells at least as wide as the largest centre distance an event can
-    involve; wells[i] is half the well of i, so the pair (i, j) has its step at wells[i] +
-    wells[j] (0: no well events); reach2 bounds the squared centre distance of any event (pairs
-    beyond it are skipped axis by axis before anything else).  The particles are taken cell by
-    cell, so each cell's neighbourhood is worked out once.  Cells half as wide with two steps
-    per axis were slower (measured: 18 ms against 10 for 8000 cubes, one thread): the loop over
-    nearly empty cells costs more than the pairs it saves.
+    cells = (grid, order, starts, positions in cell order) from cell_lists, with cells at least
+    as wide as the largest centre distance an event can involve; wells[i] is half the well of i,
+    so the pair (i, j) has its step at wells[i] + wells[j] (0: no well events); reach2 bounds
+    the squared centre distance of any event (pairs beyond it are skipped axis by axis before
+    anything else). The particles are taken cell by cell, so each cell's neighbourhood is worked
+    out once. Cells half as wide with two steps per axis were slower (measured: 18 ms against 10
+    for 8000 cubes, one thread): the loop over nearly empty cells costs more than the pairs it
+    saves.
     """
-    grid, _, order, starts, near = cells
+    grid, order, starts, near = cells
     nx, ny, nz = grid[0], grid[1], grid[2]
-    lx, ly, lz = box[0], box[1], box[2]
     mats = matrices(quat)
     for m in prange(nx * ny * nz):
         if starts[m] == starts[m + 1]:
@@ -184,19 +199,10 @@ def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2
             xc, kc, xe, ke = max_scale, 0, max_scale, 0
             for q in range(n_near):
                 m2 = around[q]
-                sx, sy, sz = shifts[q, 0], shifts[q, 1], shifts[q, 2]
+                shift = (shifts[q, 0], shifts[q, 1], shifts[q, 2])
                 for t in range(starts[m2], starts[m2 + 1]):
-                    dx = image(near[t, 0] - xi, sx, nx, lx)
-                    r2 = dx * dx
+                    dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, shift, grid, box, reach2)
                     if r2 >= reach2 or t == s:
-                        continue
-                    dy = image(near[t, 1] - yi, sy, ny, ly)
-                    r2 += dy * dy
-                    if r2 >= reach2:
-                        continue
-                    dz = image(near[t, 2] - zi, sz, nz, lz)
-                    r2 += dz * dz
-                    if r2 >= reach2:
                         continue
                     j = order[t]
                     r = math.sqrt(r2)
@@ -247,7 +253,7 @@ def pair_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2,
     modulo 3): cells of one colour are 3 apart, so no two of them, with the neighbours they
     write to, share a particle, and the cells of a colour run in parallel without races.  The
     same events as scale_events, bit for bit, for half the pair tests."""
-    grid, _, order, starts, near = cells
+    grid, order, starts, near = cells
     nx, ny, nz = grid[0], grid[1], grid[2]
     lx, ly, lz = box[0], box[1], box[2]
     mats = matrices(quat)
@@ -272,16 +278,7 @@ def pair_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2,
                     i = order[s]
                     xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
                     for t in range(s + 1 if q == 0 else starts[m2], starts[m2 + 1]):
-                        dx = (near[t, 0] - xi) + sx
-                        r2 = dx * dx
-                        if r2 >= reach2:
-                            continue
-                        dy = (near[t, 1] - yi) + sy
-                        r2 += dy * dy
-                        if r2 >= reach2:
-                            continue
-                        dz = (near[t, 2] - zi) + sz
-                        r2 += dz * dz
+                        dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, (sx, sy, sz), grid, box, reach2)
                         if r2 >= reach2:
                             continue
                         j = order[t]

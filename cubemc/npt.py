@@ -126,24 +126,22 @@ def _static_arguments(shape, pair, well_range, max_size, overlap_distance2):
     return kernels, pair_params, widen * reach * reach, widen * overlap_distance2
 
 
-def _recount_arguments(sim, params, new_box):
-    """(kernels, pair parameters, (grid, neighbour table) of the energy walk, the same of the
-    overlap walk, squared energy reach, squared overlap distance) for a proposed box: the energy
-    walk's cells are one energy reach wide (cubes in a 1.14 well: a third of the particles)."""
-    kernels, pair_params, reach2, outer2 = _static_arguments(
+def _recount_arguments(sim, params):
+    """(kernels, pair parameters, squared energy reach, squared overlap distance) of `sim` (see
+    _static_arguments); the walk over cells of either width comes from _walk_grid."""
+    return _static_arguments(
         sim.shape,
         sim.pair,
         sim.well_range,
         shapes.max_size(sim.shape, params),
         float(sim.shape.overlap_distance2(params)),
     )
-    walks = [_walk_grid(kernels, new_box, width2, len(params)) for width2 in (reach2, outer2)]
-    return kernels, pair_params, walks[0], walks[1], reach2, outer2
 
 
 def _walk_grid(kernels, box, width2, n):
     """(cells per axis, neighbour table) of cells at least sqrt(width2) wide, 2 to about
-    2 n^(1/3) per axis (wider cells only cost time; point particles have width 0)."""
+    2 n^(1/3) per axis (wider cells only cost time; point particles have width 0).  The energy
+    walk's cells are one energy reach wide (cubes in a 1.14 well: a third of the particles)."""
     most = max(2, round(2.0 * n ** (1.0 / 3.0)))
     cells = box / math.sqrt(width2) if width2 > 0 else np.full(3, most)
     grid = np.clip(np.floor(cells).astype(np.int64), 2, most)
@@ -159,9 +157,10 @@ def recount(sim, positions, orientations, params, new_box, stop_at_overlap=True)
             positions, orientations, new_box, check=False, shape=sim.shape.NAME, shape_params=params
         )
         return sim.count_pairs(state)
-    kernels, pair_params, energy_walk, overlap_walk, reach2, outer2 = _recount_arguments(sim, params, new_box)
-    grid, neighbours = energy_walk if reach2 > outer2 else overlap_walk
-    args = (positions, orientations, params, new_box, grid, neighbours, pair_params, max(reach2, outer2))
+    kernels, pair_params, reach2, outer2 = _recount_arguments(sim, params)
+    cut2 = max(reach2, outer2)
+    grid, neighbours = _walk_grid(kernels, new_box, cut2, len(params))
+    args = (positions, orientations, params, new_box, grid, neighbours, pair_params, cut2)
     units, overlaps = kernels.walk(*args, kernels.BOTH, stop_at_overlap)
     return int(units), int(overlaps)
 
@@ -173,7 +172,8 @@ def count_units(sim, positions, orientations, params, new_box):  # noqa: PLR0913
     if sim.device == "gpu":
         units, overlaps = recount(sim, positions, orientations, params, new_box)
         return units, overlaps > 0
-    kernels, pair_params, (grid, neighbours), _, reach2, _ = _recount_arguments(sim, params, new_box)
+    kernels, pair_params, reach2, _ = _recount_arguments(sim, params)
+    grid, neighbours = _walk_grid(kernels, new_box, reach2, len(params))
     args = (positions, orientations, params, new_box, grid, neighbours, pair_params, reach2)
     units, _ = kernels.walk(*args, kernels.UNITS, False)
     return int(units), None
@@ -181,9 +181,10 @@ def count_units(sim, positions, orientations, params, new_box):  # noqa: PLR0913
 
 def any_overlap(sim, positions, orientations, params, new_box):  # noqa: PLR0913 (a configuration)
     """Whether the proposed configuration has an overlapping pair (stops at the first)."""
-    if sim.shape.overlap_distance2(params) == 0.0:  # points
+    kernels, pair_params, _, outer2 = _recount_arguments(sim, params)
+    if outer2 == 0.0:  # points
         return False
-    kernels, pair_params, _, (grid, neighbours), _, outer2 = _recount_arguments(sim, params, new_box)
+    grid, neighbours = _walk_grid(kernels, new_box, outer2, len(params))
     args = (positions, orientations, params, new_box, grid, neighbours, pair_params, outer2)
     return kernels.walk(*args, kernels.OVERLAPS, True)[1] > 0
 

@@ -245,10 +245,8 @@ class Simulation:
         updates its arrays in place (no copies, no checks: box moves have done them)."""
         new_box = np.array(new_box, np.float64)
         if self.device == "gpu" or self._systems.size > 1:
-            pos, quat = self._systems.configuration(self._index)
-            state = State(
-                positions, quat, new_box, check=False, shape=self.shape.NAME, shape_params=self.shape_params
-            )
+            _, quat, params = self.arrays()
+            state = State(positions, quat, new_box, check=False, shape=self.shape.NAME, shape_params=params)
             self.set_state(state, bonds)
             return
         grid, cap = self._grid_for(new_box, self._systems.shape_params(self._index))

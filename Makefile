@@ -14,14 +14,15 @@ $(STAMP): pyproject.toml
 
 # The demo: the vacancy study scaled to a laptop (999 cubes, beta*eps = 0, -0.5, -1, -3, three
 # replicas each, 18000 / 14000 / 20000 / 6000 sweeps (studies.py, VACANCY_QUICK); the replicas'
-# scatter is part of every error) on the CPU: init, all operations, then the one-minute summary.
+# scatter is part of every error) on the CPU: init, all operations (one job per core: --parallel),
+# then the one-minute summary.
 # The full report with a figure per claim is report/report.md (docs/analysis.md explains it).
 # StandardEnvironment: run here even where SLURM client tools are installed.
 DEMO_ENV := CUBEMC_DEVICE=cpu SIGNAC_FLOW_ENVIRONMENT=StandardEnvironment
 DEMO_REPORT := report/report.md
 demo: $(STAMP)
 	$(DEMO_ENV) $(PY) init.py vacancy --quick
-	$(DEMO_ENV) $(PY) project.py run
+	$(DEMO_ENV) $(PY) project.py run --parallel
 	$(DEMO_ENV) $(PY) project.py status -d
 	@sed -n '/^## In one minute/,/^## Seed claims/p' $(DEMO_REPORT) | sed '$$d'
 	@echo "report: $(CURDIR)/$(DEMO_REPORT)"

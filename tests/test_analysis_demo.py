@@ -1,6 +1,6 @@
-"""The demo's report (``make demo``: init.py vacancy --quick, project.py run) states a verdict and
-an error for every vacancy claim. Same study (three replicas per βε) and commands, shorter runs so
-CI can afford it."""
+"""The demo's report (``make demo``: init.py vacancy --quick, project.py run --parallel) states a
+verdict and an error for every vacancy claim. Same study (three replicas per βε) and commands,
+shorter runs so CI can afford it."""
 
 import re
 
@@ -25,7 +25,7 @@ VERDICTS = ("agree", "disagree", "insufficient data", "too small to tell")
 def test_demo_report_has_a_verdict_and_an_error_for_every_vacancy_claim(tmp_path):
     project = tmp_path / "demo"
     cli("init.py", "vacancy", "--quick", *SHORT, "--project-dir", project, cwd=tmp_path)
-    cli("project.py", "run", cwd=project, timeout=1500)
+    cli("project.py", "run", "--parallel", cwd=project, timeout=1500)
     report = (project / "report" / "report.md").read_text()
     summary = report[report.index("## In one minute") : report.index("## Seed claims")]
     assert "Crystals of 999 cubes" in summary and "βε = 0, -0.5, -1, -3" in summary

@@ -113,8 +113,30 @@ def cpus_per_job(*jobs):
         return 1
 
 
+#: the sweeps each CPU or GPU operation runs, per state point key (its cost is N times their sum)
+_OPERATION_SWEEPS = {"equilibrate": ("tune_sweeps", "equilibration_sweeps"), "sample": ("production_sweeps",)}
+
+
+def operation_cost(operation) -> float:
+    """Rough work of a job operation (particles x sweeps, 1 for operations without sweeps), so
+    that ``run --parallel`` starts the longest ones first."""
+    keys = _OPERATION_SWEEPS.get(operation.name.removesuffix("_gpu"), ())
+    points = [job.cached_statepoint for job in operation._jobs]
+    return sum(sp.get("N", 1) * max(1, sum(sp.get(key, 0) for key in keys)) for sp in points)
+
+
 class CubemcProject(FlowProject):
     """The cubemc workflow; see ``README.md``."""
+
+    def _run_operations(self, operations, pretend=False, np=None, timeout=None, progress=False):
+        # ``run --parallel``: cubemc's runner (workflow/parallel.py) instead of signac-flow's,
+        # which hangs when an operation exits with a one-line error
+        if np is None or np == 1 or pretend:
+            return super()._run_operations(operations, pretend, np, timeout, progress)
+        from .parallel import run_operations
+
+        processes = (os.cpu_count() or 1) if np < 0 else np
+        run_operations(self, list(operations), processes, operation_cost, timeout)
 
 
 Project = CubemcProject

@@ -1,0 +1,71 @@
+"""``python project.py run --parallel [N]``: the operations of one pass in N worker processes.
+
+signac-flow's own parallel runner waits forever when an operation exits (cubemc's operations
+report an error in one line and exit with a status, and the pool never hears back from that
+worker), and a Ctrl-C prints a traceback from every worker.  This runner, used by
+`CubemcProject` for ``--parallel`` (``-p``):
+
+- forks its workers after the pass is known, so they inherit the project and the operations
+  (nothing is pickled);
+- lets workers ignore Ctrl-C: the parent alone reports the interrupt, and leaving the pool
+  terminates the workers, whose stages continue from their last checkpoints (as after a kill);
+- turns an operation's exit into its status in the parent.  The worker has already printed the
+  one line; the parent stops the other workers and exits with that status;
+- starts the longest operations first, so a pass does not end with one worker busy and the
+  others idle;
+- gives each worker cores // N numba threads unless ``NUMBA_NUM_THREADS`` is set, so N workers
+  do not run N x cores threads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+#: (project, operations, timeout) of the pass being run; read by the forked workers
+_PASS = None
+
+
+def run_operations(project, operations, processes, cost, timeout=None) -> None:
+    """Execute `operations` (signac-flow job operations of one pass) in `processes` workers,
+    the costliest (`cost(operation)`) first; raise SystemExit with the status of the first
+    operation that exits with one."""
+    global _PASS
+    operations = sorted(operations, key=cost, reverse=True)
+    processes = max(1, min(processes, len(operations)))
+    threads = max(1, (os.cpu_count() or 1) // processes)
+    _PASS = (project, operations, timeout)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(processes, initializer=_start_worker, initargs=(threads,)) as pool:
+            for status in pool.imap_unordered(_run_one, range(len(operations))):
+                if status:
+                    raise SystemExit(status)  # leaving the pool terminates the other workers
+    finally:
+        _PASS = None
+
+
+def _start_worker(threads: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)  # numba not imported yet
+        import sys
+
+        if "numba" in sys.modules:  # already imported by the parent: set it at run time
+            import numba
+
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def _run_one(index: int) -> int:
+    """Run operation `index` of the pass; its exit status (0 when it returned)."""
+    project, operations, timeout = _PASS
+    try:
+        project._execute_operation(operations[index], timeout)
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(stop.code, flush=True)
+        return 1
+    return 0

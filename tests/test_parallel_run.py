@@ -1,0 +1,107 @@
+"""``python project.py run --parallel``: the same results as a serial run, one line per error,
+Ctrl-C stops every worker (cubemc/workflow/parallel.py)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import signac
+from conftest import REPO, TINY_GRID, clean_env, cli
+from reliability_support import sigint_default, snapshot
+
+from cubemc import files
+
+pytestmark = pytest.mark.slow
+
+INTERRUPTED = (
+    "project.py: interrupted; run the same command again: every stage continues from its last checkpoint"
+)
+
+
+def _errors(stderr):
+    """stderr without the progress log lines of the operations."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("[cubemc ")]
+
+
+def test_a_parallel_run_gives_the_results_of_a_serial_run(finished_project, tmp_path):
+    serial, _ = finished_project
+    path = tmp_path / "project"
+    cli("init.py", "--project-dir", path, *TINY_GRID, "--beta-epsilon", "0", "-1", cwd=tmp_path)
+    run = cli("project.py", "run", "--parallel", "2", cwd=path, timeout=600)
+    assert _errors(run.stderr) == [], run.stderr[-3000:]
+    jobs = list(signac.get_project(path))
+    assert len(jobs) == 2 and (path / "report" / "report.md").is_file()
+    for job in jobs:
+        assert job.isfile("analysis.json")
+        with (
+            np.load(job.fn("final.npz")) as mine,
+            np.load(serial / "workspace" / job.id / "final.npz") as theirs,
+        ):
+            for key in ("positions", "orientations", "box", "counts", "sweep"):
+                np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
+
+
+def test_an_error_in_one_job_is_one_line_and_stops_the_run(tmp_path):
+    # signac-flow's own parallel runner waited forever here: the worker exited and the pool
+    # never heard back (the timeout below turns that into a failure)
+    path = tmp_path / "project"
+    cli("init.py", "--project-dir", path, *TINY_GRID, "--beta-epsilon", "0", "-1", cwd=tmp_path)
+    broken = sorted(signac.get_project(path), key=lambda job: job.id)[0]
+    document = broken.fn("signac_job_document.json")
+    with open(document, "w") as handle:
+        handle.write('{"damaged')
+    before = snapshot(broken.path)
+    run = cli("project.py", "run", "-p", "2", cwd=path, timeout=300, check=False)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    (line,) = _errors(run.stderr)
+    assert line.startswith(f"cubemc: create_initial_state ({broken.id[:8]}): error: ") and document in line
+    assert snapshot(broken.path) == before
+
+
+def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
+    path = tmp_path / "project"
+    grid = (
+        *TINY_GRID,
+        "--beta-epsilon",
+        "0",
+        "-1",
+        "--production-sweeps",
+        "400000",
+        "--sample-period",
+        "2000",
+    )
+    cli("init.py", "--project-dir", path, *grid, cwd=tmp_path)
+    jobs = list(signac.get_project(path))
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "project.py"), "run", "-p", "2"],
+        cwd=path,
+        env=clean_env(CUBEMC_CHECKPOINTS=200),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,
+        start_new_session=True,  # a group of its own, as a terminal's Ctrl-C reaches it
+    )
+    try:
+        deadline = time.time() + 300
+        while not all(job.isfile("sample.restart.npz") for job in jobs):
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert _errors(err) == [INTERRUPTED]
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):  # no worker outlives the interrupted run
+        os.killpg(proc.pid, 0)
+    for job in jobs:  # each stage left a readable checkpoint to continue from
+        assert not job.isfile("final.npz")
+        files.read_checkpoint_identity(job.fn("sample.restart.npz"))

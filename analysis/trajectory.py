@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, fields, replace
 
-import gsd.hoomd
 import numpy as np
+
+from cubemc import trajectory as gsdio
 
 from .analyzers import (
     ClusterAnalyzer,
@@ -69,24 +70,13 @@ class TrajectoryOptions:
     cluster_kwargs: dict | None = None
 
 
-def _frame_logs(path, n_frames):
-    """{name: per-frame values} of the scalar log/cubemc/* quantities ({} without logs)."""
-    try:
-        logs = gsd.hoomd.read_log(path, scalar_only=False)
-    except Exception:  # a file without any log chunk
-        return {}
-    out = {}
-    for key, value in logs.items():
-        if key.startswith(LOG_PREFIX):
-            out[key[len(LOG_PREFIX) :]] = np.asarray(value, dtype=float).reshape(n_frames, -1)[:, 0]
-    return out
-
-
 def read_frames(path, start=0, stop=None, stride=1):
-    """Yield the selected frames of a trajectory as `Frame` objects (float64 arrays)."""
-    with gsd.hoomd.open(path, "r") as traj:
+    """Yield the selected frames of a trajectory as `Frame` objects (float64 arrays); the logs
+    log/cubemc/* as floats, NaN in frames that did not log them (files whose first frame lacks
+    a key later frames log included: gsd.hoomd cannot read those, cubemc.gsd_logs can)."""
+    with gsdio.open_frames(path) as traj:
         n_total = len(traj)
-        logs = _frame_logs(path, n_total)
+        logs = gsdio.frame_logs(path, LOG_PREFIX)
         for i in range(n_total)[start:stop:stride]:
             f = traj[i]
             yield Frame(
@@ -151,7 +141,7 @@ def analyze_trajectory(path, analyzers=None, **options):
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     opts = replace(TrajectoryOptions(), **options)
     path = str(path)
-    with gsd.hoomd.open(path, "r") as traj:
+    with gsdio.open_frames(path) as traj:
         frame_ids = list(range(len(traj)))[opts.start : opts.stop : opts.stride]
     crystal = None
     series = {"frame": frame_ids, "step": []}

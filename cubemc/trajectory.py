@@ -4,12 +4,15 @@ import json
 import os
 import tempfile
 
+import gsd.fl
 import gsd.hoomd
 import numpy as np
 
 from . import files, shapes
 from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
+from .gsd_logs import fit_frame, open_frames, rewrite
+from .gsd_logs import frame_logs as frame_logs  # for the analysis, which reads through this module
 from .shapes import cube
 
 CUBE_SHAPE = cube.gsd_shapes(None)[0]
@@ -33,7 +36,7 @@ def make_frame(positions, orientations, box, step, log, type_shapes=None, typeid
     frame.particles.position = positions.astype(np.float32)
     frame.particles.orientation = orientations.astype(np.float32)
     frame.particles.type_shapes = [CUBE_SHAPE] if type_shapes is None else type_shapes
-    for key in LOG_KEYS:  # every key in every frame: gsd falls back to frame 0 for missing ones
+    for key in LOG_KEYS:  # every key in every frame (gsd_logs: a missing one means "not logged")
         dtype = np.uint64 if key in LOG_UINT64_KEYS else np.float64
         frame.log[LOG_PREFIX + key] = np.array([log[key]], dtype)
     return frame
@@ -49,16 +52,24 @@ def shape_types(shape, params):
 
 
 def frame_steps(path):
-    """configuration/step of every frame in an existing GSD file."""
-    with gsd.hoomd.open(path, "r") as traj:
-        return [int(f.configuration.step) for f in traj]
+    """configuration/step of every frame in an existing GSD file (0 where never written)."""
+    with gsd.fl.open(os.fspath(path), "r") as handle:
+        return [_step(handle, k) for k in range(handle.nframes)]
+
+
+def _step(handle, frame):
+    for source in (frame, 0):  # a frame that left out its step has frame 0's (gsd.hoomd's rule)
+        if handle.chunk_exists(source, "configuration/step"):
+            return int(handle.read_chunk(source, "configuration/step")[0])
+    return 0
 
 
 def trim_after(path, step):
     """Drop frames with configuration.step > step (left by a run killed after its checkpoint).
 
     Check first that the file is the run's own (check_run_owns): this deletes whatever it is told.
-    The kept frames go to a temporary file that replaces the original only when complete.
+    The kept frames go chunk by chunk to a temporary file that replaces the original only when
+    complete (gsd_logs.rewrite: a file whose first frame lacks log keys comes out readable).
     """
     if not os.path.exists(path):
         return
@@ -66,16 +77,7 @@ def trim_after(path, step):
     keep = [k for k, s in enumerate(steps) if s <= step]
     if len(keep) == len(steps):
         return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gsd.tmp")
-    os.close(fd)
-    try:
-        with gsd.hoomd.open(path, "r") as src, gsd.hoomd.open(tmp, "w") as dst:
-            for k in keep:
-                dst.append(src[k])
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    rewrite(path, keep)
 
 
 def needs_first_frame(path, sim, period):
@@ -133,7 +135,7 @@ def _check_frame_matches(path, index, state, sweep, hint):
     """Frame `index` of `path` holds the particle shapes of `state`, and if it is the frame of
     `sweep`, its configuration (float32, as frames store it)."""
     try:
-        with gsd.hoomd.open(path, "r") as traj:
+        with open_frames(path) as traj:
             frame = traj[index]
     except Exception as err:  # gsd raises several types for damaged files
         raise files.FileCheckError(path, f"is damaged ({type(err).__name__}: {err})", hint) from None
@@ -192,6 +194,12 @@ def _configuration_difference(frame, state):
 
 
 def append(path, frame):
+    """Append `frame` to the GSD file `path` (created if missing), logging the keys of the
+    file's first frame (gsd_logs.fit_frame; new float keys rewrite the file once)."""
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        add = fit_frame(path, frame)
+        if add:
+            rewrite(path, None, add)
     with gsd.hoomd.open(path, "a") as traj:
         traj.append(frame)
 
@@ -201,7 +209,7 @@ def read_frame(path, frame=-1, with_shape=False):
     be unit cubes unless with_shape, which adds (shape name, per-particle parameters) read from
     particles/type_shapes (boxes and rounded boxes: "cube", "cuboid" or "rounded_cuboid")."""
     try:
-        with gsd.hoomd.open(path, "r") as traj:
+        with open_frames(path) as traj:
             n_frames = len(traj)
             if n_frames == 0:
                 raise InputError(f"{path} contains no frames")

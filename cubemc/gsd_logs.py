@@ -1,0 +1,154 @@
+"""The log chunks of cubemc GSD trajectories: one key set per file, and files that break it.
+
+gsd.hoomd gives a frame that lacks a chunk the chunk of frame 0; for a log chunk that frame 0
+lacks too, reading the frame fails (KeyError), so one frame logging a new key (VMMC counts, the
+seed or pressure of newer versions) made every earlier frame but frame 0 unreadable.  Here:
+
+- Writing (`fit_frame`, called by `trajectory.append`): the first frame fixes a file's log keys;
+  later frames log every one of them (`fill_like` where they have no value).  A frame with a
+  float key the first frame lacks rewrites the file once (a copy: the folder needs room for it)
+  with that key added to its first frame as NaN ("not logged"; later frames without it read that
+  NaN), so the new values are kept and every GSD reader still reads the file.  Refusing instead
+  would stop a job that gains cluster moves, or any older job continued by a newer cubemc, just
+  to keep a log column out; writing the key anyway would leave the file unreadable to users'
+  own gsd.hoomd scripts.  An integer key the first frame lacks has no "unknown" value: the frame
+  leaves it out (in practice the seed, which files older than the seed log never had; the
+  checkpoint keeps it).
+- Reading (`open_frames`, `frame_logs`): particle data through gsd.hoomd with the log chunks
+  hidden, logs through gsd.fl, NaN where a frame has no chunk.  cubemc writes every log key in
+  every frame, so a missing log chunk means "not logged", never "as in frame 0".
+"""
+
+import contextlib
+import os
+import tempfile
+
+import gsd.fl
+import gsd.hoomd
+import numpy as np
+
+PREFIX = "log/"
+
+
+def fill_like(value):
+    """The value of a log key a frame has no value for: NaN; for integer logs the largest
+    integer of the type (only logs other than cubemc's own can be integers a frame lacks); other
+    kinds (text) repeat `value`."""
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.floating):
+        return np.full(value.shape, np.nan, value.dtype)
+    if np.issubdtype(value.dtype, np.integer):
+        return np.full(value.shape, np.iinfo(value.dtype).max, value.dtype)
+    return value
+
+
+def _is_float(value):
+    return isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)
+
+
+def _first_logs(handle, frames):
+    """({key: chunk} logged by the first of `frames`, {key: NaN chunk} for the float keys only
+    later ones log: files written before this module, which rewriting repairs)."""
+    first, late = {}, {}
+    for name in handle.find_matching_chunk_names(PREFIX):
+        key = name[len(PREFIX) :]
+        if handle.chunk_exists(frames[0], name):  # the usual case: no walk through the frames
+            first[key] = handle.read_chunk(frames[0], name)
+            continue
+        have = next((k for k in frames if handle.chunk_exists(k, name)), None)
+        if have is not None and _is_float(value := handle.read_chunk(have, name)):
+            late[key] = fill_like(value)
+    return first, late
+
+
+def fit_frame(path, frame):
+    """Make `frame` (a gsd.hoomd.Frame to append to the existing `path`) log the file's keys;
+    {key: NaN chunk} to add to the file's first frame for its new float keys (see `rewrite`)."""
+    with gsd.fl.open(os.fspath(path), "r") as handle:
+        if handle.nframes == 0:
+            return {}
+        first, late = _first_logs(handle, range(handle.nframes))
+    add = dict(late)
+    for key in list(frame.log):
+        if key in first or key in add:
+            continue
+        value = np.asarray(frame.log[key])
+        if _is_float(value):
+            add[key] = fill_like(value)
+        else:  # no honest "unknown" to give the earlier frames: the file keeps its key set
+            del frame.log[key]
+    for key, value in {**first, **add}.items():
+        if key not in frame.log:
+            frame.log[key] = fill_like(value)
+    return add
+
+
+def rewrite(path, keep=None, add=None):
+    """Copy the frames `keep` (indices, default all) of `path` chunk by chunk to a temporary
+    file, with the log chunks `add` ({key: array}) put into its first frame, and NaN there for
+    the float keys only later frames log (repairs older files); the copy replaces `path` only
+    when complete (a failure leaves `path` as it was)."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gsd.tmp")
+    os.close(fd)
+    try:
+        with gsd.fl.open(os.fspath(path), "r") as src:
+            keep = list(range(src.nframes) if keep is None else keep)
+            names = src.find_matching_chunk_names("")
+            add = {**_first_logs(src, keep)[1], **(add or {})} if keep else {}
+            with gsd.fl.open(tmp, "w", src.application, src.schema, src.schema_version) as dst:
+                for position, k in enumerate(keep):
+                    for name in names:
+                        if src.chunk_exists(k, name):
+                            dst.write_chunk(name, src.read_chunk(k, name))
+                        elif keep[0] != 0 and not name.startswith(PREFIX) and src.chunk_exists(0, name):
+                            # gsd.hoomd reads a chunk a frame left out from frame 0, not kept
+                            dst.write_chunk(name, src.read_chunk(0, name))
+                    for key, value in add.items() if position == 0 else ():
+                        dst.write_chunk(PREFIX + key, np.asarray(value))
+                    dst.end_frame()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class _WithoutLogs:
+    """An open gsd.fl file as gsd.hoomd sees it, less its log chunks (see `frame_logs`)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def find_matching_chunk_names(self, match):
+        names = self._handle.find_matching_chunk_names(match)
+        return [name for name in names if not name.startswith(PREFIX)]
+
+
+@contextlib.contextmanager
+def open_frames(path):
+    """gsd.hoomd's reader of `path` (read only) whose frames carry no logs: frames of files
+    whose first frame lacks a log key later frames have stay readable.  Logs: `frame_logs`."""
+    handle = gsd.fl.open(os.fspath(path), "r")
+    try:
+        yield gsd.hoomd.HOOMDTrajectory(_WithoutLogs(handle))
+    finally:
+        handle.close()
+
+
+def frame_logs(path, prefix=PREFIX):
+    """{key: float array, one value per frame} of the scalar logs under `prefix` (the key is
+    the chunk name less `prefix`; an array log gives its first element), NaN where a frame did
+    not log the key; uint64 logs (the seed) lose digits above 2**53 here."""
+    with gsd.fl.open(os.fspath(path), "r") as handle:
+        n_frames = handle.nframes
+        out = {}
+        for name in handle.find_matching_chunk_names(prefix):
+            values = np.full(n_frames, np.nan)
+            for k in range(n_frames):
+                value = handle.read_chunk(k, name) if handle.chunk_exists(k, name) else None
+                if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "biuf":
+                    values[k] = float(value.reshape(-1)[0])
+            out[name[len(prefix) :]] = values
+    return out

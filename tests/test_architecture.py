@@ -21,6 +21,7 @@ ENGINE = (
     "cubemc.systems",
     "cubemc.operations",
     "cubemc.trajectory",
+    "cubemc.gsd_logs",
     "cubemc.devices",
     "cubemc.simulation",
     "cubemc.batch",

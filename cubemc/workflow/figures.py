@@ -45,15 +45,15 @@ def _save(fig, path):
 
 
 def read_energy_log(path):
-    """Return ``(sweeps, energy, bonds)`` arrays from the per-frame logs of a cubemc GSD file."""
-    import gsd.hoomd
+    """Return ``(sweeps, energy, bonds)`` arrays from the per-frame logs of a cubemc GSD file
+    (NaN where a frame did not log a quantity; files of any cubemc version)."""
+    from cubemc import trajectory
 
     if not os.path.exists(path):
         return np.zeros(0), np.zeros(0), np.zeros(0)
-    log = gsd.hoomd.read_log(path, scalar_only=True)
-    sweeps = np.asarray(log.get("configuration/step", []), dtype=float)
-    energy = np.asarray(log.get("log/cubemc/energy", np.full(len(sweeps), np.nan)), dtype=float).ravel()
-    bonds = np.asarray(log.get("log/cubemc/bonds", np.full(len(sweeps), np.nan)), dtype=float).ravel()
+    sweeps = np.asarray(trajectory.frame_steps(path), dtype=float)
+    log = trajectory.frame_logs(path, "log/cubemc/")
+    energy, bonds = (log.get(key, np.full(len(sweeps), np.nan)) for key in ("energy", "bonds"))
     return sweeps, energy, bonds
 
 

@@ -59,7 +59,7 @@ def test_existing_job_ids_are_unchanged():
     assert shape_keys.make_shape_keys() == {}
     assert shape_keys.make_shape_keys(shape="cube", edge_ratios=(1, 1), size_polydispersity=0) == {}
     plain = [sp for sp in get_study("vacancy-shapes").statepoints() if not shape_keys.has_shape(sp)]
-    assert plain and all(sp["packing_fraction"] in (0.8, 0.53) for sp in plain)
+    assert plain and all(sp["packing_fraction"] in (0.8, 0.7) for sp in plain)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_shape_study_grids():
     assert radii == {0.0, 0.05, 0.1, 0.2}
     assert {sp["beta_epsilon"] for sp in full} == {0.0, -0.5, -1.0, -3.0}
     poly = [sp for sp in full if "size_polydispersity" in sp]
-    assert poly and all(sp["size_polydispersity"] == 0.12 and sp["packing_fraction"] == 0.53 for sp in poly)
+    assert poly and all(sp["size_polydispersity"] == 0.12 and sp["packing_fraction"] == 0.7 for sp in poly)
     crystal = get_study("crystal-shapes").statepoints()
     assert {sp.get("rounding_radius", 0.0) for sp in crystal} == {0.0, 0.1, 0.2, 0.3, 0.4, 0.45}
     for name in ("vacancy-shapes", "crystal-shapes"):

@@ -17,8 +17,11 @@ particle's outer extents), a fluid start cubemc.lattices.fluid (hard-particle co
 Sizes are drawn from the job seed, so the largest one is only known when the job runs; the checks
 here use the largest size the truncated distribution allows, 1 + TRUNCATION * polydispersity,
 and the mean volume of that distribution; polydisperse crystals are built on that nominal lattice
-(:func:`nominal_lattice`), so a crystal state point that passes always builds.  The box
-rule is the engine's (cubemc.geometry.interaction_range and min_box_edge), not a copy of it.
+(:func:`nominal_lattice`), so a crystal state point that passes always builds.  Denser
+polydisperse crystals (past the lattice cap, 0.542 for 12 %) come from the compression route
+cubemc.dense_crystal, admitted up to the packing fractions it was measured to reach
+(DENSE_CRYSTAL_LIMITS); their packing fraction is that of the drawn particles on every site.
+The box rule is the engine's (cubemc.geometry.interaction_range and min_box_edge), not a copy of it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ ROUNDING_RADIUS = "rounding_radius"
 SIZE_POLYDISPERSITY = "size_polydispersity"
 KEYS = (SHAPE, EDGE_RATIOS, ROUNDING_RADIUS, SIZE_POLYDISPERSITY)
 SHAPES = ("cube", "cuboid", "rounded_cuboid")
+#: (largest size_polydispersity, largest packing_fraction) of polydisperse crystals past the
+#: lattice cap that the compression route (cubemc.dense_crystal) reaches with 215 and 999 particles
+#: on every seed tried, with a margin (benchmarks/bench_dense_crystal.py, docs/validation.md)
+DENSE_CRYSTAL_LIMITS = ((0.08, 0.80), (0.12, 0.70))
 
 
 def shape_keys(sp) -> set:
@@ -164,6 +171,24 @@ def nominal_lattice(sp):
     return scale, scale * extents
 
 
+def dense_limit(sp):
+    """Largest packing fraction of the compression route for the state point's polydispersity
+    (None: monodisperse shapes, or more polydisperse than any measured)."""
+    delta = sp.get(SIZE_POLYDISPERSITY, 0.0)
+    if not delta:
+        return None
+    return next((phi for top, phi in DENSE_CRYSTAL_LIMITS if delta <= top), None)
+
+
+def is_dense_crystal(sp) -> bool:
+    """A polydisperse crystal past the lattice cap: built by cubemc.dense_crystal."""
+    return (
+        sp["initial_state"] == "crystal_vacancy"
+        and bool(sp.get(SIZE_POLYDISPERSITY))
+        and nominal_lattice(sp)[0] <= 1.0 + 1e-9
+    )
+
+
 def box_errors(sp) -> list[str]:
     """The NVT box rule (studies.check_statepoint) for every shape: a crystal's lattice must leave
     the largest particle room, and every box edge must reach the engine's minimum (twice the
@@ -179,11 +204,17 @@ def box_errors(sp) -> list[str]:
     if sp["initial_state"] == "crystal_vacancy":
         scale, lattice = nominal_lattice(sp)
         box = sp["n_lattice"] * lattice
-        if scale <= 1.0 + 1e-9:
+        limit = dense_limit(sp)
+        if scale <= 1.0 + 1e-9 and (limit is None or sp["packing_fraction"] > limit):
+            route = (
+                f", and compression (cubemc.dense_crystal) reaches {limit} at this polydispersity"
+                if limit is not None
+                else ""
+            )
             errors.append(
                 f"packing_fraction={sp['packing_fraction']} is too high for a lattice of these particles: "
                 f"the largest possible one (size {largest_size(sp):.3g}) needs packing_fraction below "
-                f"{sp['packing_fraction'] * scale**3:.4f}"
+                f"{sp['packing_fraction'] * scale**3:.4f}{route}"
             )
     else:
         box = np.full(3, (sp["N"] * mean_volume(sp) / sp["packing_fraction"]) ** (1.0 / 3.0))
@@ -203,13 +234,20 @@ def pressure_errors(sp) -> list[str]:
 
 
 def initial_state(sp, seed):
-    """The cubemc.State of a shape job: sizes from the job seed, crystal or compressed fluid."""
+    """The cubemc.State of a shape job: sizes from the job seed, crystal (compressed past the
+    lattice cap: cubemc.dense_crystal) or compressed fluid."""
     from cubemc import lattices
 
     n = sp["n_lattice"] ** 3 if sp["initial_state"] == "crystal_vacancy" else sp["N"]
     sizes = lattices.draw_sizes(n, sp.get(SIZE_POLYDISPERSITY, 0.0), seed=seed)
     shape, edges = sp[SHAPE], (1.0, *sp.get(EDGE_RATIOS, (1.0, 1.0)))
     params = lattices.shape_params(shape, sizes, edges, sp.get(ROUNDING_RADIUS, 0.0))
+    if is_dense_crystal(sp):
+        from cubemc import dense_crystal
+
+        return dense_crystal.simple_cubic(
+            sp["n_lattice"], shape, params, sp["packing_fraction"], vacancies=sp["vacancies"], seed=seed
+        )
     if sp["initial_state"] == "crystal_vacancy":
         # the validated lattice (exact packing fraction without polydispersity)
         lattice = nominal_lattice(sp)[1] if sp.get(SIZE_POLYDISPERSITY) else None

@@ -1,0 +1,127 @@
+"""Dense polydisperse crystals: a simple-cubic (orthorhombic for cuboids) lattice built with room
+for its largest particle, then compressed by hard-particle Monte Carlo past that limit.
+
+    state = dense_crystal.simple_cubic(6, "cuboid", params, packing_fraction=0.7, vacancies=1, seed=1)
+    order = dense_crystal.sc_order(state, 6)   # empty / doubly occupied sites, alignment
+
+A lattice whose constant leaves every site room for the largest particle caps the packing
+fraction of polydisperse particles (12 % cubes truncated at 2 widths: 0.542); real crystals of
+such particles are denser because neighbours of a large particle are displaced and smaller ones
+sit next to it.  The route here lets Monte Carlo find that: cubemc.compress shrinks the box,
+removes the overlaps each shrink creates with ordinary trial moves, backs off near jamming, and
+between shrinks exchanges the sizes of random pairs of particles where that creates no overlap
+(swap moves, as used to compress polydisperse glasses), so large particles can move apart.  Every
+state it hands on is overlap-free; the size distribution is the drawn one (only which particle
+carries which size changes).  The result is a starting state, not an equilibrium sample: the
+arrangement of sizes is frozen afterwards (the production runs make no swaps).
+
+How far it gets depends on the polydispersity (docs/validation.md, issue 12): 12 % cubes jam near
+phi 0.71-0.76, so phi 0.80 is out of reach for them; workflow/shape_keys.py admits state points
+only up to the limits measured there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import lattices, shapes, validate
+from .errors import InputError
+from .geometry import quaternion_matrices
+
+#: sweeps of overlap removal after a shrink before backing off (cubemc.compress)
+STALL_SWEEPS = 500
+#: swap attempts between shrinks, per particle
+SWAPS_PER_PARTICLE = 0.5
+#: start lattice: constants this much above the largest particle's extents
+START_GAP = 1e-4
+#: a particle is on its site if within this fraction of the lattice constant (analysis/vacancy.py)
+SITE_FRACTION = 0.25
+
+
+def full_lattice_volume(shape, params) -> float:
+    """Particle volume of the full lattice (every site, vacancies included)."""
+    mod = shapes.get(shape)
+    return float(np.sum(mod.volumes(params, params.shape[0])))
+
+
+def simple_cubic(n, shape, params, packing_fraction, vacancies=0, seed=0, max_sweeps=40000, stats=None):  # noqa: PLR0913 (the crystal, by name)
+    """n x n x n crystal of `params` (one row per site, as lattices.simple_cubic) at
+    `packing_fraction` of the full lattice (the drawn particles on every site: the convention of
+    lattices.simple_cubic), vacancies included.  Built on the tightest lattice that fits the
+    largest particle, then compressed; raises InputError (one line) if compression jams before
+    the target or the crystal loses its simple-cubic order on the way.  `stats`: as
+    cubemc.compress.compress_fluid."""
+    from .compress import compress_fluid
+
+    n = validate.positive_int("n", n)
+    phi = validate.fraction("packing_fraction", packing_fraction)
+    mod = shapes.get(shape)
+    params = np.array(params, np.float64)
+    if params.shape[0] != n**3:
+        raise InputError(f"give one row of shape parameters per site ({n**3}), got {params.shape[0]}")
+    largest = mod.extents(params).max(axis=0) if hasattr(mod, "extents") else np.ones(3)
+    start = lattices.simple_cubic(
+        n, shape, params, lattice_constant=largest * (1 + START_GAP), vacancies=vacancies, seed=seed
+    )
+    edge = (full_lattice_volume(shape, params) / (phi * np.prod(largest))) ** (1 / 3) * largest[0]
+    if edge >= start.box[0]:  # the largest particle fits: no compression needed
+        return lattices.simple_cubic(n, shape, params, packing_fraction=phi, vacancies=vacancies, seed=seed)
+    stats = {} if stats is None else stats
+    max_sweeps = validate.positive_int("max_sweeps", max_sweeps)
+    try:
+        dense = compress_fluid(
+            start,
+            edge,
+            seed=validate.seed(seed),
+            max_sweeps=max_sweeps,
+            stall_sweeps=STALL_SWEEPS,
+            swaps=max(1, int(SWAPS_PER_PARTICLE * start.N)),
+            stats=stats,
+        )
+    except InputError:
+        # in the convention of the request: the full lattice (vacancies filled)
+        stats["reached"] *= full_lattice_volume(shape, params) / start.packing_fraction / start.volume
+        raise InputError(
+            f"could not compress the {n}x{n}x{n} crystal of these particles to packing fraction "
+            f"{phi} in {max_sweeps} sweeps: it stopped without overlaps at {stats['reached']:.4f} "
+            "(the route's limits: cubemc.workflow.shape_keys.DENSE_CRYSTAL_LIMITS)"
+        ) from None
+    order = sc_order(dense, n)
+    if order["empty_sites"] != n**3 - dense.N or order["double_sites"]:
+        raise InputError(
+            f"compressing the {n}x{n}x{n} crystal to packing fraction {phi} lost its simple-cubic "
+            f"order ({order['empty_sites']} empty and {order['double_sites']} doubly occupied sites); "
+            "lower the packing fraction"
+        )
+    return dense
+
+
+def sc_order(state, n) -> dict:
+    """Simple-cubic order of `state` on an n x n x n lattice filling its box (drift removed):
+    `empty_sites`, `double_sites` (particles mapped to their nearest site), `off_site` (particles
+    farther than SITE_FRACTION lattice constants from it), `max_displacement` (lattice constants),
+    and `tilt_deg` (`max_tilt_deg`): the mean (largest) over particles of the angle in degrees
+    between a body axis and its nearest box axis, the worst of the three axes (0: aligned with
+    the lattice, as built; about 38 for random orientations)."""
+    n = validate.positive_int("n", n)
+    a = state.box / n
+    origin = -state.box / 2 + a / 2
+    drift = np.zeros(3)
+    for _ in range(3):  # the crystal may have drifted a little as a whole
+        rel = (state.positions - origin - drift) / a
+        disp = rel - np.rint(rel)
+        drift = drift + a * disp.mean(axis=0)
+    rel = (state.positions - origin - drift) / a
+    ijk = np.mod(np.rint(rel).astype(int), n)
+    disp = np.linalg.norm(rel - np.rint(rel), axis=1)
+    occupancy = np.bincount((ijk[:, 0] * n + ijk[:, 1]) * n + ijk[:, 2], minlength=n**3)
+    cosines = np.abs(quaternion_matrices(state.orientations)).max(axis=1).min(axis=1)
+    tilt = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
+    return {
+        "empty_sites": int(np.sum(occupancy == 0)),
+        "double_sites": int(np.sum(occupancy > 1)),
+        "off_site": int(np.sum(disp > SITE_FRACTION)),
+        "max_displacement": float(disp.max()),
+        "tilt_deg": float(tilt.mean()),
+        "max_tilt_deg": float(tilt.max()),
+    }

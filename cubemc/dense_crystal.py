@@ -15,9 +15,10 @@ state it hands on is overlap-free; the size distribution is the drawn one (only 
 carries which size changes).  The result is a starting state, not an equilibrium sample: the
 arrangement of sizes is frozen afterwards (the production runs make no swaps).
 
-How far it gets depends on the polydispersity (docs/validation.md, issue 12): 12 % cubes jam near
-phi 0.71-0.76, so phi 0.80 is out of reach for them; workflow/shape_keys.py admits state points
-only up to the limits measured there.
+How far it gets depends on the polydispersity and, jamming being stochastic, on the seed
+(docs/validation.md, issue 12): 12 % cubes jam at phi 0.74-0.79 (215 cubes) and 0.77 (999), so
+phi 0.80 is out of reach for them; workflow/shape_keys.py admits state points only up to the
+limits measured there.
 """
 
 from __future__ import annotations

@@ -133,7 +133,11 @@ def test_state_points_past_the_cap_take_the_route():
 
 @pytest.mark.parametrize(
     "changes, limit",
-    [({"packing_fraction": 0.72}, "0.7"), ({"size_polydispersity": 0.15}, None)],
+    [
+        ({"packing_fraction": 0.72}, "0.7"),
+        ({"size_polydispersity": 0.15}, None),
+        ({"shape": "rounded_cuboid", "rounding_radius": 0.1}, None),  # limits measured for cubes only
+    ],
 )
 def test_state_point_beyond_the_route_is_one_line_and_nothing_is_written(tmp_path, changes, limit):
     sp = crystal_point(**changes)
@@ -159,11 +163,10 @@ def test_vacancy_shapes_polydisperse_branch_is_dense():
         assert len({calc_id(sp) for sp in points}) == len(points)
 
 
-@pytest.mark.slow
 def test_route_for_215_cubes():
-    """The vacancy study's size: 6^3 sites minus one at the route's 12 % limit."""
+    """The vacancy study's size: 6^3 sites minus one at the route's 12 % limit (seconds)."""
     n = 6
-    phi = shape_keys.dense_limit({"size_polydispersity": DELTA})
+    phi = shape_keys.dense_limit({"shape": "cuboid", "size_polydispersity": DELTA})
     params = sizes(n, seed=3)
     state = dense_crystal.simple_cubic(n, "cuboid", params, phi, vacancies=1, seed=3)
     check_dense(state, params, phi, n=n)

@@ -36,10 +36,10 @@ ROUNDING_RADIUS = "rounding_radius"
 SIZE_POLYDISPERSITY = "size_polydispersity"
 KEYS = (SHAPE, EDGE_RATIOS, ROUNDING_RADIUS, SIZE_POLYDISPERSITY)
 SHAPES = ("cube", "cuboid", "rounded_cuboid")
-#: (largest size_polydispersity, largest packing_fraction) of polydisperse crystals past the
+#: (largest size_polydispersity, largest packing_fraction) of polydisperse cubes past the
 #: lattice cap that the compression route (cubemc.dense_crystal) reaches with 215 and 999 particles
 #: on every seed tried, with a margin (benchmarks/bench_dense_crystal.py, docs/validation.md)
-DENSE_CRYSTAL_LIMITS = ((0.08, 0.80), (0.12, 0.70))
+DENSE_CRYSTAL_LIMITS = ((0.08, 0.76), (0.12, 0.70))
 
 
 def shape_keys(sp) -> set:
@@ -173,9 +173,10 @@ def nominal_lattice(sp):
 
 def dense_limit(sp):
     """Largest packing fraction of the compression route for the state point's polydispersity
-    (None: monodisperse shapes, or more polydisperse than any measured)."""
+    (None: monodisperse, not cubes (limits measured for cubes only), or more polydisperse than
+    any measured)."""
     delta = sp.get(SIZE_POLYDISPERSITY, 0.0)
-    if not delta:
+    if not delta or sp.get(SHAPE) != "cuboid" or EDGE_RATIOS in sp:
         return None
     return next((phi for top, phi in DENSE_CRYSTAL_LIMITS if delta <= top), None)
 

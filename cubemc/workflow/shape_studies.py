@@ -9,7 +9,7 @@ strong-attraction limit -3 that the spread is measured against) for
     phi 0.70: a lattice that leaves the largest possible cube (size 1 + 2 * 0.12 = 1.24) room is
     capped at 0.542, so these crystals are compressed past it (cubemc.dense_crystal, with swaps
     of sizes); 0.70 is the route's admitted limit for 12 % (shape_keys.DENSE_CRYSTAL_LIMITS):
-    it jams near 0.74-0.76 for 215 cubes, so the monodisperse phi 0.80 is out of reach.
+    it jams at 0.74-0.79 (215 cubes, by seed), so the monodisperse phi 0.80 is out of reach.
 ``crystal-shapes``: hard particles from the cube (r = 0) to nearly a sphere (r = 0.45 of outer edge 1)
 at fixed outer size, started as a compressed fluid at a density where hard cubes and hard
 spheres both freeze (hard spheres melt at phi 0.545); which crystal grows is classified from the

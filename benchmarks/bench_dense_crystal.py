@@ -46,9 +46,11 @@ def main():
     for seed in args.seeds:
         seconds, stats, phi, order = run(args.n, args.polydispersity, seed, args.packing_fraction)
         reached.append(phi if phi is not None else float("nan"))
+        sweeps = stats.get("total_sweeps", stats.get("sweeps"))
         print(
             f"n={args.n} N={args.n**3 - 1} poly={args.polydispersity} seed={seed} "
-            f"target={args.packing_fraction}: {seconds:.1f} s, {stats.get('sweeps')} sweeps, "
+            f"target={args.packing_fraction}: {seconds:.1f} s, {sweeps} "
+            f"sweeps in {stats.get('attempts', 1)} attempt(s), "
             f"{stats.get('swaps_kept')} exchanges kept, full-lattice phi {phi:.4f}, {order}",
             flush=True,
         )

@@ -59,7 +59,7 @@ def test_existing_job_ids_are_unchanged():
     assert shape_keys.make_shape_keys() == {}
     assert shape_keys.make_shape_keys(shape="cube", edge_ratios=(1, 1), size_polydispersity=0) == {}
     plain = [sp for sp in get_study("vacancy-shapes").statepoints() if not shape_keys.has_shape(sp)]
-    assert plain and all(sp["packing_fraction"] in (0.8, 0.7) for sp in plain)
+    assert plain and all(sp["packing_fraction"] == 0.8 for sp in plain)
 
 
 @pytest.mark.parametrize(
@@ -76,8 +76,12 @@ def test_existing_job_ids_are_unchanged():
         ({"shape": "sphere"}, "must be one of cube, cuboid, rounded_cuboid"),
         ({"rounding_radius": 0.1}, "must be one of"),
         ({"shape": "cube", "size_polydispersity": 0.1}, "is the unit cube"),
-        # the largest possible 12 % cube (size 1.24) does not fit a lattice at phi 0.8
-        ({"shape": "cuboid", "size_polydispersity": 0.12}, "too high for a lattice"),
+        # the largest possible 12 % cube (size 1.24) does not fit a lattice at phi 0.85, and
+        # compression (cubemc.dense_crystal) is admitted up to 0.80
+        (
+            {"shape": "cuboid", "size_polydispersity": 0.12, "packing_fraction": 0.85},
+            "too high for a lattice",
+        ),
         ({"shape": "rounded_cuboid", "rounding_radius": 0.2, "packing_fraction": 0.95}, "below 0.9077"),
         ({"shape": "rounded_cuboid", "rounding_radius": 0.1, "pressure": 20.0}, "unit cubes only"),
     ],
@@ -155,7 +159,7 @@ def test_shape_study_grids():
     assert radii == {0.0, 0.05, 0.1, 0.2}
     assert {sp["beta_epsilon"] for sp in full} == {0.0, -0.5, -1.0, -3.0}
     poly = [sp for sp in full if "size_polydispersity" in sp]
-    assert poly and all(sp["size_polydispersity"] == 0.12 and sp["packing_fraction"] == 0.7 for sp in poly)
+    assert poly and all(sp["size_polydispersity"] == 0.12 and sp["packing_fraction"] == 0.8 for sp in poly)
     crystal = get_study("crystal-shapes").statepoints()
     assert {sp.get("rounding_radius", 0.0) for sp in crystal} == {0.0, 0.1, 0.2, 0.3, 0.4, 0.45}
     for name in ("vacancy-shapes", "crystal-shapes"):
@@ -169,7 +173,7 @@ def test_init_cli_creates_shape_jobs(tmp_path):
     path = tmp_path / "project"
     cli("init.py", "vacancy-shapes", "--quick", "--project-dir", path, "-q", cwd=tmp_path)
     project = signac.get_project(str(path))
-    assert len(project) == 24
+    assert len(project) == 20  # 16 rounded (r = 0: the cube) + 4 polydisperse
     assert {job.sp.get("shape") for job in project} == {None, "rounded_cuboid", "cuboid"}
 
 

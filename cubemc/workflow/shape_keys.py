@@ -39,7 +39,7 @@ SHAPES = ("cube", "cuboid", "rounded_cuboid")
 #: (largest size_polydispersity, largest packing_fraction) of polydisperse cubes past the
 #: lattice cap that the compression route (cubemc.dense_crystal) reaches with 215 and 999 particles
 #: on every seed tried, with a margin (benchmarks/bench_dense_crystal.py, docs/validation.md)
-DENSE_CRYSTAL_LIMITS = ((0.08, 0.76), (0.12, 0.70))
+DENSE_CRYSTAL_LIMITS = ((0.12, 0.80),)
 
 
 def shape_keys(sp) -> set:

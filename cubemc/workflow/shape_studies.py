@@ -5,11 +5,10 @@ import back): :func:`shape_studies` (from the vacancy study) returns them for st
 strong-attraction limit -3 that the spread is measured against) for
   - rounded cubes of outer edge 1 with rounding radius r = 0 (the unit cube), 0.05, 0.1, 0.2 at
     phi 0.80, and
-  - 12 % polydisperse cubes (seed 003: 7.45 +- 0.89 nm) with their monodisperse reference at
-    phi 0.70: a lattice that leaves the largest possible cube (size 1 + 2 * 0.12 = 1.24) room is
-    capped at 0.542, so these crystals are compressed past it (cubemc.dense_crystal, with swaps
-    of sizes); 0.70 is the route's admitted limit for 12 % (shape_keys.DENSE_CRYSTAL_LIMITS):
-    it jams at 0.74-0.79 (215 cubes, by seed), so the monodisperse phi 0.80 is out of reach.
+  - 12 % polydisperse cubes (seed 003: 7.45 +- 0.89 nm) at phi 0.80, next to their monodisperse
+    reference (the r = 0 cubes above, the same state points): a lattice that leaves the largest
+    possible cube (size 1 + 2 * 0.12 = 1.24) room is capped at 0.542, so these crystals are
+    compressed past it (cubemc.dense_crystal; shape_keys.DENSE_CRYSTAL_LIMITS).
 ``crystal-shapes``: hard particles from the cube (r = 0) to nearly a sphere (r = 0.45 of outer edge 1)
 at fixed outer size, started as a compressed fluid at a density where hard cubes and hard
 spheres both freeze (hard spheres melt at phi 0.545); which crystal grows is classified from the
@@ -24,9 +23,9 @@ import dataclasses
 
 ROUNDING_RADII = (0.05, 0.1, 0.2)
 POLYDISPERSITY = 0.12  # seed 003: 0.89 / 7.45
-#: packing fraction of the polydisperse branch: the compression route's limit for 12 % (it cannot
-#: reach the monodisperse 0.80; shape_keys.DENSE_CRYSTAL_LIMITS, docs/validation.md)
-POLYDISPERSE_PACKING_FRACTION = 0.70
+#: packing fraction of the polydisperse branch: the monodisperse one, reached by compression
+#: (shape_keys.DENSE_CRYSTAL_LIMITS, docs/validation.md)
+POLYDISPERSE_PACKING_FRACTION = 0.80
 #: up to nearly a sphere (r = 0.5 would leave a zero core; r = 0.45: core 0.1, outer edge 1)
 CRYSTAL_RADII = (0.0, 0.1, 0.2, 0.3, 0.4, 0.45)
 
@@ -50,11 +49,12 @@ def shape_studies(vacancy):
         name="vacancy-polydisperse",
         description="polydisperse cubes",
         packing_fraction=(POLYDISPERSE_PACKING_FRACTION,),
-        shapes=({}, {"shape": "cuboid", "size_polydispersity": POLYDISPERSITY}),
+        # the monodisperse reference is the rounded branch's r = 0 (the same state points)
+        shapes=({"shape": "cuboid", "size_polydispersity": POLYDISPERSITY},),
     )
     description = (
         "vacancy localisation vs shape: rounded cubes r = 0-0.2 at phi 0.80 and 12 % polydisperse "
-        "cubes at phi 0.70 (compressed past the lattice cap), beta*eps 0, -0.5, -1 (and -3, the limit)"
+        "cubes (compressed past the lattice cap), all at phi 0.80, beta*eps 0, -0.5, -1 (and -3, the limit)"
     )
     vacancy_shapes = dataclasses.replace(
         rounded, name="vacancy-shapes", description=description, branches=(rounded, poly), shapes=()

@@ -16,9 +16,10 @@ carries which size changes).  The result is a starting state, not an equilibrium
 arrangement of sizes is frozen afterwards (the production runs make no swaps).
 
 How far it gets depends on the polydispersity and, jamming being stochastic, on the seed
-(docs/validation.md, issue 12): 12 % cubes jam at phi 0.74-0.79 (215 cubes) and 0.77 (999), so
-phi 0.80 is out of reach for them; workflow/shape_keys.py admits state points only up to the
-limits measured there.
+(docs/validation.md, issue 12): 12 % cubes reach phi 0.80 in most compressions and jam between
+0.78 and 0.83, so the route tries up to ATTEMPTS compressions; workflow/shape_keys.py admits
+state points only up to the limits measured there.  Patience matters: with a 500-sweep stall and
+N/2 exchanges per shrink the same crystals jammed at 0.74-0.79.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ SITE_FRACTION = 0.25
 #: sc_order: largest distance (lattice constants) at which a particle crowding a site is moved to
 #: an empty one (beyond it the crystal has an interstitial: order lost)
 REASSIGN = 0.75
+#: largest mean tilt (degrees) of an ordered crystal: the route's crystals have 4-9, random
+#: orientations 38
+MAX_TILT_DEG = 15.0
 
 
 def full_lattice_volume(shape, params) -> float:
@@ -88,14 +92,22 @@ def simple_cubic(n, shape, params, packing_fraction, vacancies=0, seed=0, max_sw
         stats.update(attempts=attempt + 1, total_sweeps=total)
         if dense is None:
             continue
+        dense = _register_rows(dense, n)
         order = sc_order(dense, n)
-        if order["empty_sites"] == n**3 - dense.N and not order["double_sites"]:
+        if ordered(order, n**3 - dense.N):
             return dense
         best = max(best, phi)
     raise InputError(
         f"could not compress the {n}x{n}x{n} crystal of these particles to packing fraction {phi} "
         f"keeping its simple-cubic order in {ATTEMPTS} attempts of {max_sweeps} sweeps (best without "
         f"overlaps: {best:.4f}; the route's limits: cubemc.workflow.shape_keys.DENSE_CRYSTAL_LIMITS)"
+    )
+
+
+def ordered(order, vacancies) -> bool:
+    """Whether sc_order's result is a simple-cubic crystal with `vacancies` vacancies."""
+    return (
+        order["empty_sites"] == vacancies and not order["double_sites"] and order["tilt_deg"] <= MAX_TILT_DEG
     )
 
 
@@ -120,6 +132,48 @@ def _compress(start, edge, crystal, seed, max_sweeps, stats):  # noqa: PLR0913 (
         raise
 
 
+def _lattice_frame(state, n):
+    """(positions in lattice constants from the first site, drift removed; lattice constants)."""
+    a = state.box / n
+    rel = (state.positions + state.box / 2 - a / 2) / a
+    drift = np.zeros(3)
+    for _ in range(3):  # the crystal may have drifted a little as a whole
+        drift += (rel - drift - np.rint(rel - drift)).mean(axis=0)
+    return rel - drift, a
+
+
+def _register_rows(state, n):
+    """Slide back onto the lattice each row of particles that slipped along its own axis by more
+    than SITE_FRACTION (aligned cubes in a row slide freely along it, so over 10^4 sweeps a row
+    can drift by half a lattice constant), keeping a slide only if it creates no overlap."""
+    from .state import State
+
+    rel, a = _lattice_frame(state, n)
+    for axis in range(3):
+        others = [d for d in range(3) if d != axis]
+        sites = np.mod(np.rint(rel[:, others]).astype(int), n)
+        row_of = sites[:, 0] * n + sites[:, 1]
+        phase = np.exp(2j * np.pi * rel[:, axis])
+        for row in np.unique(row_of):
+            members = np.flatnonzero(row_of == row)
+            offset = np.angle(phase[members].mean()) / (2 * np.pi)
+            if abs(offset) <= SITE_FRACTION:
+                continue
+            trial = state.positions.copy()
+            trial[members, axis] -= offset * a[axis]
+            moved = State(
+                trial,
+                state.orientations,
+                state.box,
+                check=False,
+                shape=state.shape,
+                shape_params=state.shape_params,
+            )
+            if moved.count_pairs()[1] == 0:
+                state, rel[members, axis] = moved, rel[members, axis] - offset
+    return state
+
+
 def sc_order(state, n) -> dict:
     """Simple-cubic order of `state` on an n x n x n lattice filling its box (drift removed).
 
@@ -132,13 +186,7 @@ def sc_order(state, n) -> dict:
     between a body axis and its nearest box axis, the worst of the three axes (0: aligned with
     the lattice, as built; about 38 for random orientations)."""
     n = validate.positive_int("n", n)
-    a = state.box / n
-    origin = -state.box / 2 + a / 2
-    drift = np.zeros(3)
-    for _ in range(3):  # the crystal may have drifted a little as a whole
-        rel = (state.positions - origin - drift) / a
-        drift = drift + a * (rel - np.rint(rel)).mean(axis=0)
-    rel = (state.positions - origin - drift) / a
+    rel, _ = _lattice_frame(state, n)
     sites = np.mod(np.rint(rel), n)
     site_of = _resolve_doubles(rel, sites, n)
     occupancy = np.bincount(site_of, minlength=n**3)
@@ -158,22 +206,48 @@ def sc_order(state, n) -> dict:
 
 
 def _resolve_doubles(rel, sites, n):
-    """Site index per particle: nearest sites, the farther of two sharing one moved to the nearest
-    empty site within REASSIGN (in lattice constants, periodic)."""
-    site_of = np.ravel_multi_index(sites.astype(int).T, (n, n, n))
+    """Site index per particle: nearest sites, then each particle crowding a site re-seated along
+    the shortest chain of particles (each moving to a site within REASSIGN lattice constants of
+    it, periodic) that ends at an empty site, as in a row of cubes spread over one site more."""
+    shape = (n, n, n)
+    site_of = np.ravel_multi_index(sites.astype(int).T, shape)
+    steps = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
     for _ in range(len(site_of)):
         occupancy = np.bincount(site_of, minlength=n**3)
-        empty = np.flatnonzero(occupancy == 0)
-        shared = np.flatnonzero(occupancy[site_of] > 1)
-        if not len(shared) or not len(empty):
+        crowded = np.flatnonzero(occupancy[site_of] > 1)
+        paths = (_chain_to_empty(rel, site_of, occupancy, p, steps, n) for p in crowded)
+        path = next((path for path in paths if path is not None), None)
+        if path is None:  # nothing crowded, or a crowding particle with no way out
             break
-        d = rel[shared] - sites[shared]
-        d -= n * np.rint(d / n)
-        worst = shared[np.argmax(np.linalg.norm(d, axis=1))]
-        to_empty = rel[worst] - np.stack(np.unravel_index(empty, (n, n, n)), axis=1)
-        to_empty = np.linalg.norm(to_empty - n * np.rint(to_empty / n), axis=1)
-        if to_empty.min() > REASSIGN:
-            break
-        site_of[worst] = empty[np.argmin(to_empty)]
-        sites[worst] = np.unravel_index(site_of[worst], (n, n, n))
+        for particle, site in path:
+            site_of[particle] = site
     return site_of
+
+
+def _chain_to_empty(rel, site_of, occupancy, start, steps, n):
+    """Breadth-first: [(particle, new site), ...] moving `start` out of its site, or None."""
+    shape = (n, n, n)
+    members = {}
+    for p, site in enumerate(site_of):
+        members.setdefault(int(site), []).append(p)
+    came = {int(site_of[start]): None}
+    queue = [(start, int(site_of[start]))]
+    for particle, _ in queue:
+        here = np.array(np.unravel_index(site_of[particle], shape))
+        targets = np.mod(here + steps, n)
+        d = rel[particle] - (here + steps)
+        near = np.linalg.norm(d - n * np.rint(d / n), axis=1) <= REASSIGN
+        for t in np.ravel_multi_index(targets[near].T, shape):
+            t = int(t)
+            if t in came:
+                continue
+            came[t] = (particle, int(site_of[particle]))
+            if occupancy[t] == 0:
+                path, site = [], t
+                while came[site] is not None:
+                    p, previous = came[site]
+                    path.append((p, site))
+                    site = previous
+                return path
+            queue.extend((q, t) for q in members[t])
+    return None

@@ -137,8 +137,8 @@ def _lattice_frame(state, n):
     a = state.box / n
     rel = (state.positions + state.box / 2 - a / 2) / a
     drift = np.zeros(3)
-    for _ in range(3):  # the crystal may have drifted a little as a whole
-        drift += (rel - drift - np.rint(rel - drift)).mean(axis=0)
+    for _ in range(3):  # the crystal may have drifted as a whole
+        drift += np.median(rel - drift - np.rint(rel - drift), axis=0)  # robust to a slipped row
     return rel - drift, a
 
 

@@ -98,6 +98,20 @@ def test_sc_order_seats_crowding_cubes_along_a_chain():
     assert stuck["double_sites"] == 1 and stuck["empty_sites"] == 1, stuck
 
 
+def test_a_slipped_row_slides_back():
+    """A row of aligned cubes moved 0.4 a along its own axis (free for aligned cubes) goes back
+    onto its sites; one moved across its neighbours' path would overlap and stays."""
+    crystal = cubemc.State.simple_cubic(4, 0.5, vacancies=1, seed=2)
+    a = crystal.box[0] / 4
+    pos = crystal.positions.copy()
+    row = np.flatnonzero((np.abs(pos[:, 1] - pos[0, 1]) < 1e-9) & (np.abs(pos[:, 2] - pos[0, 2]) < 1e-9))
+    pos[row, 0] += 0.4 * a
+    slipped = cubemc.State(pos, crystal.orientations, crystal.box)
+    assert dense_crystal.sc_order(slipped, 4)["off_site"] == len(row)
+    back = dense_crystal._register_rows(slipped, 4)
+    assert np.allclose(back.positions, crystal.positions) and back.count_pairs()[1] == 0
+
+
 def test_unreachable_packing_fraction_is_one_line():
     params = sizes()
     with pytest.raises(InputError, match="could not compress the 4x4x4 crystal") as info:

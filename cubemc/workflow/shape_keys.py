@@ -37,8 +37,8 @@ SIZE_POLYDISPERSITY = "size_polydispersity"
 KEYS = (SHAPE, EDGE_RATIOS, ROUNDING_RADIUS, SIZE_POLYDISPERSITY)
 SHAPES = ("cube", "cuboid", "rounded_cuboid")
 #: (largest size_polydispersity, largest packing_fraction) of polydisperse cubes past the
-#: lattice cap that the compression route (cubemc.dense_crystal) reaches with 215 and 999 particles
-#: on every seed tried, with a margin (benchmarks/bench_dense_crystal.py, docs/validation.md)
+#: lattice cap that the compression route (cubemc.dense_crystal, up to 3 attempts) reached with
+#: 215 and 999 particles on every seed tried (benchmarks/bench_dense_crystal.py, docs/validation.md)
 DENSE_CRYSTAL_LIMITS = ((0.12, 0.80),)
 
 

@@ -7,8 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
+import time
 
 import pytest
+from conftest import REPO, clean_env
 
 
 def snapshot(path):
@@ -102,3 +105,37 @@ def sigint_default():
     """preexec_fn: a child that can be interrupted, even if this process ignores SIGINT (as
     background jobs of a non-interactive shell do)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interrupt_project_run(path, args, ready, deadline=120, group=False):
+    """Run ``python project.py <args>`` in `path` (a checkpoint every 200 sweeps), press Ctrl-C
+    once `ready()` holds (on its own process group with `group`, as a terminal does, else on the
+    process) and return (the finished Popen, its stderr)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "project.py"), *args],
+        cwd=path,
+        env=clean_env(CUBEMC_CHECKPOINTS=200),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=sigint_default,
+        start_new_session=group,
+    )
+    try:
+        stop = time.time() + deadline
+        while not ready():
+            assert proc.poll() is None and time.time() < stop, proc.communicate()
+            time.sleep(0.05)
+        if group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            proc.wait()
+    return proc, err

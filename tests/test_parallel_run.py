@@ -2,16 +2,13 @@
 Ctrl-C stops every worker (cubemc/workflow/parallel.py)."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import signac
-from conftest import REPO, TINY_GRID, clean_env, cli
-from reliability_support import sigint_default, snapshot
+from conftest import TINY_GRID, cli
+from reliability_support import interrupt_project_run, snapshot
 
 from cubemc import files
 
@@ -76,27 +73,13 @@ def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
     )
     cli("init.py", "--project-dir", path, *grid, cwd=tmp_path)
     jobs = list(signac.get_project(path))
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "project.py"), "run", "-p", "2"],
-        cwd=path,
-        env=clean_env(CUBEMC_CHECKPOINTS=200),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=sigint_default,
-        start_new_session=True,  # a group of its own, as a terminal's Ctrl-C reaches it
+    proc, err = interrupt_project_run(
+        path,
+        ("run", "-p", "2"),
+        lambda: all(job.isfile("sample.restart.npz") for job in jobs),
+        deadline=300,
+        group=True,  # a group of its own, as a terminal's Ctrl-C reaches it
     )
-    try:
-        deadline = time.time() + 300
-        while not all(job.isfile("sample.restart.npz") for job in jobs):
-            assert proc.poll() is None and time.time() < deadline, proc.communicate()
-            time.sleep(0.05)
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
     assert _errors(err) == [INTERRUPTED]
     time.sleep(1)

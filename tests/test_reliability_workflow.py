@@ -7,21 +7,17 @@ and the project's files unchanged (byte for byte).  Full and read-only disks are
 
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import signac
-from conftest import REPO, TINY_GRID, clean_env, cli
+from conftest import TINY_GRID, clean_env, cli
 from reliability_support import (
     assert_one_error_line,
     fill,
+    interrupt_project_run,
     read_only,
-    sigint_default,
     snapshot,
     tmpfs,
 )
@@ -374,26 +370,7 @@ def test_ctrl_c_in_a_stage(tmp_path):
     )
     (job,) = signac.get_project(path)
     cli("project.py", "run", "-o", "create_initial_state|equilibrate", cwd=path)
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "project.py"), "run", "-o", "sample"],
-        cwd=path,
-        env=clean_env(CUBEMC_CHECKPOINTS=200),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=sigint_default,
-    )
-    try:
-        deadline = time.time() + 120
-        while not job.isfile("sample.restart.npz"):
-            assert proc.poll() is None and time.time() < deadline, proc.communicate()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc, err = interrupt_project_run(path, ("run", "-o", "sample"), lambda: job.isfile("sample.restart.npz"))
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
         f"cubemc: sample ({job.id[:8]}): interrupted; `python project.py run` continues from the "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 
 #: (project, operations, timeout) of the pass being run; read by the forked workers
 _PASS = None
@@ -48,14 +49,13 @@ def run_operations(project, operations, processes, cost, timeout=None) -> None:
 
 def _start_worker(threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if "NUMBA_NUM_THREADS" not in os.environ:
-        os.environ["NUMBA_NUM_THREADS"] = str(threads)  # numba not imported yet
-        import sys
+    if "NUMBA_NUM_THREADS" in os.environ:  # the user's choice
+        return
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # read by numba when first imported here
+    if "numba" in sys.modules:  # imported by the parent before the fork: too late for that
+        import numba
 
-        if "numba" in sys.modules:  # already imported by the parent: set it at run time
-            import numba
-
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 def _run_one(index: int) -> int:

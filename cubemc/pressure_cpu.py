@@ -185,47 +185,55 @@ def scale_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2
     for 8000 cubes, one thread): the loop over nearly empty cells costs more than the pairs it
     saves.
     """
-    grid, order, starts, near = cells
+    grid, starts = cells[0], cells[2]
     nx, ny, nz = grid[0], grid[1], grid[2]
     mats = matrices(quat)
     for m in prange(nx * ny * nz):
-        if starts[m] == starts[m + 1]:
-            continue
-        n_near, around, shifts = neighbourhood(m, grid, box)
-        for s in range(starts[m], starts[m + 1]):
-            i = order[s]
-            mi = matrix(mats, i)
-            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
-            xc, kc, xe, ke = max_scale, 0, max_scale, 0
-            for q in range(n_near):
-                m2 = around[q]
-                shift = (shifts[q, 0], shifts[q, 1], shifts[q, 2])
-                for t in range(starts[m2], starts[m2 + 1]):
-                    dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, shift, grid, box, reach2)
-                    if r2 >= reach2 or t == s:
-                        continue
-                    j = order[t]
-                    r = math.sqrt(r2)
-                    well = wells[i] + wells[j]
-                    if r < well and well / r - 1.0 < xe:  # leaves the well on expansion
-                        xe, ke = well / r - 1.0, WELL_EXIT
-                    if r >= well and 1.0 - well / r < xc:  # enters it on compression
-                        xc, kc = 1.0 - well / r, WELL_ENTRY
-                    f = 1.0 - xc  # an overlap only counts if it comes before the best so far
-                    if f * f * r2 >= outer2:
-                        continue
-                    mj = matrix(mats, j)
-                    if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
-                        # bracketed by max_scale, not xc: the pair's x then does not depend on
-                        # the order in which the neighbours are visited
-                        lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
-                        x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
-                        if x < xc:
-                            xc, kc = x, OVERLAP
-            out_x[i, 0] = xc
-            out_kind[i, 0] = kc
-            out_x[i, 1] = xe
-            out_kind[i, 1] = ke
+        if starts[m] != starts[m + 1]:
+            cell_events(m, mats, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind)
+
+
+@_jit
+def cell_events(m, mats, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind):  # noqa: PLR0913 (scale_events' arguments)
+    """scale_events for the particles of cell m.  A function of its own, not the body of the
+    prange: numba's parallel passes copy a loop body's IR many times, and the overlap test
+    spliced into it made the compilation three times slower (measured)."""
+    grid, order, starts, near = cells
+    n_near, around, shifts = neighbourhood(m, grid, box)
+    for s in range(starts[m], starts[m + 1]):
+        i = order[s]
+        mi = matrix(mats, i)
+        xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
+        xc, kc, xe, ke = max_scale, 0, max_scale, 0
+        for q in range(n_near):
+            m2 = around[q]
+            shift = (shifts[q, 0], shifts[q, 1], shifts[q, 2])
+            for t in range(starts[m2], starts[m2 + 1]):
+                dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, shift, grid, box, reach2)
+                if r2 >= reach2 or t == s:
+                    continue
+                j = order[t]
+                r = math.sqrt(r2)
+                well = wells[i] + wells[j]
+                if r < well and well / r - 1.0 < xe:  # leaves the well on expansion
+                    xe, ke = well / r - 1.0, WELL_EXIT
+                if r >= well and 1.0 - well / r < xc:  # enters it on compression
+                    xc, kc = 1.0 - well / r, WELL_ENTRY
+                f = 1.0 - xc  # an overlap only counts if it comes before the best so far
+                if f * f * r2 >= outer2:
+                    continue
+                mj = matrix(mats, j)
+                if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
+                    # bracketed by max_scale, not xc: the pair's x then does not depend on
+                    # the order in which the neighbours are visited
+                    lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
+                    x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
+                    if x < xc:
+                        xc, kc = x, OVERLAP
+        out_x[i, 0] = xc
+        out_kind[i, 0] = kc
+        out_x[i, 1] = xe
+        out_kind[i, 1] = ke
 
 
 #: the 13 neighbour-cell offsets after (0, 0, 0) in x, y, z order: with the own cell, each pair
@@ -253,9 +261,8 @@ def pair_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2,
     modulo 3): cells of one colour are 3 apart, so no two of them, with the neighbours they
     write to, share a particle, and the cells of a colour run in parallel without races.  The
     same events as scale_events, bit for bit, for half the pair tests."""
-    grid, order, starts, near = cells
+    grid = cells[0]
     nx, ny, nz = grid[0], grid[1], grid[2]
-    lx, ly, lz = box[0], box[1], box[2]
     mats = matrices(quat)
     for i in prange(pos.shape[0]):
         out_x[i, 0], out_x[i, 1], out_kind[i, 0], out_kind[i, 1] = max_scale, max_scale, 0, 0
@@ -265,38 +272,48 @@ def pair_events(pos, quat, shapes, box, cells, outer2, wells, max_scale, reach2,
             cx = 3 * (k // (hy * hz)) + colour // 9
             cy = 3 * ((k // hz) % hy) + (colour // 3) % 3
             cz = 3 * (k % hz) + colour % 3
-            m = (cx * ny + cy) * nz + cz
-            for q in range(14):  # the own cell, then the forward ones
-                ox, oy, oz = (
-                    (0, 0, 0) if q == 0 else (FORWARD[q - 1, 0], FORWARD[q - 1, 1], FORWARD[q - 1, 2])
-                )
-                ax, sx = neighbour_cell(cx, ox, nx, lx)
-                ay, sy = neighbour_cell(cy, oy, ny, ly)
-                az, sz = neighbour_cell(cz, oz, nz, lz)
-                m2 = (ax * ny + ay) * nz + az
-                for s in range(starts[m], starts[m + 1]):
-                    i = order[s]
-                    xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
-                    for t in range(s + 1 if q == 0 else starts[m2], starts[m2 + 1]):
-                        dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, (sx, sy, sz), grid, box, reach2)
-                        if r2 >= reach2:
-                            continue
-                        j = order[t]
-                        r = math.sqrt(r2)
-                        well = wells[i] + wells[j]
-                        if r < well and well / r - 1.0 < max_scale:  # leaves the well on expansion
-                            record(out_x, out_kind, i, 1, well / r - 1.0, WELL_EXIT)
-                            record(out_x, out_kind, j, 1, well / r - 1.0, WELL_EXIT)
-                        if r >= well and 1.0 - well / r < max_scale:  # enters it on compression
-                            record(out_x, out_kind, i, 0, 1.0 - well / r, WELL_ENTRY)
-                            record(out_x, out_kind, j, 0, 1.0 - well / r, WELL_ENTRY)
-                        # an overlap only counts if it comes before the later of the two bests
-                        f = 1.0 - max(out_x[i, 0], out_x[j, 0])
-                        if f * f * r2 >= outer2:
-                            continue
-                        mi, mj = matrix(mats, i), matrix(mats, j)
-                        if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
-                            lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
-                            x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
-                            record(out_x, out_kind, i, 0, x, OVERLAP)
-                            record(out_x, out_kind, j, 0, x, OVERLAP)
+            cell_pairs(
+                cx, cy, cz, mats, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind
+            )
+
+
+@_jit
+def cell_pairs(cx, cy, cz, mats, shapes, box, cells, outer2, wells, max_scale, reach2, out_x, out_kind):  # noqa: PLR0913 (pair_events' arguments)
+    """pair_events for the pairs of cell (cx, cy, cz) with itself and its 13 forward neighbours
+    (a function of its own for the reason given at cell_events)."""
+    grid, order, starts, near = cells
+    nx, ny, nz = grid[0], grid[1], grid[2]
+    lx, ly, lz = box[0], box[1], box[2]
+    m = (cx * ny + cy) * nz + cz
+    for q in range(14):  # the own cell, then the forward ones
+        ox, oy, oz = (0, 0, 0) if q == 0 else (FORWARD[q - 1, 0], FORWARD[q - 1, 1], FORWARD[q - 1, 2])
+        ax, sx = neighbour_cell(cx, ox, nx, lx)
+        ay, sy = neighbour_cell(cy, oy, ny, ly)
+        az, sz = neighbour_cell(cz, oz, nz, lz)
+        m2 = (ax * ny + ay) * nz + az
+        for s in range(starts[m], starts[m + 1]):
+            i = order[s]
+            xi, yi, zi = near[s, 0], near[s, 1], near[s, 2]
+            for t in range(s + 1 if q == 0 else starts[m2], starts[m2 + 1]):
+                dx, dy, dz, r2 = offset_within(near, t, xi, yi, zi, (sx, sy, sz), grid, box, reach2)
+                if r2 >= reach2:
+                    continue
+                j = order[t]
+                r = math.sqrt(r2)
+                well = wells[i] + wells[j]
+                if r < well and well / r - 1.0 < max_scale:  # leaves the well on expansion
+                    record(out_x, out_kind, i, 1, well / r - 1.0, WELL_EXIT)
+                    record(out_x, out_kind, j, 1, well / r - 1.0, WELL_EXIT)
+                if r >= well and 1.0 - well / r < max_scale:  # enters it on compression
+                    record(out_x, out_kind, i, 0, 1.0 - well / r, WELL_ENTRY)
+                    record(out_x, out_kind, j, 0, 1.0 - well / r, WELL_ENTRY)
+                # an overlap only counts if it comes before the later of the two bests
+                f = 1.0 - max(out_x[i, 0], out_x[j, 0])
+                if f * f * r2 >= outer2:
+                    continue
+                mi, mj = matrix(mats, i), matrix(mats, j)
+                if overlap_of(i, j, f * dx, f * dy, f * dz, mi, mj, shapes):
+                    lo = max(0.0, 1.0 - math.sqrt(outer2 / r2))
+                    x = first_overlap(i, j, dx, dy, dz, mi, mj, shapes, lo, max_scale)
+                    record(out_x, out_kind, i, 0, x, OVERLAP)
+                    record(out_x, out_kind, j, 0, x, OVERLAP)

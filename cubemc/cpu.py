@@ -220,37 +220,22 @@ def count_pairs(pos, quat, shapes, box, grid, cap, pair_params):
     units_i = np.zeros(n, np.int64)
     over_i = np.zeros(n, np.int64)
     for i in prange(n):
-        over_i[i], units_i[i] = _pairs_after(
-            i, pos, quat, shapes, box, grid, (cell_count, members), pair_params
-        )
+        c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0, nx, ny, nz)
+        cz = c % nz
+        cy = (c // nz) % ny
+        cx = c // (nz * ny)
+        for ox in range(-1 if nx > 2 else 0, 2):
+            for oy in range(-1 if ny > 2 else 0, 2):
+                for oz in range(-1 if nz > 2 else 0, 2):
+                    m = (((cx + ox + nx) % nx) * ny + (cy + oy + ny) % ny) * nz + (cz + oz + nz) % nz
+                    for s in range(cell_count[m]):
+                        j = members[m, s]
+                        if j <= i:
+                            continue
+                        overlap, u = pair_state(i, j, pos, quat, shapes, box, pair_params)
+                        over_i[i] += overlap
+                        units_i[i] += u
     return units_i.sum(), over_i.sum()
-
-
-@numba.njit(cache=True)
-def _pairs_after(i, pos, quat, shapes, box, grid, cells, pair_params):  # noqa: PLR0913 (count_pairs' arrays)
-    """(overlaps, energy units) of i with the j > i in its 27 cells.  Not the body of
-    count_pairs' prange: numba's parallel passes copy a loop body's IR many times, and the pair
-    test spliced into it made the compilation several times slower (measured)."""
-    nx, ny, nz = grid[0], grid[1], grid[2]
-    cell_count, members = cells
-    c = assign_cell(pos[i, 0], pos[i, 1], pos[i, 2], box[0], box[1], box[2], 0.0, 0.0, 0.0, nx, ny, nz)
-    cz = c % nz
-    cy = (c // nz) % ny
-    cx = c // (nz * ny)
-    overlaps = 0
-    units = 0
-    for ox in range(-1 if nx > 2 else 0, 2):
-        for oy in range(-1 if ny > 2 else 0, 2):
-            for oz in range(-1 if nz > 2 else 0, 2):
-                m = (((cx + ox + nx) % nx) * ny + (cy + oy + ny) % ny) * nz + (cz + oz + nz) % nz
-                for s in range(cell_count[m]):
-                    j = members[m, s]
-                    if j <= i:
-                        continue
-                    overlap, u = pair_state(i, j, pos, quat, shapes, box, pair_params)
-                    overlaps += overlap
-                    units += u
-    return overlaps, units
 
 
 @numba.njit(cache=True)

@@ -12,7 +12,7 @@ import pytest
 import signac
 from conftest import REPO, TINY_GRID, clean_env, cli
 
-from cubemc.workflow import ConfigError, EngineSelectionError, JobBusyError, StatePointError
+from cubemc.workflow import ConfigError, EngineSelectionError, JobBusyError, StatePointError, studies
 from cubemc.workflow.config import load_config
 from cubemc.workflow.engine import get_engine
 from cubemc.workflow.locking import LOCK_FILENAME, PathLock, is_locked
@@ -261,3 +261,17 @@ def test_lock_refuses_second_process_and_survives_kill_9(tmp_path):
         except JobBusyError:
             assert time.time() < deadline
             time.sleep(0.1)
+
+
+def test_scattering_frames_follow_the_studies_of_a_job():
+    """The demo's analysis takes S(q) from one frame per run; every other study (and a custom
+    grid, recorded under a name that is no study) keeps three, and a job in both gets three."""
+    from cubemc.workflow import analysis_bridge
+
+    assert studies.scattering_frames(["vacancy-quick"]) == 1
+    assert studies.scattering_frames(["vacancy"]) == 3
+    assert studies.scattering_frames(["vacancy-quick", "vacancy"]) == 3
+    assert studies.scattering_frames(["custom"]) == 3
+    assert studies.scattering_frames([]) == 3
+    sp = studies.get_study("vacancy", quick=True).statepoints()[0]
+    assert analysis_bridge.trajectory_options(sp, scattering_frames=1)["scattering_frames"] == 1

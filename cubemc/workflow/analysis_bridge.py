@@ -41,13 +41,14 @@ def _function(module_name, function_name):
         raise RuntimeError(f"{module_name} has no function {function_name}") from None
 
 
-def trajectory_options(statepoint: dict, orthoslice: str | None = None) -> dict:
+def trajectory_options(statepoint: dict, orthoslice: str | None = None, scattering_frames: int = 3) -> dict:
     """Keyword arguments for the trajectory analysis of one job."""
     crystal = statepoint["initial_state"] == "crystal_vacancy"
     options = {
         "lattice": crystal,
         # the production trajectory starts after the burn-in, so no frames are discarded
         "discard": 0.0,
+        "scattering_frames": int(scattering_frames),
     }
     if crystal:
         options["n_cells"] = int(statepoint["n_lattice"])
@@ -56,10 +57,12 @@ def trajectory_options(statepoint: dict, orthoslice: str | None = None) -> dict:
     return options
 
 
-def analyse_trajectory(path: str, statepoint: dict, orthoslice: str | None = None) -> dict:
+def analyse_trajectory(
+    path: str, statepoint: dict, orthoslice: str | None = None, scattering_frames: int = 3
+) -> dict:
     """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``."""
     func = _function(TRAJECTORY_MODULE, TRAJECTORY_FUNCTION)
-    result = func(path, **trajectory_options(statepoint, orthoslice))
+    result = func(path, **trajectory_options(statepoint, orthoslice, scattering_frames))
     if not isinstance(result, dict) or "summary" not in result:
         raise RuntimeError(f"{TRAJECTORY_MODULE}.{TRAJECTORY_FUNCTION} returned no 'summary'")
     return to_json(result)

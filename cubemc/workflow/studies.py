@@ -83,6 +83,9 @@ class Study:
     pressure: tuple[float, ...] = ()
     branches: tuple = ()
     shapes: tuple = ()  # dicts of shape keys (shape_keys.py); () or {}: unit cubes
+    #: frames per run whose S(q) the analysis averages (Bragg peak positions need one; the
+    #: direct sum over pairs was half of a demo run's analysis time at 3)
+    scattering_frames: int = 3
 
     def with_overrides(self, **overrides) -> Study:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
@@ -168,6 +171,7 @@ VACANCY_QUICK = replace(
     name="vacancy-quick",
     description="laptop demo of the vacancy study (10x10x10 lattice, three runs per beta*eps)",
     beta_epsilon=tuple(_QUICK_SWEEPS),
+    scattering_frames=1,
     n_lattice=(10,),
     **_QUICK_RUNS,
     production_sweeps=max(_QUICK_SWEEPS.values()),
@@ -219,6 +223,13 @@ EOS, EOS_QUICK = eos.eos_studies(Study)  # defined in eos.py
 STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS, VACANCY_SHAPES, CRYSTAL_SHAPES)}
 QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK, "eos": EOS_QUICK}
 QUICK_STUDIES |= {"vacancy-shapes": VACANCY_SHAPES_QUICK, "crystal-shapes": CRYSTAL_SHAPES_QUICK}
+
+
+def scattering_frames(study_names) -> int:
+    """Frames of S(q) per run for a job in these studies (by name, as job.doc records them): the
+    most any of them asks for; 3 for names that are not studies (custom grids)."""
+    table = {s.name: s for s in (*STUDIES.values(), *QUICK_STUDIES.values())}
+    return max((table[n].scattering_frames if n in table else 3 for n in study_names), default=3)
 
 
 def get_study(name: str, quick: bool = False) -> Study:

@@ -20,7 +20,10 @@ import sys
 from flow import FlowProject, aggregator
 
 from . import operations as ops
-from . import slurm  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
+from . import (
+    shape_keys,
+    slurm,  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
+)
 from .config import check_environment, load_config
 from .errors import ConfigError, WorkflowError
 
@@ -125,6 +128,27 @@ def operation_cost(operation) -> float:
     return sum(sp.get("N", 1) * max(1, sum(sp.get(key, 0) for key in keys)) for sp in points)
 
 
+#: the CPU operations that run the native engine's kernels
+_SIMULATING = ("create_initial_state", "equilibrate", "sample")
+
+
+def kernel_warmups(operations) -> list:
+    """cubemc.warmup's two halves for each shape that the pass simulates on the CPU with the
+    native engine, so that parallel workers compile each kernel once between them."""
+    from cubemc import warmup
+
+    particles = {}
+    for operation in operations:
+        if operation.name not in _SIMULATING:
+            continue
+        for job in operation._jobs:
+            config = ops.job_config(job)
+            if config.engine == "native" and config.device == "cpu":
+                name, params = shape_keys.particle(job.cached_statepoint)
+                particles.setdefault(name, params[0])
+    return [half for name, params in particles.items() for half in warmup.halves(name, params)]
+
+
 class CubemcProject(FlowProject):
     """The cubemc workflow; see ``README.md``."""
 
@@ -136,7 +160,9 @@ class CubemcProject(FlowProject):
         from .parallel import run_operations
 
         processes = (os.cpu_count() or 1) if np < 0 else np
-        run_operations(self, list(operations), processes, operation_cost, timeout)
+        operations = list(operations)
+        warmups = kernel_warmups(operations) if processes > 1 else []
+        run_operations(self, operations, processes, operation_cost, timeout, warmups)
 
 
 Project = CubemcProject

@@ -14,7 +14,10 @@ worker), and a Ctrl-C prints a traceback from every worker.  This runner, used b
 - starts the longest operations first, so a pass does not end with one worker busy and the
   others idle;
 - gives each worker cores // N numba threads unless ``NUMBA_NUM_THREADS`` is set, so N workers
-  do not run N x cores threads.
+  do not run N x cores threads;
+- runs the pass's warm-ups first, one per worker, and waits for all of them (kernels compiled in
+  disjoint parts, `cubemc.warmup`): a warm-up that fails is ignored, since the operation that
+  needs the kernel compiles it again and reports any error itself.
 """
 
 from __future__ import annotations
@@ -28,18 +31,19 @@ import sys
 _PASS = None
 
 
-def run_operations(project, operations, processes, cost, timeout=None) -> None:
+def run_operations(project, operations, processes, cost, timeout=None, warmups=()) -> None:  # noqa: PLR0913 (the pass and how to run it)
     """Execute `operations` (signac-flow job operations of one pass) in `processes` workers,
-    the costliest (`cost(operation)`) first; raise SystemExit with the status of the first
-    operation that exits with one."""
+    the costliest (`cost(operation)`) first, after the zero-argument callables `warmups`; raise
+    SystemExit with the status of the first operation that exits with one."""
     global _PASS
     operations = sorted(operations, key=cost, reverse=True)
     processes = max(1, min(processes, len(operations)))
     threads = max(1, (os.cpu_count() or 1) // processes)
-    _PASS = (project, operations, timeout)
+    _PASS = (project, operations, timeout, list(warmups))
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, initializer=_start_worker, initargs=(threads,)) as pool:
+            pool.map(_warm_up, range(len(warmups)), chunksize=1)
             for status in pool.imap_unordered(_run_one, range(len(operations))):
                 if status:
                     raise SystemExit(status)  # leaving the pool terminates the other workers
@@ -58,9 +62,16 @@ def _start_worker(threads: int) -> None:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
+def _warm_up(index: int) -> None:
+    try:
+        _PASS[3][index]()
+    except Exception:  # the operation that needs the kernel compiles it and reports the error
+        pass
+
+
 def _run_one(index: int) -> int:
     """Run operation `index` of the pass; its exit status (0 when it returned)."""
-    project, operations, timeout = _PASS
+    project, operations, timeout, _ = _PASS
     try:
         project._execute_operation(operations[index], timeout)
     except SystemExit as stop:

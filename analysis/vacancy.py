@@ -1,13 +1,18 @@
 """Vacancies in a simple-cubic crystal of cubes: site mapping, delocalisation and hops.
 
 Every cube is assigned to its nearest site of a reference SC lattice that follows the drift
-of the crystal. A hard-cube vacancy is not a single empty site but a row of cubes along a
+of the crystal; where two cubes claim one site (a crowded row of unequal cubes, which also leaves
+an empty site that is no vacancy), one of them is re-seated along the shortest chain of cubes
+toward an empty site (`cubemc.geometry.seat_on_lattice`, shared with the dense-crystal builder's
+order check). A hard-cube vacancy is not a single empty site but a row of cubes along a
 lattice axis that share one missing site (each is pushed part of the way into the hole), so
 besides empty/doubly claimed sites we measure how many cubes are displaced and how long the
 row is that the vacancy is spread over.
 """
 
 import numpy as np
+
+from cubemc.geometry import RESEAT_REACH, seat_on_lattice
 
 from .geometry import lattice_sites, minimum_image, site_coords, site_index, wrap
 
@@ -46,6 +51,8 @@ class LatticeVacancies:
         displacement_fraction: a cube counts as displaced when its distance from its site
             exceeds this fraction of the lattice constant.
         refine_steps: passes of "subtract the mean displacement" after the first estimate.
+        reseat_reach: how far (lattice constants) a cube crowding a site may be moved, along a
+            chain, to relieve it (`cubemc.geometry.seat_on_lattice`); None: nearest sites only.
 
     After `compute(positions)`: `drift`, `sites` (drifted, wrapped), `site_of`, `occupancy`,
     `displacements` (cube minus site, minimum image), `empty_sites`, `double_sites`,
@@ -60,8 +67,15 @@ class LatticeVacancies:
     four of them): the floor that thermal rattling alone gives.
     """
 
-    def __init__(
-        self, box, n_cells=None, n_particles=None, displacement_fraction=0.25, refine_steps=2, line_reach=4
+    def __init__(  # noqa: PLR0913 (the mapping's settings, by name)
+        self,
+        box,
+        n_cells=None,
+        n_particles=None,
+        displacement_fraction=0.25,
+        refine_steps=2,
+        line_reach=4,
+        reseat_reach=RESEAT_REACH,
     ):
         self.box = np.asarray(box, dtype=float)[:3]
         if n_cells is None:
@@ -74,13 +88,17 @@ class LatticeVacancies:
         self.displacement_fraction = float(displacement_fraction)
         self.refine_steps = int(refine_steps)
         self.line_reach = int(line_reach)
+        self.reseat_reach = reseat_reach
 
-    def _assign(self, positions, drift):
+    def _assign(self, positions, drift, reseat=False):
         # the nearest point of a rectangular lattice is the nearest one along each axis
         sites = wrap(self.reference_sites + drift, self.box)
         origin = -self.box / 2 + self.a / 2 + drift
-        ijk = np.mod(np.rint((positions - origin) / self.a).astype(int), self.n_cells)
-        site_of = site_index(ijk, self.n_cells)
+        rel = (positions - origin) / self.a
+        if reseat and self.reseat_reach is not None:
+            site_of = seat_on_lattice(rel, self.n_cells, self.reseat_reach)
+        else:
+            site_of = site_index(np.rint(rel).astype(int), self.n_cells)
         disp = minimum_image(positions - sites[site_of], self.box)
         return sites, site_of, disp
 
@@ -94,7 +112,9 @@ class LatticeVacancies:
         for _ in range(self.refine_steps):
             _, _, disp = self._assign(pos, drift)
             drift = drift + disp.mean(axis=0)
-        self.sites, self.site_of, self.displacements = self._assign(pos, drift)
+        # the drift comes from nearest sites (a re-seated cube is a few among many); the final
+        # mapping relieves crowded sites
+        self.sites, self.site_of, self.displacements = self._assign(pos, drift, reseat=True)
         self.drift = drift
 
         n_sites = len(self.sites)

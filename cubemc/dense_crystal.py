@@ -28,7 +28,7 @@ import numpy as np
 
 from . import lattices, shapes, validate
 from .errors import InputError
-from .geometry import quaternion_matrices
+from .geometry import RESEAT_REACH, quaternion_matrices, seat_on_lattice
 
 #: sweeps of overlap removal after a shrink before backing off (cubemc.compress)
 STALL_SWEEPS = 2000
@@ -44,8 +44,8 @@ START_GAP = 1e-4
 #: a particle is on its site if within this fraction of the lattice constant (analysis/vacancy.py)
 SITE_FRACTION = 0.25
 #: sc_order: largest distance (lattice constants) at which a particle crowding a site is moved to
-#: an empty one (beyond it the crystal has an interstitial: order lost)
-REASSIGN = 0.75
+#: an empty one (beyond it the crystal has an interstitial: order lost); the analysis's too
+REASSIGN = RESEAT_REACH
 #: largest mean tilt (degrees) of an ordered crystal: the route's crystals have 4-9, random
 #: orientations 38
 MAX_TILT_DEG = 15.0
@@ -177,9 +177,10 @@ def _register_rows(state, n):
 def sc_order(state, n) -> dict:
     """Simple-cubic order of `state` on an n x n x n lattice filling its box (drift removed).
 
-    Each particle goes to its nearest site; a particle sharing a site goes, if it is the farther
-    one, to the nearest empty site within REASSIGN lattice constants (a cube half-way into a
-    neighbouring vacancy, as in a delocalised vacancy, belongs to the lattice).  Returns
+    Each particle goes to its nearest site; a crowded site is relieved along the shortest chain of
+    particles, each moving at most REASSIGN lattice constants, that ends at an empty site, the
+    particle farthest from the crowded site first (`cubemc.geometry.seat_on_lattice`, which the
+    vacancy analysis shares: a cube half-way into a neighbouring vacancy belongs to the lattice).  Returns
     `empty_sites` and `double_sites` after that, `off_site` (particles farther than
     SITE_FRACTION lattice constants from their site), `max_displacement` (lattice constants),
     and `tilt_deg` (`max_tilt_deg`): the mean (largest) over particles of the angle in degrees
@@ -187,8 +188,7 @@ def sc_order(state, n) -> dict:
     the lattice, as built; about 38 for random orientations)."""
     n = validate.positive_int("n", n)
     rel, _ = _lattice_frame(state, n)
-    sites = np.mod(np.rint(rel), n)
-    site_of = _resolve_doubles(rel, sites, n)
+    site_of = seat_on_lattice(rel, n, REASSIGN)
     occupancy = np.bincount(site_of, minlength=n**3)
     ijk = np.stack(np.unravel_index(site_of, (n, n, n)), axis=1)
     disp = rel - ijk
@@ -203,51 +203,3 @@ def sc_order(state, n) -> dict:
         "tilt_deg": float(tilt.mean()),
         "max_tilt_deg": float(tilt.max()),
     }
-
-
-def _resolve_doubles(rel, sites, n):
-    """Site index per particle: nearest sites, then each particle crowding a site re-seated along
-    the shortest chain of particles (each moving to a site within REASSIGN lattice constants of
-    it, periodic) that ends at an empty site, as in a row of cubes spread over one site more."""
-    shape = (n, n, n)
-    site_of = np.ravel_multi_index(sites.astype(int).T, shape)
-    steps = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
-    for _ in range(len(site_of)):
-        occupancy = np.bincount(site_of, minlength=n**3)
-        crowded = np.flatnonzero(occupancy[site_of] > 1)
-        paths = (_chain_to_empty(rel, site_of, occupancy, p, steps, n) for p in crowded)
-        path = next((path for path in paths if path is not None), None)
-        if path is None:  # nothing crowded, or a crowding particle with no way out
-            break
-        for particle, site in path:
-            site_of[particle] = site
-    return site_of
-
-
-def _chain_to_empty(rel, site_of, occupancy, start, steps, n):
-    """Breadth-first: [(particle, new site), ...] moving `start` out of its site, or None."""
-    shape = (n, n, n)
-    members = {}
-    for p, site in enumerate(site_of):
-        members.setdefault(int(site), []).append(p)
-    came = {int(site_of[start]): None}
-    queue = [(start, int(site_of[start]))]
-    for particle, _ in queue:
-        here = np.array(np.unravel_index(site_of[particle], shape))
-        targets = np.mod(here + steps, n)
-        d = rel[particle] - (here + steps)
-        near = np.linalg.norm(d - n * np.rint(d / n), axis=1) <= REASSIGN
-        for t in np.ravel_multi_index(targets[near].T, shape):
-            t = int(t)
-            if t in came:
-                continue
-            came[t] = (particle, int(site_of[particle]))
-            if occupancy[t] == 0:
-                path, site = [], t
-                while came[site] is not None:
-                    p, previous = came[site]
-                    path.append((p, site))
-                    site = previous
-                return path
-            queue.extend((q, t) for q in members[t])
-    return None

@@ -191,3 +191,99 @@ def test_a_vacancy_shared_by_two_sites_has_the_line_shift_of_three():
     lv = LatticeVacancies(box, n_cells=10, refine_steps=0).compute(half)
     assert lv.line_shift == pytest.approx(TWO_SITES_LINE_SHIFT, abs=0.002) and lv.row_length == 2
     assert ON_SITE_BOUND == pytest.approx(TWO_SITES_LINE_SHIFT / 2)
+
+
+# --- crowded sites: re-seating along chains (cubemc.geometry.seat_on_lattice) ---------------------
+
+
+def _site(offset):
+    return int(site_index(np.add(VAC, offset), N_CELLS))
+
+
+def test_a_vacancy_squeezed_from_both_sides_is_one_empty_site(crystal):
+    """The cube left of the vacancy sits 0.6 a into the hole, the one right of it 0.55 a: both
+    are nearest to the vacant site (a double) and both their sites look empty.  Re-seated, the
+    right cube (farther from the crowded site) goes home: one empty site, where the cube left
+    from that moved farthest into the hole, and no double."""
+    pos, box, v = crystal
+    p = push_row(pos, box, N_CELLS, VAC, 0, -1, 1, 0.6)
+    p = push_row(p, box, N_CELLS, VAC, 0, 1, 1, 0.55)
+    nearest = LatticeVacancies(box, n_cells=N_CELLS, reseat_reach=None).compute(p)
+    assert list(nearest.double_sites) == [v]
+    assert sorted(nearest.empty_sites) == sorted([_site([-1, 0, 0]), _site([1, 0, 0])])
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert list(lv.empty_sites) == [_site([-1, 0, 0])] and len(lv.double_sites) == 0
+    assert np.bincount(lv.site_of).max() == 1
+    a = box[0] / N_CELLS
+    assert lv.max_displacement == pytest.approx(0.55, abs=1e-3)  # the right cube (drift: 1e-4 a)
+    assert np.sort(np.abs(lv.displacements[lv.displaced, 0]) / a) == pytest.approx([0.4, 0.55], abs=1e-3)
+
+
+def test_a_crowded_row_away_from_the_vacancy_leaves_no_empty_site(crystal):
+    """A cube three sites from the vacancy pushed 0.6 a onto its neighbour's site: nearest sites
+    read two empty sites and a double; re-seated, only the vacancy is empty."""
+    pos, box, v = crystal
+    a = box[0] / N_CELLS
+    home = lattice_sites(N_CELLS, box)[_site([0, 3, 0])]
+    j = np.argmin(np.linalg.norm(pos - home, axis=1))
+    p = pos.copy()
+    p[j, 1] += 0.6 * a
+    nearest = LatticeVacancies(box, n_cells=N_CELLS, reseat_reach=None).compute(p)
+    assert sorted(nearest.empty_sites) == sorted([v, _site([0, 3, 0])])
+    assert list(nearest.double_sites) == [_site([0, 4, 0])]
+    lv = LatticeVacancies(box, n_cells=N_CELLS).compute(p)
+    assert list(lv.empty_sites) == [v] and len(lv.double_sites) == 0
+    assert lv.site_of[j] == _site([0, 3, 0]) and lv.row_length == 1
+
+
+def test_frames_without_a_crowded_site_read_exactly_as_nearest_sites():
+    """Monte Carlo frames of a monodisperse crystal with a vacancy (phi 0.80, hard cubes): where
+    no site is crowded, re-seating changes nothing, bit for bit, over the whole series."""
+    import cubemc
+
+    state = cubemc.State.simple_cubic(n=6, packing_fraction=0.80, vacancies=1, seed=1)
+    sim = cubemc.Simulation(state, beta_epsilon=0, well_range=1.14, seed=2, device="cpu")
+    frames = []
+    for _ in range(30):
+        sim.run(10)
+        frames.append(sim.state.positions.copy())
+    nearest = VacancyTracker(state.box, n_particles=state.N)
+    nearest.lattice.reseat_reach = None
+    reseated = VacancyTracker(state.box, n_particles=state.N)
+    for f in frames:
+        nearest.compute(f)
+        reseated.compute(f)
+        assert np.array_equal(nearest.lattice.site_of, reseated.lattice.site_of)
+        assert np.array_equal(nearest.lattice.displacements, reseated.lattice.displacements)
+    assert max(nearest.series["n_double"]) == 0 and nearest.series == reseated.series
+    assert min(nearest.series["max_displacement"]) > 0.0  # the cubes did move
+
+
+@pytest.fixture(scope="module")
+def polydisperse_crystal():
+    """64 sites minus one of 12 % polydisperse cubes compressed to phi 0.80 (cubemc.dense_crystal,
+    about 5 s); this seed's crystal has a crowded row that nearest sites misread."""
+    from cubemc import dense_crystal, lattices
+
+    params = lattices.shape_params("cuboid", lattices.draw_sizes(64, 0.12, seed=2))
+    return dense_crystal.simple_cubic(4, "cuboid", params, 0.80, vacancies=1, seed=2)
+
+
+def test_a_polydisperse_crystal_with_one_vacancy_has_one_empty_site(polydisperse_crystal):
+    state = polydisperse_crystal
+    nearest = LatticeVacancies(state.box, n_cells=4, reseat_reach=None).compute(state.positions)
+    assert len(nearest.empty_sites) == 2 and len(nearest.double_sites) == 1  # the misreading
+    lv = LatticeVacancies(state.box, n_cells=4).compute(state.positions)
+    assert len(lv.empty_sites) == 1 and len(lv.double_sites) == 0
+    assert np.array_equal(np.sort(lv.site_of), np.setdiff1d(np.arange(64), lv.empty_sites))
+    assert lv.max_displacement < 0.75  # every cube within the re-seating reach of its site
+
+
+def test_chains_are_bounded_by_max_moves():
+    """Cubes at 0, 0.6, 1.4 and 2.4 on a row of 4 sites: nearest sites 0, 1, 1, 2; the way out
+    takes two moves (the cube at 1.4 to site 2, its cube to site 3), so one move is not enough."""
+    from cubemc.geometry import seat_on_lattice
+
+    rel = np.array([[0.0, 0, 0], [0.6, 0, 0], [1.4, 0, 0], [2.4, 0, 0]])
+    assert seat_on_lattice(rel, (4, 1, 1)).tolist() == [0, 1, 2, 3]
+    assert seat_on_lattice(rel, (4, 1, 1), max_moves=1).tolist() == [0, 1, 1, 2]

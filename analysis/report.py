@@ -179,8 +179,8 @@ def _shape_figures(ctx, outdir):
     made = {}
     if any(shape_label(j) for j in ctx["crystal"]) and ctx["vacancy_shapes"]:
         made[vacancy_shapes_figure(ctx["vacancy_shapes"], outdir)] = (
-            "Vacancy spread against the rounding radius (φ 0.8) and with 12 % size polydispersity "
-            "(φ 0.53), ±2 standard errors"
+            "Vacancy spread against the rounding radius (φ 0.8) and for 12 % size-polydisperse "
+            "against monodisperse cubes at the same φ (0.8), ±2 standard errors"
         )
     if ctx["crystal_shapes"]:
         made[crystal_shapes_figure(ctx["crystal_shapes"], outdir)] = (

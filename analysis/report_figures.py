@@ -20,6 +20,7 @@ __all__ = [
     "intensity_figure",
     "growth_figure",
     "eos_figure",
+    "polydisperse_panel",
     "vacancy_shapes_figure",
     "crystal_shapes_figure",
 ]
@@ -257,14 +258,40 @@ def _spread_errorbar(ax, x, rows, fmt, colour, beta):
     )
 
 
+def _family_parts(label):
+    """('φ=…, λ=…, N=…', shape part or '') of a family label (analysis.report._family_label)."""
+    parts = label.split(", ")
+    return ", ".join(parts[:3]), ", ".join(parts[3:])
+
+
+def polydisperse_panel(rows):
+    """[(x, row)] for the right panel: x = 1 for the polydisperse families ('poly=' in the
+    label), x = 0 for their monodisperse reference, the unit cubes at the same φ, λ and N (no
+    shape, or a rounding radius of 0 with no edge ratios)."""
+    from .shape_report import radius_of_label
+
+    poly = {_family_parts(r["family"])[0] for r in rows if "poly=" in r["family"]}
+    panel = []
+    for r in rows:
+        state, shape = _family_parts(r["family"])
+        if state not in poly:
+            continue
+        if "poly=" in shape:
+            panel.append((1.0, r))
+        elif "1:" not in shape and radius_of_label(shape) == 0.0:
+            panel.append((0.0, r))
+    return panel
+
+
 def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
     """Vacancy spread (±2 standard errors) against the rounding radius (left) and for the
-    monodisperse against the polydisperse cubes (right), one colour per βε.  `rows`:
-    analysis.shape_report.vacancy_shape_rows; families of other φ or N are drawn apart."""
+    monodisperse against the polydisperse cubes at the same φ (right, polydisperse_panel), one
+    colour per βε.  `rows`: analysis.shape_report.vacancy_shape_rows."""
     from .shape_report import radius_of_label
 
     fig, (left, right) = _figure(2)
     betas = sorted({r["beta_epsilon"] for r in rows}, reverse=True)
+    panel = polydisperse_panel(rows)
     for c, beta in enumerate(betas):
         sel = [
             r
@@ -274,17 +301,15 @@ def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
         sel.sort(key=lambda r: radius_of_label(r["family"]))
         if sel:
             _spread_errorbar(left, [radius_of_label(r["family"]) for r in sel], sel, "o-", c, beta)
-        poly = [r for r in rows if r["beta_epsilon"] == beta and "φ=0.8" not in r["family"]]
-        poly.sort(key=lambda r: "poly=" in r["family"])
-        if poly:
-            _spread_errorbar(
-                right, [1.0 if "poly=" in r["family"] else 0.0 for r in poly], poly, "s-", c, beta
-            )
+        pair = sorted(((x, r) for x, r in panel if r["beta_epsilon"] == beta), key=lambda p: p[0])
+        if pair:
+            _spread_errorbar(right, [x for x, _ in pair], [r for _, r in pair], "s-", c, beta)
     left.set_xlabel("rounding radius r (outer edge 1), φ = 0.8")
     left.set_ylabel("spread above the βε = −3 limit (a)")
     right.set_xticks([0, 1], ["monodisperse", "polydisperse"])
     right.set_xlim(-0.5, 1.5)
-    right.set_ylabel("spread above the limit (a), φ = 0.53")
+    states = sorted({_family_parts(r["family"])[0].split(", ")[0] for _, r in panel})
+    right.set_ylabel("spread above the limit (a), " + "; ".join(states).replace("=", " = "))
     for ax in (left, right):
         ax.axhline(0, color="k", lw=0.6)
         if ax.get_legend_handles_labels()[0]:

@@ -202,3 +202,58 @@ def test_summary_names_the_run_length_of_each_beta_epsilon(tmp_path):
     summary = text[text.index("## In one minute") : text.index("## Seed claims")]
     assert "200 frames over 19900 sweeps per run at βε = 0" in summary
     assert "400 frames over 39900 sweeps per run at βε = -1, -3" in summary
+
+
+def _shape_rows():
+    """vacancy_shape_rows-like rows: unit cubes (plain and r = 0), r = 0.1, 12 % polydisperse at
+    phi 0.8 and N 999, plus families the right panel must leave out (other phi, other N)."""
+    from cubemc.analysis.report import _family_label
+
+    shapes = {
+        (0.8, 999, ""): 0.30,
+        (0.8, 999, "rounded_cuboid r=0"): 0.31,
+        (0.8, 999, "rounded_cuboid r=0.1"): 0.20,
+        (0.8, 999, "cuboid poly=0.12"): 0.10,
+        (0.7, 999, ""): 0.50,
+        (0.8, 215, ""): 0.40,
+    }
+    return [
+        {
+            "family": _family_label((phi, 1.14, n, shape)),
+            "beta_epsilon": beta,
+            "runs": 2,
+            "spread": (value + beta, 0.01),
+            "localised": (0.5, 0.1),
+        }  # fmt: skip
+        for (phi, n, shape), value in shapes.items()
+        for beta in (0.0, -1.0)
+    ]
+
+
+def test_polydisperse_panel_pairs_the_polydisperse_cubes_with_unit_cubes_of_their_phi():
+    from cubemc.analysis.report_figures import polydisperse_panel
+
+    panel = {(x, r["family"], r["beta_epsilon"]) for x, r in polydisperse_panel(_shape_rows())}
+    cube, r0, poly = "φ=0.8, λ=1.14, N=999", "φ=0.8, λ=1.14, N=999, rounded_cuboid r=0", "poly=0.12"
+    expected = {(0.0, cube, b) for b in (0.0, -1.0)} | {(0.0, r0, b) for b in (0.0, -1.0)}
+    expected |= {(1.0, f"φ=0.8, λ=1.14, N=999, cuboid {poly}", b) for b in (0.0, -1.0)}
+    assert panel == expected
+
+
+def test_vacancy_shapes_figure_draws_both_panels(tmp_path, monkeypatch):
+    """Both panels get one line per beta*eps; the right one at x = 0 (monodisperse) and 1."""
+    from cubemc.analysis import report_figures
+
+    saved = {}
+    real_save = report_figures._save
+    monkeypatch.setattr(
+        report_figures, "_save", lambda fig, *a: saved.setdefault("fig", fig) and real_save(fig, *a)
+    )
+    name = report_figures.vacancy_shapes_figure(_shape_rows(), str(tmp_path))
+    assert (tmp_path / name).stat().st_size > 10000
+    left, right = saved["fig"].axes
+    assert len(right.containers) == 2 and len(left.containers) == 2  # beta*eps 0 and -1
+    for bars in right.containers:
+        x = np.asarray(bars.lines[0].get_xdata()).tolist()
+        assert x == [0.0, 0.0, 1.0]  # the plain and the r = 0 unit cubes, then the 12 % ones
+    assert "φ = 0.8" in right.get_ylabel() and "0.53" not in right.get_ylabel()

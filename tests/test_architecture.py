@@ -26,6 +26,7 @@ ENGINE = (
     "cubemc.simulation",
     "cubemc.batch",
     "cubemc.compress",
+    "cubemc.warmup",
     "cubemc.hoomd_engine",
 )
 

@@ -268,10 +268,10 @@ def test_scattering_frames_follow_the_studies_of_a_job():
     grid, recorded under a name that is no study) keeps three, and a job in both gets three."""
     from cubemc.workflow import analysis_bridge
 
-    assert studies.scattering_frames(["vacancy-quick"]) == 1
-    assert studies.scattering_frames(["vacancy"]) == 3
-    assert studies.scattering_frames(["vacancy-quick", "vacancy"]) == 3
-    assert studies.scattering_frames(["custom"]) == 3
-    assert studies.scattering_frames([]) == 3
+    assert analysis_bridge.scattering_frames(["vacancy-quick"]) == 1
+    assert analysis_bridge.scattering_frames(["vacancy"]) == 3
+    assert analysis_bridge.scattering_frames(["vacancy-quick", "vacancy"]) == 3
+    assert analysis_bridge.scattering_frames(["custom"]) == 3
+    assert analysis_bridge.scattering_frames([]) == 3
     sp = studies.get_study("vacancy", quick=True).statepoints()[0]
     assert analysis_bridge.trajectory_options(sp, scattering_frames=1)["scattering_frames"] == 1

@@ -57,6 +57,15 @@ def trajectory_options(statepoint: dict, orthoslice: str | None = None, scatteri
     return options
 
 
+def scattering_frames(study_names) -> int:
+    """Frames of S(q) per run for a job in these studies (by name, as job.doc records them): the
+    most any of them asks for; 3 for names that are not studies (custom grids)."""
+    from .studies import QUICK_STUDIES, STUDIES
+
+    table = {s.name: s for s in (*STUDIES.values(), *QUICK_STUDIES.values())}
+    return max((table[n].scattering_frames if n in table else 3 for n in study_names), default=3)
+
+
 def analyse_trajectory(
     path: str, statepoint: dict, orthoslice: str | None = None, scattering_frames: int = 3
 ) -> dict:

@@ -13,7 +13,7 @@ import sys
 from cubemc import files
 from cubemc.cli_errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, one_line
 
-from . import analysis_bridge, eos, figures, provenance, stages, studies
+from . import analysis_bridge, eos, figures, provenance, stages
 from .config import WorkflowConfig, load_config
 from .errors import JobBusyError, WorkflowError
 from .locking import is_locked, job_lock, project_lock
@@ -307,7 +307,7 @@ def analyse(job) -> None:
             job.fn(stages.TRAJECTORY),
             sp,
             orthoslice=job.fn(ORTHOSLICE_PNG),
-            scattering_frames=studies.scattering_frames(job.doc.get("studies", [])),
+            scattering_frames=analysis_bridge.scattering_frames(job.doc.get("studies", [])),
         )
         job.doc["summary"] = result["summary"]
         analysis_bridge.dump_json(job.fn(ANALYSIS_JSON), result)  # the product, written last

@@ -83,9 +83,7 @@ class Study:
     pressure: tuple[float, ...] = ()
     branches: tuple = ()
     shapes: tuple = ()  # dicts of shape keys (shape_keys.py); () or {}: unit cubes
-    #: frames per run whose S(q) the analysis averages (Bragg peak positions need one; the
-    #: direct sum over pairs was half of a demo run's analysis time at 3)
-    scattering_frames: int = 3
+    scattering_frames: int = 3  # S(q) frames per run (one finds the Bragg peaks; each is slow)
 
     def with_overrides(self, **overrides) -> Study:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
@@ -94,10 +92,8 @@ class Study:
             if key in clean:
                 clean[key] = tuple(clean[key])
         if self.branches:
-            branches = tuple(
-                b.with_overrides(**{k: v for k, v in clean.items() if k != "name"}) for b in self.branches
-            )
-            clean["branches"] = branches
+            shared = {k: v for k, v in clean.items() if k != "name"}
+            clean["branches"] = tuple(b.with_overrides(**shared) for b in self.branches)
         return replace(self, **clean)
 
     def statepoints(self) -> list[dict]:
@@ -223,13 +219,6 @@ EOS, EOS_QUICK = eos.eos_studies(Study)  # defined in eos.py
 STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS, VACANCY_SHAPES, CRYSTAL_SHAPES)}
 QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK, "eos": EOS_QUICK}
 QUICK_STUDIES |= {"vacancy-shapes": VACANCY_SHAPES_QUICK, "crystal-shapes": CRYSTAL_SHAPES_QUICK}
-
-
-def scattering_frames(study_names) -> int:
-    """Frames of S(q) per run for a job in these studies (by name, as job.doc records them): the
-    most any of them asks for; 3 for names that are not studies (custom grids)."""
-    table = {s.name: s for s in (*STUDIES.values(), *QUICK_STUDIES.values())}
-    return max((table[n].scattering_frames if n in table else 3 for n in study_names), default=3)
 
 
 def get_study(name: str, quick: bool = False) -> Study:

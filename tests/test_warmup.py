@@ -1,7 +1,7 @@
 """cubemc.warmup compiles exactly what a run uses, in two disjoint halves: after both, a crystal
-run with a pressure measurement adds nothing to the kernel cache, and the pressure half compiles
-neither the pair count nor the sweep (so two workers running the halves at once each compile one
-half).  A fresh cache directory per test; about 45 s of one core."""
+run with a pressure measurement and the report's B2 add nothing to the kernel cache, and the
+pressure half compiles neither the pair count nor the sweep (so two workers running the halves
+at once compile each kernel once).  A fresh cache directory; about 50 s of one core."""
 
 import os
 import subprocess
@@ -17,6 +17,8 @@ state = cubemc.State.simple_cubic(n=6, packing_fraction=0.80, vacancies=1, seed=
 sim = cubemc.Simulation(state, beta_epsilon=-1.0, well_range=1.14, seed=2, device="cpu")
 sim.run(2)
 sim.measure_pressure()
+from cubemc.analysis.eos import in_well_free_volume  # the report's B2 (many-pair overlap test)
+in_well_free_volume(1.14, n=1000)
 """
 
 

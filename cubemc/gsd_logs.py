@@ -13,7 +13,8 @@ seed or pressure of newer versions) made every earlier frame but frame 0 unreada
   to keep a log column out; writing the key anyway would leave the file unreadable to users'
   own gsd.hoomd scripts.  An integer key the first frame lacks has no "unknown" value: the frame
   leaves it out (in practice the seed, which files older than the seed log never had; the
-  checkpoint keeps it).
+  checkpoint keeps it).  A writer appending frame after frame keeps a `LogKeys`, which reads a
+  file's keys again only when the file changed on disk since its own last append.
 - Reading (`open_frames`, `frame_logs`): particle data through gsd.hoomd with the log chunks
   hidden, logs through gsd.fl, NaN where a frame has no chunk.  cubemc writes every log key in
   every frame, so a missing log chunk means "not logged", never "as in frame 0".
@@ -61,13 +62,58 @@ def _first_logs(handle, frames):
     return first, late
 
 
-def fit_frame(path, frame):
-    """Make `frame` (a gsd.hoomd.Frame to append to the existing `path`) log the file's keys;
-    {key: NaN chunk} to add to the file's first frame for its new float keys (see `rewrite`)."""
+def file_logs(path):
+    """(first, late) of `_first_logs` over all frames of the existing `path`; None if it has none."""
     with gsd.fl.open(os.fspath(path), "r") as handle:
         if handle.nframes == 0:
-            return {}
-        first, late = _first_logs(handle, range(handle.nframes))
+            return None
+        return _first_logs(handle, range(handle.nframes))
+
+
+class LogKeys:
+    """The `file_logs` of the files one writer appends to, read once per file.
+
+    Reading them opens the file and its index, which cost as much as the append itself.  An
+    entry holds while the file on disk is the one it was read from (same inode, size and
+    mtime_ns, refreshed after each of this writer's own appends): a file rewritten or trimmed
+    since (`rewrite`, `trajectory.trim_after`, another process) is read again.
+    """
+
+    def __init__(self):
+        self._files = {}
+
+    def logs(self, path):
+        path = os.fspath(path)
+        identity = _identity(path)  # before reading: a change while reading shows next time
+        known = self._files.pop(path, None)
+        if known is None or known[0] != identity:
+            known = (identity, file_logs(path))
+        if known[1] is not None:
+            self._files[path] = known
+        return known[1]
+
+    def appended(self, path, same_keys):
+        """`path` got a frame: one fitted to its remembered keys (`same_keys`: its first frame
+        is unchanged, the entry holds for the new file), or one that created or rewrote it."""
+        path = os.fspath(path)
+        known = self._files.pop(path, None)
+        if same_keys and known is not None:
+            self._files[path] = (_identity(path), known[1])
+
+
+def _identity(path):
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def fit_frame(path, frame, keys=None):
+    """Make `frame` (a gsd.hoomd.Frame to append to the existing `path`) log the file's keys;
+    {key: NaN chunk} to add to the file's first frame for its new float keys (see `rewrite`).
+    `keys` (a LogKeys) remembers the file's keys between the frames of one writer."""
+    logs = file_logs(path) if keys is None else keys.logs(path)
+    if logs is None:
+        return {}
+    first, late = logs
     add = dict(late)
     for key in list(frame.log):
         if key in first or key in add:

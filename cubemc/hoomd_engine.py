@@ -377,28 +377,28 @@ class HoomdSimulation:
         sweeps, path, period, checkpoint_period = run_arguments(
             sweeps, trajectory, period, checkpoint, checkpoint_period
         )
+        keys = gsdio.LogKeys()  # the trajectory's log keys, read once, not at every frame
         if path is not None:
             self._configuration()  # collective, on every rank; the root's frame below reuses it
             if self._is_root() and gsdio.needs_first_frame(path, self, period):
-                self._write_frame(path)
+                self._write_frame(path, keys)
         end = self.sweep + sweeps
         for stop in pause_points(self.sweep, end, period, checkpoint_period):
             self._advance(stop - self.sweep)
             if path is not None and self.sweep % period == 0:
-                self._write_frame(path)
+                self._write_frame(path, keys)
             if checkpoint is not None and (self.sweep % checkpoint_period == 0 or self.sweep == end):
                 self.save_checkpoint(checkpoint)
                 if progress:
                     log.info("sweep %d of %d, energy %.4f", self.sweep, end, self.energy)
 
-    def _write_frame(self, path):
+    def _write_frame(self, path, keys=None):
         """The native engine's frame (float32, log/cubemc/*, type_shapes), root rank only."""
         step, st, _, _ = self._configuration()  # collective: every MPI rank calls it
         if st is not None:
             values, kinds = self.log_values(), gsdio.shape_types(self._shape, self._shape_params)
-            gsdio.append(
-                path, gsdio.make_frame(st.positions, st.orientations, self._box, step, values, *kinds)
-            )
+            frame = gsdio.make_frame(st.positions, st.orientations, self._box, step, values, *kinds)
+            gsdio.append(path, frame, keys)
 
     def log_values(self) -> dict:
         """The per-frame log (contract.LOG_KEYS); move sizes in cubemc's definitions."""

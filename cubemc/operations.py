@@ -55,6 +55,7 @@ class GSDWriter(Operation):
     def __init__(self, path, period: int = 100):
         super().__init__(100 if period is None else period)
         self.path = str(path)
+        self._keys = gsdio.LogKeys()  # the file's log keys, read once, not at every frame
 
     def attach(self, sim):
         # frames newer than the simulation (left by a run killed after its checkpoint) go first
@@ -62,7 +63,7 @@ class GSDWriter(Operation):
             self.act(sim)
 
     def act(self, sim):
-        sim.write_frame(self.path)
+        sim.write_frame(self.path, self._keys)
 
 
 class CheckpointWriter(Operation):

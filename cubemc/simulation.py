@@ -408,14 +408,14 @@ class Simulation:
             "pressure": self.pressure,
         }
 
-    def write_frame(self, path) -> None:
+    def write_frame(self, path, keys=None) -> None:
         pos, quat = self._systems.configuration(self._index)
         type_shapes, typeid = gsdio.shape_types(self.shape, self._systems.shape_params(self._index))
         frame = gsdio.make_frame(pos, quat, self._box, self.sweep, self.log_values(), type_shapes, typeid)
         for op in self.operations:  # the attached operations' own quantities (cluster moves)
             for key, value in op.log_values().items():
                 frame.log[LOG_PREFIX + key] = np.array([value], np.float64)
-        gsdio.append(str(path), frame)
+        gsdio.append(str(path), frame, keys)  # keys: a writer's trajectory.LogKeys
 
     def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""

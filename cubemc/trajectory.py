@@ -11,6 +11,7 @@ import numpy as np
 from . import files, shapes
 from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
+from .gsd_logs import LogKeys as LogKeys  # for writers, which append through this module
 from .gsd_logs import fit_frame, open_frames, rewrite
 from .gsd_logs import frame_logs as frame_logs  # for the analysis, which reads through this module
 from .shapes import cube
@@ -193,15 +194,18 @@ def _configuration_difference(frame, state):
     return float(max(np.abs(d).max(initial=0.0), dq.max(initial=0.0)))
 
 
-def append(path, frame):
+def append(path, frame, keys=None):
     """Append `frame` to the GSD file `path` (created if missing), logging the keys of the
-    file's first frame (gsd_logs.fit_frame; new float keys rewrite the file once)."""
-    if os.path.exists(path) and os.path.getsize(path) > 0:
-        add = fit_frame(path, frame)
-        if add:
-            rewrite(path, None, add)
+    file's first frame (gsd_logs.fit_frame; new float keys rewrite the file once).  `keys` (a
+    LogKeys, kept by a writer across its frames) saves reading them from the file each time."""
+    fitted = os.path.exists(path) and os.path.getsize(path) > 0
+    add = fit_frame(path, frame, keys) if fitted else {}
+    if add:
+        rewrite(path, None, add)
     with gsd.hoomd.open(path, "a") as traj:
         traj.append(frame)
+    if keys is not None:
+        keys.appended(path, same_keys=fitted and not add)
 
 
 def read_frame(path, frame=-1, with_shape=False):

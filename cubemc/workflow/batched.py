@@ -11,6 +11,7 @@ import contextlib
 import time
 
 from cubemc import SimulationBatch
+from cubemc import trajectory as gsdio
 
 from . import eos, provenance, stages
 from .engine import get_engine
@@ -91,6 +92,7 @@ def _advance(plans, sims, batch, start, target, period, config):
     sp = plans[0][0].cached_statepoint
     interval = stages.checkpoint_interval(sp["production_sweeps"], period, config.checkpoints_per_stage)
     chunk_seconds = 0.0
+    keys = gsdio.LogKeys()  # the trajectories' log keys, read once each, not at every frame
     while sims[0].sweep < target:
         if config.deadline is not None and time.time() + 1.5 * chunk_seconds > config.deadline:
             stages.log(f"sample (batch of {len(sims)}): stopping before the walltime")
@@ -103,7 +105,7 @@ def _advance(plans, sims, batch, start, target, period, config):
             sweep = sims[0].sweep
             if sweep % period == 0:
                 for (job, _), sim in zip(plans, sims):
-                    sim.write_frame(job.fn(stages.TRAJECTORY))
+                    sim.write_frame(job.fn(stages.TRAJECTORY), keys)
         for (job, _), sim in zip(plans, sims):
             sim.save_checkpoint(job.fn(stages.SAMPLE_RESTART))
             stages._set_progress(job, "sample", sim.sweep - start, target - start, sim.sweep)

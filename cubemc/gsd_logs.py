@@ -188,13 +188,18 @@ def frame_logs(path, prefix=PREFIX):
     the chunk name less `prefix`; an array log gives its first element), NaN where a frame did
     not log the key; uint64 logs (the seed) lose digits above 2**53 here."""
     with gsd.fl.open(os.fspath(path), "r") as handle:
-        n_frames = handle.nframes
-        out = {}
-        for name in handle.find_matching_chunk_names(prefix):
-            values = np.full(n_frames, np.nan)
-            for k in range(n_frames):
-                value = handle.read_chunk(k, name) if handle.chunk_exists(k, name) else None
-                if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "biuf":
-                    values[k] = float(value.reshape(-1)[0])
-            out[name[len(prefix) :]] = values
+        return handle_logs(handle, prefix)
+
+
+def handle_logs(handle, prefix=PREFIX):
+    """`frame_logs` of a file open for reading with gsd.fl (for readers of more than logs)."""
+    n_frames = handle.nframes
+    out = {}
+    for name in handle.find_matching_chunk_names(prefix):
+        values = np.full(n_frames, np.nan)
+        for k in range(n_frames):
+            value = handle.read_chunk(k, name) if handle.chunk_exists(k, name) else None
+            if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "biuf":
+                values[k] = float(value.reshape(-1)[0])
+        out[name[len(prefix) :]] = values
     return out

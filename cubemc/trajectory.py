@@ -12,7 +12,7 @@ from . import files, shapes
 from .contract import LOG_KEYS, LOG_PREFIX, LOG_UINT64_KEYS
 from .errors import InputError
 from .gsd_logs import LogKeys as LogKeys  # for writers, which append through this module
-from .gsd_logs import fit_frame, open_frames, rewrite
+from .gsd_logs import fit_frame, handle_logs, open_frames, rewrite
 from .gsd_logs import frame_logs as frame_logs  # for the analysis, which reads through this module
 from .shapes import cube
 
@@ -56,6 +56,12 @@ def frame_steps(path):
     """configuration/step of every frame in an existing GSD file (0 where never written)."""
     with gsd.fl.open(os.fspath(path), "r") as handle:
         return [_step(handle, k) for k in range(handle.nframes)]
+
+
+def steps_and_logs(path, prefix="log/"):
+    """(`frame_steps`, `frame_logs` under `prefix`) of an existing GSD file, read in one open."""
+    with gsd.fl.open(os.fspath(path), "r") as handle:
+        return [_step(handle, k) for k in range(handle.nframes)], handle_logs(handle, prefix)
 
 
 def _step(handle, frame):

@@ -51,8 +51,8 @@ def read_energy_log(path):
 
     if not os.path.exists(path):
         return np.zeros(0), np.zeros(0), np.zeros(0)
-    sweeps = np.asarray(trajectory.frame_steps(path), dtype=float)
-    log = trajectory.frame_logs(path, "log/cubemc/")
+    steps, log = trajectory.steps_and_logs(path, "log/cubemc/")
+    sweeps = np.asarray(steps, dtype=float)
     energy, bonds = (log.get(key, np.full(len(sweeps), np.nan)) for key in ("energy", "bonds"))
     return sweeps, energy, bonds
 

@@ -146,8 +146,6 @@ def _register_rows(state, n):
     """Slide back onto the lattice each row of particles that slipped along its own axis by more
     than SITE_FRACTION (aligned cubes in a row slide freely along it, so over 10^4 sweeps a row
     can drift by half a lattice constant), keeping a slide only if it creates no overlap."""
-    from .state import State
-
     rel, a = _lattice_frame(state, n)
     for axis in range(3):
         others = [d for d in range(3) if d != axis]
@@ -161,14 +159,7 @@ def _register_rows(state, n):
                 continue
             trial = state.positions.copy()
             trial[members, axis] -= offset * a[axis]
-            moved = State(
-                trial,
-                state.orientations,
-                state.box,
-                check=False,
-                shape=state.shape,
-                shape_params=state.shape_params,
-            )
+            moved = state.with_positions(trial)
             if moved.count_pairs()[1] == 0:
                 state, rel[members, axis] = moved, rel[members, axis] - offset
     return state

@@ -76,6 +76,18 @@ class State:
             shape_params=self.shape_params.copy(),
         )
 
+    def with_positions(self, positions, check=False):
+        """A State of this one's orientations, box and shape with particles at `positions`
+        (built by the constructor: arrays copied, positions wrapped; `check` refuses overlaps)."""
+        return State(
+            positions,
+            self.orientations,
+            self.box,
+            check=check,
+            shape=self.shape,
+            shape_params=self.shape_params,
+        )
+
     def _kernels(self):
         return targets.cpu(shapes.get(self.shape), pairs.square_well)
 

@@ -35,8 +35,7 @@ def check_dense(state, params, phi, n=N_LATTICE):
     """Overlap-free, at the requested packing fraction of the full lattice, SC order kept, one
     vacancy, the drawn sizes (all but the vacancy's) unchanged and still cubes."""
     assert brute_force_overlap(state) == (-1, -1)
-    fresh = cubemc.State(state.positions, state.orientations, state.box, shape=state.shape,
-                         shape_params=state.shape_params)  # fmt: skip
+    fresh = state.with_positions(state.positions, check=True)
     assert fresh.count_pairs()[1] == 0
     full = dense_crystal.full_lattice_volume("cuboid", params)
     assert abs(full / state.volume - phi) < 1e-9

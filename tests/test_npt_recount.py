@@ -132,14 +132,7 @@ def test_stopping_at_the_first_overlap_finds_a_single_overlap_anywhere(shape):
         partner = int(rng.integers(state.N - 1))
         partner += partner >= k
         pos[partner] = pos[k] + rng.uniform(-0.3, 0.3, 3)  # centres 0.5 apart at most: overlap
-        other = cubemc.State(
-            pos,
-            state.orientations,
-            state.box,
-            check=False,
-            shape=state.shape,
-            shape_params=state.shape_params,
-        )
+        other = state.with_positions(pos)
         exact = sim.count_pairs(other)
         full, stopped = both_counts(sim, other)
         assert exact[1] >= 1 and full == exact and stopped[1] >= 1, (k, partner, exact, full, stopped)
@@ -163,14 +156,7 @@ def test_units_of_a_bonded_lattice_without_overlaps(shape):
     exactly the from-scratch units and any_overlap must find nothing."""
     state = lattice(shape, 6, 0.45)
     rng = np.random.default_rng(8)
-    jiggled = cubemc.State(
-        state.positions + rng.uniform(-0.02, 0.02, (state.N, 3)),
-        state.orientations,
-        state.box,
-        check=False,
-        shape=state.shape,
-        shape_params=state.shape_params,
-    )
+    jiggled = state.with_positions(state.positions + rng.uniform(-0.02, 0.02, (state.N, 3)))
     sim = cubemc.Simulation(state, -1.0, 1.5, seed=3, device="cpu")
     exact = sim.count_pairs(jiggled)
     assert exact[1] == 0 and exact[0] > state.N, exact  # about three bonds per particle

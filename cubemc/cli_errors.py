@@ -75,9 +75,7 @@ def run_reporting_errors(
     try:
         return main() or 0
     except KeyboardInterrupt:
-        hint = interrupted_hint() if callable(interrupted_hint) else interrupted_hint
-        print(f"{prog}: interrupted" + (f"; {one_line(hint)}" if hint else ""), file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
+        return _report_interrupt(prog, interrupted_hint)
     except (*USER_ERRORS, *user_errors) as err:
         print_error(prog, err)
         return EXIT_ERROR
@@ -85,3 +83,25 @@ def run_reporting_errors(
         hint = os_hint() if callable(os_hint) else os_hint
         print_error(prog, describe_os_error(err) + (f"; {hint}" if hint else ""))
         return EXIT_ERROR
+    except Exception as err:
+        if caused_by_interrupt(err):
+            return _report_interrupt(prog, interrupted_hint)
+        raise
+
+
+def _report_interrupt(prog, interrupted_hint) -> int:
+    hint = interrupted_hint() if callable(interrupted_hint) else interrupted_hint
+    print(f"{prog}: interrupted" + (f"; {one_line(hint)}" if hint else ""), file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
+
+
+def caused_by_interrupt(err: BaseException) -> bool:
+    """Whether a Ctrl-C is behind `err`: numba turns a KeyboardInterrupt that arrives while it
+    loads a kernel from its cache into a SystemError chained to it (seen in CI)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False

@@ -11,7 +11,7 @@ import os
 import sys
 
 from cubemc import files
-from cubemc.cli_errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, one_line
+from cubemc.cli_errors import EXIT_BUSY, EXIT_ERROR, EXIT_INTERRUPTED, caused_by_interrupt, one_line
 
 from . import analysis_bridge, eos, figures, provenance, stages
 from .config import WorkflowConfig, load_config
@@ -232,14 +232,22 @@ def refuse_if_busy(func):
             )
             raise SystemExit(EXIT_ERROR) from None
         except KeyboardInterrupt:
-            print(
-                f"{prefix}: interrupted; `python project.py run` continues from the last checkpoint",
-                file=sys.stderr,
-                flush=True,
-            )
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            _report_interrupt(prefix)
+        except Exception as error:
+            if not caused_by_interrupt(error):
+                raise
+            _report_interrupt(prefix)
 
     return wrapper
+
+
+def _report_interrupt(prefix):
+    print(
+        f"{prefix}: interrupted; `python project.py run` continues from the last checkpoint",
+        file=sys.stderr,
+        flush=True,
+    )
+    raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 @refuse_if_busy

@@ -27,6 +27,11 @@ demo: $(STAMP)
 	@sed -n '/^## In one minute/,/^## Seed claims/p' $(DEMO_REPORT) | sed '$$d'
 	@echo "report: $(CURDIR)/$(DEMO_REPORT)"
 
+# Remove the demo's project (jobs, report, signac files) so that `make demo` runs it again; the
+# compiled kernels stay cached in ~/.cache/cubemc.
+clean-demo:
+	rm -rf workspace report .signac signac_project_document.json .cubemc-report.lock
+
 # SLURM and Chromium come from apt where we are root; their tests skip with a reason otherwise.
 system-deps:
 	-bash scripts/install-slurm.sh

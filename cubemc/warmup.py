@@ -22,6 +22,7 @@ _SPACING = 3.0
 
 
 def _small_state(shape: str, params, check: bool):
+    # not lattices.simple_cubic: its State checks for overlaps, which compiles the pair count
     from . import shapes
     from .state import State
 
@@ -45,13 +46,13 @@ def compile_sweeps(shape: str = "cube", params=()) -> None:
 def compile_pressure(shape: str = "cube", params=()) -> None:
     """The pressure's event search, and the many-pair overlap test of `geometry.overlaps` (the
     report's second virial coefficient) for cubes; no pair count."""
-    from . import geometry, pairs, pressure, shapes
+    from . import geometry, pairs, pressure
 
     state = _small_state(shape, params, check=False)
     pressure.scale_events(state, pairs.square_well, 1.14, -1.0)
-    if shape == "cube":
+    if shape == "cube":  # geometry.overlaps' default shape
         q = np.tile([1.0, 0.0, 0.0, 0.0], (2, 1))
-        geometry.overlaps(np.array([[2.0, 0.0, 0.0], [0.5, 0.0, 0.0]]), q, q, shapes.get("cube"))
+        geometry.overlaps(np.array([[2.0, 0.0, 0.0], [0.5, 0.0, 0.0]]), q, q)
 
 
 def halves(shape: str = "cube", params=()) -> list:

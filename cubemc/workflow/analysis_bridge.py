@@ -41,15 +41,18 @@ def _function(module_name, function_name):
         raise RuntimeError(f"{module_name} has no function {function_name}") from None
 
 
-def trajectory_options(statepoint: dict, orthoslice: str | None = None, scattering_frames: int = 3) -> dict:
+def trajectory_options(
+    statepoint: dict, orthoslice: str | None = None, scattering_frames: int | None = None
+) -> dict:
     """Keyword arguments for the trajectory analysis of one job."""
     crystal = statepoint["initial_state"] == "crystal_vacancy"
     options = {
         "lattice": crystal,
         # the production trajectory starts after the burn-in, so no frames are discarded
         "discard": 0.0,
-        "scattering_frames": int(scattering_frames),
     }
+    if scattering_frames is not None:  # else the analysis's own default
+        options["scattering_frames"] = int(scattering_frames)
     if crystal:
         options["n_cells"] = int(statepoint["n_lattice"])
         if orthoslice:
@@ -59,15 +62,16 @@ def trajectory_options(statepoint: dict, orthoslice: str | None = None, scatteri
 
 def scattering_frames(study_names) -> int:
     """Frames of S(q) per run for a job in these studies (by name, as job.doc records them): the
-    most any of them asks for; 3 for names that are not studies (custom grids)."""
-    from .studies import QUICK_STUDIES, STUDIES
+    most any of them asks for; a Study's default for names that are not studies (custom grids)."""
+    from .studies import QUICK_STUDIES, STUDIES, Study
 
     table = {s.name: s for s in (*STUDIES.values(), *QUICK_STUDIES.values())}
-    return max((table[n].scattering_frames if n in table else 3 for n in study_names), default=3)
+    default = Study.scattering_frames
+    return max((table[n].scattering_frames if n in table else default for n in study_names), default=default)
 
 
 def analyse_trajectory(
-    path: str, statepoint: dict, orthoslice: str | None = None, scattering_frames: int = 3
+    path: str, statepoint: dict, orthoslice: str | None = None, scattering_frames: int | None = None
 ) -> dict:
     """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``."""
     func = _function(TRAJECTORY_MODULE, TRAJECTORY_FUNCTION)

@@ -255,7 +255,15 @@ class ClusterAnalyzer(Analyzer):
     crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
     shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds); the
     series `largest_cuboidality` and `nonspanning_size` follow that crystallite frame by frame.
+
+    For a run with attraction (the frames log beta_epsilon < 0 and well_range) the summary also
+    classifies the last frame (`state_final`: crystal / aggregate / fluid, nucleation.classify_state)
+    and gives the induction sweeps: the first frame's step at which the largest crystalline
+    cluster reached each size of INDUCTION_SIZES (None if it never did).
     """
+
+    #: largest-cluster sizes whose first appearance is reported as an induction time
+    INDUCTION_SIZES = (50, 100)
 
     section = "clusters"
 
@@ -265,12 +273,17 @@ class ClusterAnalyzer(Analyzer):
 
         self.clusters = CrystalClusters(**cluster_options)
         self.min_shape_size = min_shape_size
+        self._cluster_options = cluster_options
         self._nonspanning_cluster = None
+        self._last_frame = None
+        self._steps = []
 
     def compute(self, frame):
-        from .nucleation import cluster_shape
+        from .nucleation import MIN_CRYSTAL, cluster_shape
 
         cc = self.clusters.compute(frame.box, frame.positions, frame.orientations)
+        self._last_frame = frame
+        self._steps.append(frame.step)
         c = cc.largest_nonspanning(self.min_shape_size)
         self._nonspanning_cluster = c
         shape = None
@@ -281,6 +294,7 @@ class ClusterAnalyzer(Analyzer):
             crystalline_fraction=cc.crystalline_fraction,
             largest_cluster=cc.largest_cluster_size,
             n_clusters=cc.num_clusters,
+            n_crystallites=int((cc.cluster_sizes >= MIN_CRYSTAL).sum()),
             nonspanning_size=0 if c is None else int(cc.cluster_sizes[c]),
             largest_cuboidality=None if shape is None else shape["cuboidality"],
             mean_q4=float(cc.q4.mean()),
@@ -318,7 +332,29 @@ class ClusterAnalyzer(Analyzer):
             "largest_shapes_final": cc.shapes(max_clusters=3),
             "nonspanning_final": self._nonspanning(),
             "mean_q4": time_average(self.production("mean_q4")),
+            "n_crystallites_final": int(s["n_crystallites"][-1]),
+            "induction_steps": self._induction(),
+            "state_final": self._state(),
         }
+
+    def _induction(self):
+        """{size: step of the first frame whose largest crystalline cluster has >= size cubes}."""
+        steps, largest = self._steps, self._series["largest_cluster"]
+        return {
+            str(size): next((t for t, n in zip(steps, largest, strict=True) if n >= size), None)
+            for size in self.INDUCTION_SIZES
+        }
+
+    def _state(self):
+        """classify_state of the last frame for a run with attraction (None without one)."""
+        from .nucleation import CrystalClusters, classify_state
+
+        f = self._last_frame
+        beta, well = _number(f.log.get("beta_epsilon")), _number(f.log.get("well_range"))
+        if beta is None or well is None or beta >= 0:
+            return None
+        clusters = CrystalClusters(**self._cluster_options)
+        return classify_state(f.box, f.positions, f.orientations, well, clusters=clusters)
 
 
 class OrthosliceWriter(Analyzer):

@@ -33,6 +33,11 @@ def cluster_move_keys(sp) -> set:
     return {KEY} if KEY in sp else set()
 
 
+def cluster_move_statepoint(moves_per_particle) -> dict:
+    """The key for a study's state points: absent for 0 (so those job ids stay as they were)."""
+    return {KEY: float(moves_per_particle)} if moves_per_particle else {}
+
+
 def uses_cluster_moves(sp) -> bool:
     value = sp.get(KEY, 0)
     return _is_number(value) and value > 0

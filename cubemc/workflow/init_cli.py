@@ -20,6 +20,7 @@ SCALAR_OPTIONS = (
     "equilibration_sweeps",
     "production_sweeps",
     "sample_period",
+    "vmmc_moves_per_particle",
 )
 
 
@@ -68,6 +69,12 @@ def build_parser() -> OneLineArgumentParser:
     parser.add_argument("--equilibration-sweeps", type=int)
     parser.add_argument("--production-sweeps", type=int)
     parser.add_argument("--sample-period", type=int)
+    parser.add_argument(
+        "--vmmc-moves-per-particle",
+        type=float,
+        metavar="X",
+        help="VMMC cluster moves per cube after every sweep (fluid studies; 0: none)",
+    )
     parser.add_argument(
         "--memory-limit",
         metavar="SIZE",

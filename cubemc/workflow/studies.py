@@ -29,8 +29,9 @@ import math
 from dataclasses import dataclass, field, replace
 
 from . import eos, shape_keys
-from .cluster_moves import cluster_move_errors, cluster_move_keys
+from .cluster_moves import cluster_move_errors, cluster_move_keys, cluster_move_statepoint
 from .errors import StatePointError
+from .nucleation_studies import nucleation_studies
 from .shape_studies import shape_studies
 
 INITIAL_STATES = ("crystal_vacancy", "fluid")
@@ -84,6 +85,7 @@ class Study:
     branches: tuple = ()
     shapes: tuple = ()  # dicts of shape keys (shape_keys.py); () or {}: unit cubes
     scattering_frames: int = 3  # S(q) frames per run (one finds the Bragg peaks; each is slow)
+    vmmc_moves_per_particle: float = 0.0  # VMMC cluster moves per cube and sweep (cluster_moves.py)
 
     def with_overrides(self, **overrides) -> Study:
         """Return a copy with the given fields replaced (``None`` values are ignored)."""
@@ -116,6 +118,7 @@ class Study:
         ):
             points.append(
                 shape_keys.make_shape_keys(**shape)
+                | cluster_move_statepoint(self.vmmc_moves_per_particle)
                 | make_statepoint(
                     initial_state=self.initial_state,
                     beta_epsilon=beta_epsilon,
@@ -177,47 +180,15 @@ VACANCY_QUICK = replace(
     ),
 )
 
-# Nucleation (issue 17).  Scouting on 500 cubes (docs/validation.md, nucleation): with the
-# narrow well, dilute quenches (phi 0.2-0.35, beta*eps -3.5 to -4.5) stay fluid for 10^5 sweeps
-# (a 64-cube seed at phi 0.3, -4.5 neither grows nor melts), while the dense fluid quenched to
-# beta*eps -3 to -4 at phi 0.45-0.5 grows SC crystallites of 100+ cubes within 10^5 sweeps.  The
-# wider well (1.3) binds cubes without aligning them (one run: a seed melted into a bonded
-# amorphous fluid); it is a custom grid (init.py nucleation --well-range 1.3 --beta-epsilon ...).
-NUCLEATION = Study(
-    name="nucleation",
-    description="hard-cube fluid quenched to attraction; nucleation and growth of SC clusters",
-    initial_state="fluid",
-    beta_epsilon=(-3.0, -3.5, -4.0, -4.5),
-    packing_fraction=(0.40, 0.45, 0.50),
-    well_range=(1.14,),
-    n_particles=(1000,),
-    replicas=2,
-    # Tuning happens at the quench conditions; the trajectory follows the system from there.
-    tune_sweeps=500,
-    equilibration_sweeps=0,
-    production_sweeps=300000,
-    sample_period=3000,
-)
-
-NUCLEATION_QUICK = replace(
-    NUCLEATION,
-    name="nucleation-quick",
-    description="laptop demo of the nucleation study (500 cubes at phi 0.45 quenched to -4)",
-    beta_epsilon=(-4.0,),
-    packing_fraction=(0.45,),
-    n_particles=(500,),
-    replicas=1,
-    tune_sweeps=200,
-    production_sweeps=100000,
-    sample_period=2000,
-)
-
+# Nucleation (issue 17): growth where SC crystallites nucleate, and the scan for the state diagram.
+NUCLEATION, NUCLEATION_QUICK, NUCLEATION_SCAN, NUCLEATION_SCAN_QUICK = nucleation_studies(Study)
 EOS, EOS_QUICK = eos.eos_studies(Study)  # defined in eos.py
 
 (VACANCY_SHAPES, VACANCY_SHAPES_QUICK), (CRYSTAL_SHAPES, CRYSTAL_SHAPES_QUICK) = shape_studies(VACANCY)
 
-STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, EOS, VACANCY_SHAPES, CRYSTAL_SHAPES)}
+STUDIES = {s.name: s for s in (VACANCY, NUCLEATION, NUCLEATION_SCAN, EOS, VACANCY_SHAPES, CRYSTAL_SHAPES)}
 QUICK_STUDIES = {"vacancy": VACANCY_QUICK, "nucleation": NUCLEATION_QUICK, "eos": EOS_QUICK}
+QUICK_STUDIES["nucleation-scan"] = NUCLEATION_SCAN_QUICK
 QUICK_STUDIES |= {"vacancy-shapes": VACANCY_SHAPES_QUICK, "crystal-shapes": CRYSTAL_SHAPES_QUICK}
 
 

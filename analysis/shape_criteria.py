@@ -1,5 +1,6 @@
 """Crystal-type claims of seeds 002 and 003 (C1, C2), judged on the hard-particle fluid runs of
-the crystal-shapes study (analysis.shape_report.crystal_rows: class fractions with errors)."""
+the crystal-shapes study that froze (analysis.shape_report.crystal_rows: class fractions with
+errors, over all runs and over the frozen ones)."""
 
 from __future__ import annotations
 
@@ -12,30 +13,38 @@ def _rows(context, select):
     return [r for r in context.get("crystal_shapes", []) if select(r["r"])]
 
 
+def _sums(f, keys):
+    return sum(f[k].mean for k in keys), sum(f[k].sem ** 2 for k in keys) ** 0.5
+
+
 def _judge(rows, mine, others, label):
-    """`mine` classes against the other crystal classes, per row that froze (crystal type not
-    'fluid': at least 30 % crystalline, analysis.shape_report.crystal_rows): d = sum(mine) -
-    max(others) above 0 at Z standard errors decides.  A run that stayed fluid says nothing about
-    which crystal grows (too short, or below freezing), so it is undecided, never a disagreement."""
+    """`mine` classes against the other crystal classes, per state point, in its runs that froze
+    (each run judged on its own: at least 30 % crystalline, analysis.shape_report.froze; their
+    fractions combined as replicas): d = sum(mine) - max(others) above 0 at Z standard errors
+    decides.  A run that stayed fluid says nothing about which crystal grows (too short, or below
+    freezing), so it is left out, and a state point with no frozen run is undecided, never a
+    disagreement."""
     sides, values = [], []
     for row in rows:
-        f = row["fractions"]
-        ours = sum(f[k].mean for k in mine)
-        ours_sem = sum(f[k].sem ** 2 for k in mine) ** 0.5
-        if row["type"] == "fluid":
+        where = f"r={row['r']:g}, φ={row['phi']}: {row['frozen']} of {row['runs']} runs froze"
+        if not row["frozen"]:
+            f = row["fractions"]
             sides.append(None)
             values.append(
-                f"r={row['r']:g}, φ={row['phi']}: not frozen (fluid {pm(f['fluid'].mean, f['fluid'].sem)}, "
-                f"{label} {pm(ours, ours_sem)})"
+                f"{where} (fluid {pm(f['fluid'].mean, f['fluid'].sem)}, "
+                f"{label} {pm(*_sums(f, mine))} over all runs)"
             )
             continue
+        f = row["frozen_fractions"]
+        ours, ours_sem = _sums(f, mine)
         rival = max(others, key=lambda k: f[k].mean)
         d, s = ours - f[rival].mean, (ours_sem**2 + f[rival].sem ** 2) ** 0.5
         converged = all(f[k].converged for k in (*mine, rival))
         sides.append(compare(d, s, 0.0, converged))
+        short = "" if converged else " (too short for its own error)"
         values.append(
-            f"r={row['r']:g}, φ={row['phi']}: {label} {pm(ours, ours_sem)}, "
-            f"{rival} {pm(f[rival].mean, f[rival].sem)}, fluid {pm(f['fluid'].mean, f['fluid'].sem)}"
+            f"{where}: {label} {pm(ours, ours_sem)}, "
+            f"{rival} {pm(f[rival].mean, f[rival].sem)}, fluid {pm(f['fluid'].mean, f['fluid'].sem)}{short}"
         )
     verdict = (
         DISAGREE
@@ -44,7 +53,8 @@ def _judge(rows, mine, others, label):
         if sides and all(x == "above" for x in sides)
         else INSUFFICIENT
     )
-    sample = f"{sum(r['runs'] for r in rows)} run(s), production frames, block-averaged"
+    frozen, runs = sum(r["frozen"] for r in rows), sum(r["runs"] for r in rows)
+    sample = f"{frozen} frozen of {runs} run(s), production frames, block-averaged"
     return verdict, "; ".join(values), sample
 
 
@@ -52,7 +62,7 @@ def sc_when_cubic(context, max_radius):
     rows = _rows(context, lambda r: r <= max_radius)
     test = (
         f"SC fraction above the FCC and HCP fractions at {Z:g} standard errors in runs that froze "
-        f"(≥ 30 % crystalline), hard particles with r ≤ {max_radius:g}"
+        f"(each run ≥ 30 % crystalline on its own), hard particles with r ≤ {max_radius:g}"
     )
     if not rows:
         return Verdict(NOT_MEASURED, test="needs crystal-shapes runs of (nearly) sharp cubes")
@@ -64,7 +74,7 @@ def close_packed_when_round(context, min_radius):
     rows = _rows(context, lambda r: r >= min_radius)
     test = (
         f"FCC + HCP fraction above the SC fraction at {Z:g} standard errors in runs that froze "
-        f"(≥ 30 % crystalline), hard particles with r ≥ {min_radius:g} "
+        f"(each run ≥ 30 % crystalline on its own), hard particles with r ≥ {min_radius:g} "
         "(face-centred orthorhombic is a distorted FCC)"
     )
     if not rows:

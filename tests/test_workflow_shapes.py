@@ -257,13 +257,83 @@ def test_report_has_crystal_type_rows_and_claims(tmp_path):
     fluid = {"sc": 0.0, "fcc": 0.01, "hcp": 0.02, "fluid": 0.97}
     ctx = _context([crystal_job(0.0, fluid), crystal_job(0.45, fluid)])
     assert judge(claims["C1"], ctx).verdict == judge(claims["C2"], ctx).verdict == "insufficient data"
-    assert "not frozen" in judge(claims["C2"], ctx).value
+    assert judge(claims["C2"], ctx).value.startswith("r=0, φ=0.58: 0 of 1 runs froze (fluid 0.97")
     ctx = _context([crystal_job(0.0, {"sc": 0.4, "fcc": 0.0, "hcp": 0.02, "fluid": 0.58})])
     assert judge(claims["C2"], ctx).verdict == "agree"
     text = open(write_report(jobs, str(tmp_path)), encoding="utf-8").read()
     rows = [line for line in text.splitlines() if line.startswith("| 0.45 | 0.58 | 250 |")]
     assert len(rows) == 1 and rows[0].count(" ± ") == 4 and "**fcc**" in rows[0]
     assert (tmp_path / "crystal_shapes.png").stat().st_size > 10000
+
+
+def _c1(jobs):
+    from cubemc.analysis.claims import CLAIMS
+    from cubemc.analysis.criteria import judge
+    from cubemc.analysis.report import _context
+
+    return judge(next(c for c in CLAIMS if c.id == "C1"), _context(jobs))
+
+
+def test_c1_is_judged_on_the_runs_that_froze_each_on_its_own():
+    """Two replicas of r = 0.45, one frozen close-packed (40 % crystalline), one still fluid (3 %):
+    pooled they are 21.5 % crystalline, below the 30 % rule, but the frozen run alone decides
+    (FCC+HCP 0.40 +- 0.03 against SC 0.00 +- 0.02); a fluid replica never turns a verdict."""
+    from cubemc.analysis.shape_report import crystal_rows
+
+    frozen = {"sc": 0.0, "fcc": 0.3, "hcp": 0.1, "fluid": 0.6}
+    fluid = {"sc": 0.0, "fcc": 0.0, "hcp": 0.03, "fluid": 0.97}
+    jobs = [crystal_job(0.45, frozen), crystal_job(0.45, fluid)]
+    (row,) = crystal_rows(jobs)
+    assert (row["runs"], row["frozen"], row["type"], row["frozen_type"]) == (2, 1, "fluid", "fcc")
+    assert row["fractions"]["fcc"].mean == pytest.approx(0.15)  # the table still pools both
+    c1 = _c1(jobs)
+    assert c1.verdict == "agree"
+    assert (
+        c1.value
+        == "r=0.45, φ=0.58: 1 of 2 runs froze: FCC+HCP 0.40 ± 0.03, sc 0.00 ± 0.02, fluid 0.60 ± 0.02"
+    )
+    assert c1.evidence.startswith("1 frozen of 2 run(s)")
+    # a frozen run too short for its own error (fewer than 20 effective samples) decides nothing
+    jobs[0]["summary"]["crystal_type"]["fractions"]["hcp"]["converged"] = False
+    c1 = _c1(jobs)
+    assert c1.verdict == "insufficient data" and c1.value.endswith(" (too short for its own error)")
+    # a frozen SC crystal of nearly spherical particles contradicts C1 next to a fluid replica
+    sc = {"sc": 0.35, "fcc": 0.0, "hcp": 0.0, "fluid": 0.65}
+    assert _c1([crystal_job(0.45, sc), crystal_job(0.45, fluid)]).verdict == "disagree"
+    # no run froze: undecided, never a disagreement
+    c1 = _c1([crystal_job(0.45, fluid), crystal_job(0.45, fluid)])
+    assert c1.verdict == "insufficient data" and c1.value.startswith(
+        "r=0.45, φ=0.58: 0 of 2 runs froze (fluid 0.97"
+    )
+
+
+def test_frozen_runs_combine_as_replicas_and_the_rule_is_30_percent_per_run():
+    """Frozen runs FCC 0.5 and 0.3 (a 29 % crystalline replica is fluid and left out): mean 0.4,
+    error the larger of the pooled within-run 0.02 sqrt(2) / 2 = 0.014 and the scatter of the run
+    means, std 0.1 sqrt(2) over sqrt(2) = 0.1; exactly 30 % crystalline counts as frozen."""
+    from cubemc.analysis.shape_report import crystal_rows
+
+    jobs = [
+        crystal_job(0.45, {"sc": 0.0, "fcc": 0.5, "hcp": 0.0, "fluid": 0.5}),
+        crystal_job(0.45, {"sc": 0.0, "fcc": 0.3, "hcp": 0.0, "fluid": 0.7}),
+        crystal_job(0.45, {"sc": 0.0, "fcc": 0.29, "hcp": 0.0, "fluid": 0.71}),
+    ]
+    (row,) = crystal_rows(jobs)
+    assert row["frozen"] == 2
+    fcc = row["frozen_fractions"]["fcc"]
+    assert (fcc.mean, fcc.sem, fcc.replicas) == (pytest.approx(0.4), pytest.approx(0.1), 2)
+    assert row["fractions"]["fcc"].mean == pytest.approx(1.09 / 3)
+
+
+def test_crystal_table_counts_the_runs_that_froze(tmp_path):
+    from cubemc.analysis.report import write_report
+
+    frozen = {"sc": 0.0, "fcc": 0.3, "hcp": 0.1, "fluid": 0.6}
+    fluid = {"sc": 0.0, "fcc": 0.0, "hcp": 0.03, "fluid": 0.97}
+    text = open(write_report([crystal_job(0.45, frozen), crystal_job(0.45, fluid)], str(tmp_path))).read()
+    (row,) = [line for line in text.splitlines() if line.startswith("| 0.45 | 0.58 | 250 | 2 |")]
+    assert row.endswith("| **fluid** | 1 of 2 (fcc) |")
+    assert "A run froze when its own crystalline fraction (SC + FCC + HCP) reached 0.3" in text
 
 
 def test_init_cli_shape_flags(tmp_path):

@@ -21,6 +21,7 @@ __all__ = [
     "growth_figure",
     "eos_figure",
     "polydisperse_panel",
+    "rounding_panel",
     "vacancy_shapes_figure",
     "crystal_shapes_figure",
 ]
@@ -283,28 +284,65 @@ def polydisperse_panel(rows):
     return panel
 
 
+#: packing fraction of the rounding series in the left panel (the vacancy-shapes study's)
+ROUNDING_PHI = 0.8
+
+
+def _state_values(state):
+    """{'φ': 0.8, 'λ': 1.14, 'N': 999.0} of a family's state part, None where it reads 'None'."""
+    values = {}
+    for part in state.split(", "):
+        key, _, value = part.partition("=")
+        values[key] = None if value == "None" else float(value)
+    return values
+
+
+def _rounded_or_cube(shape):
+    """True for unit cubes and rounded cubes (no size polydispersity, no edge ratios)."""
+    return "poly=" not in shape and "1:" not in shape
+
+
+def rounding_panel(rows, phi=ROUNDING_PHI):
+    """Rows for the left panel: the cubes and rounded cubes of one (φ, λ, N), φ equal to `phi` by
+    value, the state holding the most rounded families (r > 0; ties: the larger N), so that runs
+    at another φ or N never share its line."""
+    from .shape_report import radius_of_label
+
+    counts = {}
+    for r in rows:
+        state, shape = _family_parts(r["family"])
+        if _state_values(state).get("φ") == phi and _rounded_or_cube(shape):
+            rounded = radius_of_label(shape) > 0.0
+            counts.setdefault(state, set()).update([r["family"]] if rounded else [])
+    if not counts:
+        return []
+    best = max(counts, key=lambda st: (len(counts[st]), _state_values(st).get("N") or 0))
+    return [
+        r
+        for r in rows
+        if _family_parts(r["family"])[0] == best and _rounded_or_cube(_family_parts(r["family"])[1])
+    ]
+
+
 def vacancy_shapes_figure(rows, outdir, name="vacancy_shapes.png"):
-    """Vacancy spread (±2 standard errors) against the rounding radius (left) and for the
-    monodisperse against the polydisperse cubes at the same φ (right, polydisperse_panel), one
+    """Vacancy spread (±2 standard errors) against the rounding radius (left, rounding_panel) and
+    for the monodisperse against the polydisperse cubes at the same φ (right, polydisperse_panel), one
     colour per βε.  `rows`: analysis.shape_report.vacancy_shape_rows."""
     from .shape_report import radius_of_label
 
     fig, (left, right) = _figure(2)
     betas = sorted({r["beta_epsilon"] for r in rows}, reverse=True)
-    panel = polydisperse_panel(rows)
+    panel, series = polydisperse_panel(rows), rounding_panel(rows)
     for c, beta in enumerate(betas):
-        sel = [
-            r
-            for r in rows
-            if r["beta_epsilon"] == beta and "poly=" not in r["family"] and "φ=0.8" in r["family"]
-        ]
+        sel = [r for r in series if r["beta_epsilon"] == beta]
         sel.sort(key=lambda r: radius_of_label(r["family"]))
         if sel:
             _spread_errorbar(left, [radius_of_label(r["family"]) for r in sel], sel, "o-", c, beta)
         pair = sorted(((x, r) for x, r in panel if r["beta_epsilon"] == beta), key=lambda p: p[0])
         if pair:
             _spread_errorbar(right, [x for x, _ in pair], [r for _, r in pair], "s-", c, beta)
-    left.set_xlabel("rounding radius r (outer edge 1), φ = 0.8")
+    state = _family_parts(series[0]["family"])[0].replace("=", " = ") if series else f"φ = {ROUNDING_PHI:g}"
+    left.set_xlabel(f"rounding radius r (outer edge 1), {state}")
     left.set_ylabel("spread above the βε = −3 limit (a)")
     right.set_xticks([0, 1], ["monodisperse", "polydisperse"])
     right.set_xlim(-0.5, 1.5)

@@ -240,6 +240,30 @@ def test_polydisperse_panel_pairs_the_polydisperse_cubes_with_unit_cubes_of_thei
     assert panel == expected
 
 
+def test_rounding_panel_takes_one_phi_and_n_by_value():
+    """The left panel's rounding series: the cubes and rounded cubes at phi 0.8 (by value, so not
+    0.85, whose label also contains 'φ=0.8' and which has more rounded families) and N 999 (the
+    phi 0.8 state with the most rounded families), never those at N 215, polydisperse cubes or
+    cuboids."""
+    from cubemc.analysis.report import _family_label
+    from cubemc.analysis.report_figures import rounding_panel
+
+    extra = [
+        *((0.85, 999, f"rounded_cuboid r={r}") for r in (0.05, 0.1, 0.2)),  # more than at 0.8
+        (0.8, 215, "rounded_cuboid r=0.05"),
+        (0.8, 999, "rounded_cuboid r=0.2"),
+        (0.8, 999, "cuboid 1:1.1:1.2"),
+    ]
+    rows = _shape_rows() + [
+        {"family": _family_label((phi, 1.14, n, shape)), "beta_epsilon": 0.0, "spread": (0.1, 0.01)}
+        for phi, n, shape in extra
+    ]
+    state = "φ=0.8, λ=1.14, N=999"
+    expected = {state} | {f"{state}, rounded_cuboid r={r}" for r in ("0", "0.1", "0.2")}
+    assert {r["family"] for r in rounding_panel(rows)} == expected
+    assert rounding_panel(rows, phi=0.7) == [r for r in _shape_rows() if r["family"].startswith("φ=0.7,")]
+
+
 def test_vacancy_shapes_figure_draws_both_panels(tmp_path, monkeypatch):
     """Both panels get one line per beta*eps; the right one at x = 0 (monodisperse) and 1."""
     from cubemc.analysis import report_figures
@@ -257,3 +281,7 @@ def test_vacancy_shapes_figure_draws_both_panels(tmp_path, monkeypatch):
         x = np.asarray(bars.lines[0].get_xdata()).tolist()
         assert x == [0.0, 0.0, 1.0]  # the plain and the r = 0 unit cubes, then the 12 % ones
     assert "φ = 0.8" in right.get_ylabel() and "0.53" not in right.get_ylabel()
+    # the left panel: plain and r = 0 cubes, then r = 0.1, all at phi 0.8 and N 999 (not N 215)
+    for bars in left.containers:
+        assert np.asarray(bars.lines[0].get_xdata()).tolist() == [0.0, 0.0, 0.1]
+    assert left.get_xlabel().endswith("φ = 0.8, λ = 1.14, N = 999")

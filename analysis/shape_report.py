@@ -20,6 +20,13 @@ __all__ = ["shape_label", "rounding_radius", "crystal_rows", "vacancy_shape_rows
 
 #: the βε of the issue's vacancy comparison
 SHAPE_BETAS = (0.0, -0.5, -1.0)
+#: the on-one-site cell of a size-polydisperse family, and why (one line under the table)
+NOT_ON_ONE_SITE = "— (polydisperse)"
+POLYDISPERSE_NOTE = (
+    "On one site is not shown for size-polydisperse families: the sizes displace cubes statically "
+    "beyond the 0.25 a threshold, so even their βε = −3 reference (almost) never has the vacancy on "
+    "one site (0.00–0.03 of the frames in docs/validation.md)."
+)
 
 
 def shape_label(job) -> str:
@@ -102,12 +109,23 @@ def crystal_rows(jobs):
     return rows
 
 
+def _polydisperse(groups) -> bool:
+    """True when a family's runs have a size polydispersity (> 0)."""
+    return any(
+        float(statepoint_value(j, "size_polydispersity") or 0.0) > 0.0
+        for jobs in groups.values()
+        for j in jobs
+    )
+
+
 def vacancy_shape_rows(families):
     """Per crystal family (label -> {βε: [jobs]}) and βε of SHAPE_BETAS: spread above the family's
-    own strong-attraction limit and the on-one-site fraction, with errors."""
+    own strong-attraction limit and the on-one-site fraction, with errors; `polydisperse` marks
+    families with a size polydispersity, whose on-one-site fraction the section does not show."""
     rows = []
     for label, groups in families.items():
         points = vacancy_points(groups)
+        polydisperse = _polydisperse(groups)
         limit = strong_limit(points)
         for beta in SHAPE_BETAS:
             point = next((p for b, p in points.items() if abs(b - beta) < 1e-6), None)
@@ -122,6 +140,7 @@ def vacancy_shape_rows(families):
                     "runs": point.replicas,
                     "spread": (d, s),
                     "localised": (loc.mean, loc.sem),
+                    "polydisperse": polydisperse,
                 }
             )
     return rows
@@ -143,8 +162,11 @@ def shape_section(vacancy_rows, crystal):
             "|---|---|---|---|---|",
         ]
         for r in vacancy_rows:
-            cells = f"{r['runs']} | {pm(*r['spread'])} | {pm(*r['localised'])}"
+            one_site = NOT_ON_ONE_SITE if r.get("polydisperse") else pm(*r["localised"])
+            cells = f"{r['runs']} | {pm(*r['spread'])} | {one_site}"
             lines.append(f"| {r['family']} | {r['beta_epsilon']:g} | {cells} |")
+        if any(r.get("polydisperse") for r in vacancy_rows):
+            lines += ["", POLYDISPERSE_NOTE]
         lines += ["", "![Vacancy spread against the shape](vacancy_shapes.png)", ""]
     if crystal:
         lines += [

@@ -373,3 +373,36 @@ def test_shape_families_are_never_pooled_with_cubes(tmp_path):
     ]  # the shape section's row (the vacancy table has one too)
     assert len(row) == 1 and row[0].count(" ± ") == 2
     assert (tmp_path / "vacancy_shapes.png").stat().st_size > 10000
+
+
+def test_on_one_site_is_not_shown_for_polydisperse_families(tmp_path):
+    """A 12 % polydisperse family's on-one-site cell reads '— (polydisperse)' with the reason under
+    the table; a rounded family and cubes with an explicit size_polydispersity 0 keep their value."""
+    from pathlib import Path
+
+    from cubemc.analysis.report import _context, write_report
+    from cubemc.analysis.shape_report import NOT_ON_ONE_SITE, POLYDISPERSE_NOTE
+    from test_analysis_report import crystal_job as vacancy_run
+
+    families = {
+        "cuboid poly=0.12": {"shape": "cuboid", "size_polydispersity": 0.12},
+        "rounded_cuboid r=0.1": {"shape": "rounded_cuboid", "rounding_radius": 0.1},
+        "cuboid poly=0": {"shape": "cuboid", "size_polydispersity": 0.0},
+    }
+    jobs = []
+    for keys in families.values():
+        for job in (vacancy_run(0.0, 0.2), vacancy_run(-3.0, 0.2)):
+            job["statepoint"] |= keys
+            jobs.append(job)
+    flags = {r["family"].split(", ")[-1]: r["polydisperse"] for r in _context(jobs)["vacancy_shapes"]}
+    assert flags == {"cuboid poly=0.12": True, "rounded_cuboid r=0.1": False, "cuboid poly=0": False}
+    text = Path(write_report(jobs, tmp_path)).read_text()
+    section = text.split("## Nanocrystal shapes: vacancy localisation")[1].split("\n## ")[0]
+    for shape in families:
+        (row,) = [
+            line for line in section.splitlines() if line.startswith(f"| φ=0.8, λ=1.14, N=999, {shape} | 0 |")
+        ]
+        cell = row.split(" | ")[-1].rstrip(" |")
+        assert (cell == NOT_ON_ONE_SITE) == (shape == "cuboid poly=0.12"), row
+        assert cell == NOT_ON_ONE_SITE or cell.count(" ± ") == 1
+    assert POLYDISPERSE_NOTE in section and "0.25 a" in POLYDISPERSE_NOTE

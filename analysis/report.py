@@ -22,12 +22,12 @@ from .criteria import judge
 from .eos import eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable
+from .nucleation_report import fluid_section, growth_figure, state_diagram_figure, state_points
 from .report_figures import (
     claim_distribution_figure,
     crystal_shapes_figure,
     delocalisation_figure,
     eos_figure,
-    growth_figure,
     intensity_figure,
     orientation_figure,
     vacancy_shapes_figure,
@@ -172,6 +172,10 @@ def _figures(ctx, outdir):
         made[growth_figure(ctx["fluid_jobs"], outdir)] = (
             "Growth of the largest SC cluster in runs from a fluid"
         )
+    if state_points(ctx["fluid_jobs"]):
+        made[state_diagram_figure(ctx["fluid_jobs"], outdir)] = (
+            "State diagram of the runs from a fluid: class of each run's last frame"
+        )
     return made
 
 
@@ -300,25 +304,6 @@ def _vacancy_table(ctx):
     return lines + [""]
 
 
-def _fluid_table(fluid):
-    lines = [
-        "## Runs from a fluid (nucleation)",
-        "",
-        "| βε | replica | N | largest cluster (final) | crystalline fraction | clusters | cuboidality |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for j in fluid:
-        s = j.get("summary") or {}
-        sh = (get(s, "clusters.largest_shapes_final") or [{}])[0]
-        lines.append(
-            f"| {statepoint_value(j, 'beta_epsilon')} | {statepoint_value(j, 'replica')} | "
-            f"{s.get('N', '—')} | {get(s, 'clusters.largest_final')} | "
-            f"{fmt(get(s, 'clusters.crystalline_fraction_final'))} | {get(s, 'clusters.n_clusters_final')} "
-            f"| {fmt(sh.get('cuboidality'))} |"
-        )
-    return lines + [""]
-
-
 def _eos_summary(ctx):
     points = ctx["eos_points"]
     if not points:
@@ -396,7 +381,7 @@ def write_report(job_summaries, outdir):
                 + [""]
             )
     if ctx["fluid_jobs"]:
-        lines += _fluid_table(ctx["fluid_jobs"])
+        lines += fluid_section(ctx["fluid_jobs"])
     if ctx["eos_points"]:
         lines += _eos_section(ctx)
     lines += shape_section(ctx["vacancy_shapes"], ctx["crystal_shapes"])

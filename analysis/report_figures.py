@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .evidence import get, statepoint_value
+from .evidence import get
 from .scattering import MEASURED_PEAKS_NM
 from .stats import combine_replicas
 from .vacancy_criteria import ON_SITE_BOUND, shared_sites_line_shift, spread, strong_limit
@@ -18,7 +18,6 @@ __all__ = [
     "claim_distribution_figure",
     "orientation_figure",
     "intensity_figure",
-    "growth_figure",
     "eos_figure",
     "polydisperse_panel",
     "rounding_panel",
@@ -184,19 +183,6 @@ def intensity_figure(groups, outdir, name="intensity.png"):
     ax.set_xlim(0.3, 1.5)
     ax.set_xlabel(r"$q$ (nm$^{-1}$)")
     ax.set_ylabel(r"$I(q) = P(q)S(q)$ (offset)")
-    ax.legend(fontsize=7)
-    return _save(fig, outdir, name)
-
-
-def growth_figure(jobs, outdir, name="cluster_growth.png"):
-    fig, (ax,) = _figure(1, 5.5, 3.8)
-    for j in jobs:
-        s = j.get("series") or {}
-        if s.get("largest_cluster") and s.get("step"):
-            label = f"βε={statepoint_value(j, 'beta_epsilon')}, rep {statepoint_value(j, 'replica')}"
-            ax.plot(s["step"], s["largest_cluster"], lw=1, label=label)
-    ax.set_xlabel("sweep")
-    ax.set_ylabel("largest crystalline cluster (cubes)")
     ax.legend(fontsize=7)
     return _save(fig, outdir, name)
 

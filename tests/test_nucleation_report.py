@@ -1,0 +1,130 @@
+"""Issue 17: the state diagram of runs from a fluid.  The per-run class and induction time on
+frames whose crystallites are built by hand (known sizes), and the report's grouping of runs
+into state points."""
+
+import numpy as np
+from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
+from cubemc.analysis.nucleation_report import fluid_section, state_points
+from cubemc.analysis.report import write_report
+from cubemc.analysis.synthetic import crystallite, random_fluid, two_crystallites_in_fluid
+
+from cubemc.geometry import random_quaternions
+
+BOX = np.full(3, 16.0)
+
+
+def _frame(step, pos, q, beta=-4.0, well=1.14):
+    return Frame(step, BOX, pos, q, {"beta_epsilon": beta, "well_range": well})
+
+
+def _fluid(rng, n=600):
+    pos = random_fluid(n, BOX, 1.0, rng)
+    return pos, random_quaternions(rng, len(pos))
+
+
+def _growing_run(beta=-4.0):
+    """A fluid, then crystallites of 64 and 27 cubes, then of 125 and 64 (sweeps 1000-3000)."""
+    rng = np.random.default_rng(5)
+    frames = [_frame(1000, *_fluid(rng), beta)]
+    for step, shapes in ((2000, ((4, 4, 4), (3, 3, 3))), (3000, ((5, 5, 5), (4, 4, 4)))):
+        box, pos, q, _ = two_crystallites_in_fluid(rng, shapes=shapes, n_fluid=500)
+        frames.append(_frame(step, pos, q, beta))
+    return frames
+
+
+def _run(frames, sizes=None):
+    analyzer = ClusterAnalyzer()
+    if sizes:
+        analyzer.INDUCTION_SIZES = sizes
+    for f in frames:
+        analyzer.compute(f)
+    return analyzer.summary
+
+
+def test_induction_is_the_first_frame_with_a_cluster_of_the_size():
+    summary = _run(_growing_run())
+    assert summary["induction_steps"] == {"50": 2000, "100": 3000}
+    assert summary["n_crystallites_final"] == 2  # 125 and 64 cubes; 30 or more each
+    # a cluster of exactly the size counts (the 4^3 block: 64 cubes, all crystalline)
+    assert _run(_growing_run(), (64, 126))["induction_steps"] == {"64": 2000, "126": None}
+
+
+def test_last_frame_is_classified_for_runs_with_attraction():
+    state = _run(_growing_run())["state_final"]
+    assert state["class"] == "crystal" and state["largest_crystalline"] == 125
+    assert _run(_growing_run(beta=0.0))["state_final"] is None  # hard cubes: no bonds to count
+
+
+def test_fluid_and_aggregate_frames():
+    rng = np.random.default_rng(8)
+    fluid = _run([_frame(1000, *_fluid(rng))])
+    assert fluid["state_final"]["class"] == "fluid"
+    assert fluid["induction_steps"] == {"50": None, "100": None}
+    # a compact 4^3 block of cubes 1.05 apart, each turned at random: bonded by the well, but the
+    # faces are not aligned, so no crystal bond
+    pos, _ = crystallite((4, 4, 4), 1.05, np.zeros(3), np.array([1.0, 0, 0, 0]))
+    aggregate = _run([_frame(1000, pos, random_quaternions(rng, len(pos)))])["state_final"]
+    assert aggregate["class"] == "aggregate"
+    assert aggregate["largest_bonded"] == 64 and aggregate["largest_crystalline"] < 30
+
+
+def _job(phi, beta, replica, cls, induction, well=1.14, n=500):
+    return {
+        "statepoint": {
+            "initial_state": "fluid",
+            "packing_fraction": phi,
+            "beta_epsilon": beta,
+            "well_range": well,
+            "N": n,
+            "replica": replica,
+        },
+        "summary": {
+            "N": n,
+            "last_step": 100000,
+            "clusters": {
+                "largest_final": 80 if cls == "crystal" else 3,
+                "crystalline_fraction_final": 0.2,
+                "n_crystallites_final": 1 if cls == "crystal" else 0,
+                "induction_steps": {"50": induction, "100": None},
+                "state_final": {"class": cls, "bonds_per_cube": 1.25},
+            },
+        },
+        "series": {"step": [50000, 100000], "largest_cluster": [10, 80 if cls == "crystal" else 3]},
+    }
+
+
+STUDY = [
+    _job(0.4, -4.0, 0, "crystal", 20000),
+    _job(0.4, -4.0, 1, "fluid", None),
+    _job(0.4, -4.0, 2, "crystal", 60000),
+    _job(0.2, -4.0, 0, "aggregate", None),
+    _job(0.2, -3.0, 0, "fluid", None, well=1.3),
+]
+
+
+def test_state_points_count_classes_per_point_without_pooling_replicas():
+    points = {(p["well_range"], p["packing_fraction"], p["beta_epsilon"]): p for p in state_points(STUDY)}
+    assert set(points) == {(1.14, 0.4, -4.0), (1.14, 0.2, -4.0), (1.3, 0.2, -3.0)}
+    dense = points[(1.14, 0.4, -4.0)]
+    assert dense["runs"] == 3
+    assert dense["counts"] == {"fluid": 1, "aggregate": 0, "crystal": 2}
+    assert sorted(dense["induction"]) == [20000, 60000]
+    assert points[(1.14, 0.2, -4.0)]["counts"]["aggregate"] == 1
+
+
+def test_fluid_section_reads_the_counts_and_induction_spread():
+    text = "\n".join(fluid_section(STUDY))
+    assert (
+        "| 1.14 | 0.4 | -4 | 500 | 100000 | fluid 1/3, crystal 2/3 | 40000 (20000–60000) in 2 of 3 runs |"
+        in text
+    )
+    assert "| 1.3 | 0.2 | -3 | 500 | 100000 | fluid 1/1 | — |" in text
+    assert "| 1.14 | 0.4 | -4.0 | 1 | 500 | fluid |" in text  # every run has its own row
+
+
+def test_report_draws_the_state_diagram(tmp_path):
+    path = write_report(STUDY, str(tmp_path))
+    text = open(path, encoding="utf-8").read()
+    assert "### State diagram" in text and "state_diagram.png" in text
+    assert (tmp_path / "state_diagram.png").stat().st_size > 10000
+    assert (tmp_path / "cluster_growth.png").exists()

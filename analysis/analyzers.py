@@ -32,10 +32,25 @@ __all__ = [
     "ClusterAnalyzer",
     "OrthosliceWriter",
     "LONG_ROW_SITES",
+    "SIZE_CLASSES",
+    "size_class_key",
 ]
 
 #: a vacancy row of at least this many sites counts as "long" (claim V2, docs/analysis.md)
 LONG_ROW_SITES = 4
+
+#: crystalline-cluster size classes (cubes, inclusive; None: no upper end) of ClusterAnalyzer's
+#: size-distribution series.  8: a 2 x 2 x 2 block, the smallest cluster given a shape (smaller
+#: ordered clusters come and go in a fluid); 30: nucleation.MIN_CRYSTAL, a crystallite (an SP);
+#: 100 and 300: roughly threefold steps, so each class is a step of growth (300 is more than half
+#: of the nucleation scan's 500 cubes)
+SIZE_CLASSES = ((8, 29), (30, 99), (100, 299), (300, None))
+
+
+def size_class_key(kind, size_class):
+    """Series name of one size class: kind "clusters" (how many) or "cubes" (cubes they hold)."""
+    lo, hi = size_class
+    return f"{kind}_{lo}_{'up' if hi is None else hi}"
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,9 @@ class ClusterAnalyzer(Analyzer):
     crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
     shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds); the
     series `largest_cuboidality` and `nonspanning_size` follow that crystallite frame by frame.
+    The size distribution follows as series per class of SIZE_CLASSES: `clusters_<lo>_<hi>`
+    (how many crystalline clusters of lo to hi cubes) and `cubes_<lo>_<hi>` (the cubes they hold);
+    `n_crystallites` counts the clusters of >= nucleation.MIN_CRYSTAL cubes (the SPs).
 
     For a run with attraction (the frames log beta_epsilon < 0 and well_range) the summary also
     classifies the last frame (`state_final`: crystal / aggregate / fluid, nucleation.classify_state)
@@ -298,8 +316,19 @@ class ClusterAnalyzer(Analyzer):
             nonspanning_size=0 if c is None else int(cc.cluster_sizes[c]),
             largest_cuboidality=None if shape is None else shape["cuboidality"],
             mean_q4=float(cc.q4.mean()),
+            **self._size_classes(cc.cluster_sizes),
         )
         return self
+
+    @staticmethod
+    def _size_classes(sizes):
+        """Clusters and the cubes they hold per SIZE_CLASSES class (plain ints per frame)."""
+        out = {}
+        for lo, hi in SIZE_CLASSES:
+            inside = sizes[(sizes >= lo) & (sizes <= (np.inf if hi is None else hi))]
+            out[size_class_key("clusters", (lo, hi))] = int(inside.size)
+            out[size_class_key("cubes", (lo, hi))] = int(inside.sum())
+        return out
 
     def _nonspanning(self):
         """Shape and SP numbers of the last frame's largest non-spanning crystallite (or None)."""

@@ -9,22 +9,42 @@ the diagram shows how many runs reached each class, so a point where only some r
 reads as such.  The induction time is the first sampled sweep at which the largest crystalline
 cluster had >= 50 cubes (summary ``clusters.induction_steps``), counted from the quench (the
 tuning sweeps at the quench conditions come before it).
+
+Growth of the runs classed crystal: the cubes held by crystalline clusters of each size class
+(analyzers.SIZE_CLASSES) and the number of SPs (clusters of >= 30 cubes) against sweeps, one
+panel per run for at most MAX_GROWTH_PANELS runs, and a link to each one's picture of the last
+frame (crystallites.png, summary ``crystallites_png``).
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from .analyzers import SIZE_CLASSES, size_class_key
 from .evidence import get, statepoint_value
 from .verdicts import fmt
 
-__all__ = ["CLASSES", "run_row", "state_points", "fluid_section", "state_diagram_figure", "growth_figure"]
+__all__ = [
+    "CLASSES",
+    "run_row",
+    "state_points",
+    "fluid_section",
+    "fluid_figures",
+    "state_diagram_figure",
+    "growth_figure",
+    "growth_runs",
+    "size_classes_figure",
+]
 
 #: classes in the order of increasing order, with their markers in the diagram
 CLASSES = ("fluid", "aggregate", "crystal")
 _MARKERS = {"fluid": ("o", "none"), "aggregate": ("^", "C1"), "crystal": ("s", "C0")}
 #: induction: the largest crystalline cluster reaches this many cubes
 INDUCTION_SIZE = "50"
+#: size_classes_figure draws at most this many runs (one panel each)
+MAX_GROWTH_PANELS = 6
 
 
 def run_row(job) -> dict:
@@ -87,8 +107,9 @@ def _induction_text(point):
     return text + ("" if len(t) == point["runs"] else f" in {len(t)} of {point['runs']} runs")
 
 
-def fluid_section(jobs) -> list[str]:
-    """Markdown lines: the state diagram table (when runs are classified) and the per-run table."""
+def fluid_section(jobs, outdir=None) -> list[str]:
+    """Markdown lines: the state diagram table (when runs are classified), the per-run table and
+    links to the pictures of grown SPs (paths relative to `outdir`, the report's folder)."""
     lines = ["## Runs from a fluid (nucleation)", ""]
     points = state_points(jobs)
     if points:
@@ -114,16 +135,46 @@ def fluid_section(jobs) -> list[str]:
         "| crystallites ≥ 30 | induction | cuboidality |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(map(run_row, jobs), key=lambda r: tuple(_sortable(x) for x in (*_key(r), r["replica"]))):
+    for r in sorted(map(run_row, jobs), key=_order):
         cells = [r[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "replica", "N", "class")]
         cells += [fmt(r["bonds_per_cube"]), r["largest"], fmt(r["crystalline_fraction"]), r["crystallites"]]
         cells += [r["induction"], fmt(r["cuboidality"])]
         lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
-    return lines + [""]
+    return lines + [""] + _crystallite_links(jobs, outdir)
+
+
+def _crystallite_links(jobs, outdir):
+    """Links to the crystallites.png of the runs classed crystal, relative to the report folder."""
+    links = []
+    for job in jobs:
+        r, path = run_row(job), get(job.get("summary"), "crystallites_png")
+        if r["class"] == "crystal" and path:
+            rel = os.path.relpath(path, outdir) if outdir and os.path.isabs(path) else path
+            links.append((_order(r), f"- {_run_label(r)}: ![]({rel})"))
+    if not links:
+        return []
+    return [
+        "### Grown supraparticles (last frame)",
+        "",
+        "Runs classed crystal, every cube drawn as a cube: the four largest crystalline clusters in red, "
+        "blue, green and orange, other crystalline cubes purple, the rest pale.",
+        "",
+        *(text for _, text in sorted(links)),
+        "",
+    ]
+
+
+def _run_label(row):
+    values = (row[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "replica"))
+    return "λ {}, φ {}, βε {}, replica {}".format(*values)
 
 
 def _sortable(x):
     return (1, 0) if x is None else (0, x)
+
+
+def _order(row):
+    return tuple(_sortable(x) for x in (*_key(row), row["replica"]))
 
 
 def state_diagram_figure(jobs, outdir, name="state_diagram.png"):
@@ -170,4 +221,80 @@ def growth_figure(jobs, outdir, name="cluster_growth.png"):
         ax.set_xlabel("sweep")
         ax.set_ylabel("largest crystalline cluster (cubes)")
         ax.legend(fontsize=6, ncol=1 + len(mine) // 8)
+    return _save(fig, outdir, name)
+
+
+def fluid_figures(jobs, outdir) -> dict:
+    """Draw the section's figures the data allow; returns {file name: caption}."""
+    made = {}
+    if any((j.get("series") or {}).get("largest_cluster") for j in jobs):
+        made[growth_figure(jobs, outdir)] = "Growth of the largest SC cluster in runs from a fluid"
+    if state_points(jobs):
+        made[state_diagram_figure(jobs, outdir)] = (
+            "State diagram of the runs from a fluid: class of each run's last frame"
+        )
+    shown, total = growth_runs(jobs)
+    if shown:
+        made[size_classes_figure(shown, outdir)] = (
+            f"Crystalline cluster sizes against sweeps in {len(shown)} of the {total} runs classed crystal "
+            "(state points in order, the first replica of each before any second): the fraction of all "
+            "cubes in clusters of each size class (stacked) and the number of SPs (≥ 30 cubes, black)"
+        )
+    return made
+
+
+def growth_runs(jobs, limit=MAX_GROWTH_PANELS):
+    """(runs to draw, how many could be): the runs classed crystal with size-class series, at most
+    `limit`, in state-point order with the first replica of every state point before any second."""
+    key = size_class_key("cubes", SIZE_CLASSES[0])
+    runs = [
+        j
+        for j in jobs
+        if run_row(j)["class"] == "crystal" and (j.get("series") or {}).get(key) and j["series"].get("step")
+    ]
+    runs.sort(key=lambda j: _order(run_row(j)))
+    turns, seen = [], {}
+    for j in runs:  # the how-many-th replica of its state point this run is
+        k = _key(run_row(j))
+        turns.append(seen.get(k, 0))
+        seen[k] = turns[-1] + 1
+    picked = sorted(sorted(range(len(runs)), key=lambda i: (turns[i], i))[:limit])
+    return [runs[i] for i in picked], len(runs)
+
+
+def _class_label(size_class):
+    lo, hi = size_class
+    return f"{lo}+ cubes" if hi is None else f"{lo}–{hi} cubes"
+
+
+def size_classes_figure(runs, outdir, name="cluster_sizes.png"):
+    """One panel per run: fraction of the cubes in crystalline clusters of each size class
+    (stacked areas, left axis) and the number of SPs (right axis) against sweeps."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from .report_figures import _save
+
+    cols = min(3, len(runs))
+    rows = -(-len(runs) // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.6 * rows))
+    FigureCanvasAgg(fig)
+    for i, job in enumerate(runs):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        r, s = run_row(job), job["series"]
+        cubes = [np.asarray(s[size_class_key("cubes", c)], dtype=float) / (r["N"] or 1) for c in SIZE_CLASSES]
+        ax.stackplot(s["step"], cubes, labels=[_class_label(c) for c in SIZE_CLASSES], alpha=0.75)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("sweep")
+        ax.set_ylabel("fraction of cubes")
+        ax.set_title(_run_label(r), fontsize=9)
+        twin = ax.twinx()
+        sps = s.get("n_crystallites") or [0] * len(s["step"])
+        twin.plot(s["step"], sps, "k-", lw=1.2)
+        twin.set_ylabel("SPs (≥ 30 cubes)")
+        twin.set_ylim(0, 1.15 * max(1, *sps))
+        twin.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if i == 0:
+            ax.legend(fontsize=6, loc="upper left")
     return _save(fig, outdir, name)

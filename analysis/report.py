@@ -22,7 +22,7 @@ from .criteria import judge
 from .eos import eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable
-from .nucleation_report import fluid_section, growth_figure, state_diagram_figure, state_points
+from .nucleation_report import fluid_figures, fluid_section
 from .report_figures import (
     claim_distribution_figure,
     crystal_shapes_figure,
@@ -168,14 +168,7 @@ def _figures(ctx, outdir):
             "measured quantity) with the low-density virial line βP = ρ + B2 ρ²"
         )
     made.update(_shape_figures(ctx, outdir))
-    if any((j.get("series") or {}).get("largest_cluster") for j in ctx["fluid_jobs"]):
-        made[growth_figure(ctx["fluid_jobs"], outdir)] = (
-            "Growth of the largest SC cluster in runs from a fluid"
-        )
-    if state_points(ctx["fluid_jobs"]):
-        made[state_diagram_figure(ctx["fluid_jobs"], outdir)] = (
-            "State diagram of the runs from a fluid: class of each run's last frame"
-        )
+    made.update(fluid_figures(ctx["fluid_jobs"], outdir))
     return made
 
 
@@ -381,7 +374,7 @@ def write_report(job_summaries, outdir):
                 + [""]
             )
     if ctx["fluid_jobs"]:
-        lines += fluid_section(ctx["fluid_jobs"])
+        lines += fluid_section(ctx["fluid_jobs"], outdir)
     if ctx["eos_points"]:
         lines += _eos_section(ctx)
     lines += shape_section(ctx["vacancy_shapes"], ctx["crystal_shapes"])

@@ -2,16 +2,19 @@
 
 Cubes of the largest crystalline clusters get one colour each (largest first), other
 crystalline cubes a common colour, and non-crystalline cubes are drawn pale and translucent, so
-the crystallites stand out of the fluid around them.
+the crystallites stand out of the fluid around them.  `CrystalliteWriter` draws the last frame of
+a trajectory this way (analysis.trajectory's ``crystallites`` option; the workflow's
+crystallites.png for runs from a fluid with attraction).
 """
 
 import numpy as np
 
 from cubemc.geometry import quaternion_matrices
 
+from .analyzers import Analyzer, _number
 from .nucleation import CrystalClusters
 
-__all__ = ["crystallinity_colours", "plot_crystallites"]
+__all__ = ["crystallinity_colours", "plot_crystallites", "CrystalliteWriter"]
 
 _VERTICES = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
 _FACES = np.array([[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]])
@@ -66,3 +69,29 @@ def plot_crystallites(path_png, positions, orientations, box, clusters=None, tit
     fig.savefig(path_png, dpi=110)
     plt.close(fig)
     return cc
+
+
+class CrystalliteWriter(Analyzer):
+    """Draws the last frame computed with plot_crystallites into `outfile`; the summary gives
+    its path as ``crystallites_png`` (as OrthosliceWriter gives ``orthoslice_png``)."""
+
+    def __init__(self, outfile, **cluster_options):
+        super().__init__(0.0)
+        self.outfile, self.cluster_options, self._last = str(outfile), cluster_options, None
+
+    def compute(self, frame):
+        self._last = frame
+        return self
+
+    @property
+    def summary(self):
+        f = self._last
+        if f is None:
+            return {}
+        beta, well = _number(f.log.get("beta_epsilon")), _number(f.log.get("well_range"))
+        title = f"step {f.step}, N = {f.N}"
+        if beta is not None and well is not None:
+            title += f", βε = {beta:g}, λ = {well:g}"
+        clusters = CrystalClusters(**self.cluster_options)
+        plot_crystallites(self.outfile, f.positions, f.orientations, f.box, clusters, title)
+        return {"crystallites_png": self.outfile}

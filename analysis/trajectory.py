@@ -1,6 +1,7 @@
 """Analyse one cubemc GSD trajectory with a list of analyzers: per-frame series plus summary.
 
     python -m cubemc.analysis.trajectory traj.gsd -o summary.json [--orthoslice slices.png]
+        [--crystallites crystallites.png]
 
 Frames before `discard` (a fraction of the analysed frames) count as equilibration: they
 appear in the series but not in the summary averages.
@@ -27,6 +28,7 @@ from .crystal_type import CrystalTypeAnalyzer
 from .eos import EquationOfStateAnalyzer
 from .jsonio import to_jsonable, write_json
 from .scattering import ScatteringAnalyzer
+from .sp_snapshot import CrystalliteWriter
 
 __all__ = [
     "TrajectoryOptions",
@@ -51,6 +53,8 @@ class TrajectoryOptions:
         whole box is one cluster).
     scattering_frames: S(q) averaged over this many frames spread over the production part.
     orthoslice: file name for orthoslices of the last frame (crystal runs only).
+    crystallites: file name for a 3D picture of the last frame, cubes coloured by crystallinity
+        (sp_snapshot.CrystalliteWriter; runs with the cluster analysis only).
     """
 
     start: int = 0
@@ -66,6 +70,7 @@ class TrajectoryOptions:
     sq_bins: int = 200
     a_nm: float | None = None
     orthoslice: str | None = None
+    crystallites: str | None = None
     seed: int = 0
     cluster_kwargs: dict | None = None
 
@@ -119,6 +124,8 @@ def default_analyzers(first: Frame, n_frames: int, options: TrajectoryOptions):
     if options.clusters is True or (options.clusters == "auto" and not crystal):
         analyzers.append(ClusterAnalyzer(discard, **(options.cluster_kwargs or {})))
         analyzers.append(CrystalTypeAnalyzer(discard))  # SC / FCC / HCP from positions (any shape)
+        if options.crystallites:
+            analyzers.append(CrystalliteWriter(options.crystallites, **(options.cluster_kwargs or {})))
     if options.scattering_frames and n_frames:
         first_prod = int(np.floor(discard * n_frames))
         at = np.unique(np.linspace(first_prod, n_frames - 1, options.scattering_frames).round().astype(int))
@@ -185,6 +192,9 @@ def main(argv=None):
     p.add_argument("--discard", type=float, default=0.2)
     p.add_argument("--stride", type=int, default=1)
     p.add_argument("--orthoslice", default=None, help="PNG file for orthoslices of the last frame")
+    p.add_argument(
+        "--crystallites", default=None, help="PNG file: the last frame's cubes coloured by crystallinity"
+    )
     args = p.parse_args(argv)
     lattice = {"auto": "auto", "yes": True, "no": False}[args.lattice]
 
@@ -195,6 +205,7 @@ def main(argv=None):
             lattice=lattice,
             discard=args.discard,
             orthoslice=args.orthoslice,
+            crystallites=args.crystallites,
         )
         write_json(res, args.output)
         print(args.output)

@@ -4,7 +4,8 @@
 Two call sites, imported lazily so ``python project.py status`` works without freud:
 
 * :func:`analyse_trajectory` -> ``cubemc.analysis.trajectory.analyze_trajectory(path, lattice=...,
-  n_cells=..., discard=..., orthoslice=...)`` returning ``{"summary": {...}, "series": {...}}``;
+  n_cells=..., discard=..., orthoslice=..., crystallites=...)`` returning ``{"summary": {...},
+  "series": {...}}``;
 * :func:`write_report` -> ``cubemc.analysis.report.write_report(job_summaries, outdir)``.
 
 JSON files are written with the analysis package's one JSON converter (numpy and signac's
@@ -17,6 +18,8 @@ from __future__ import annotations
 import importlib
 
 from cubemc.analysis.jsonio import to_jsonable, write_json
+
+from . import shape_keys
 
 TRAJECTORY_MODULE = "cubemc.analysis.trajectory"
 TRAJECTORY_FUNCTION = "analyze_trajectory"
@@ -41,10 +44,21 @@ def _function(module_name, function_name):
         raise RuntimeError(f"{module_name} has no function {function_name}") from None
 
 
+def draws_crystallites(statepoint: dict) -> bool:
+    """True for the runs whose last frame is drawn as crystallites: from a fluid, with attraction,
+    of unit cubes (the picture draws every particle as a unit cube)."""
+    cubes = all(statepoint.get(key) in (None, "cube") for key in shape_keys.KEYS)
+    return statepoint["initial_state"] == "fluid" and statepoint["beta_epsilon"] < 0 and cubes
+
+
 def trajectory_options(
-    statepoint: dict, orthoslice: str | None = None, scattering_frames: int | None = None
+    statepoint: dict,
+    orthoslice: str | None = None,
+    scattering_frames: int | None = None,
+    crystallites: str | None = None,
 ) -> dict:
-    """Keyword arguments for the trajectory analysis of one job."""
+    """Keyword arguments for the trajectory analysis of one job (the pictures' file names are
+    passed on only for the runs they are drawn for)."""
     crystal = statepoint["initial_state"] == "crystal_vacancy"
     options = {
         "lattice": crystal,
@@ -57,6 +71,8 @@ def trajectory_options(
         options["n_cells"] = int(statepoint["n_lattice"])
         if orthoslice:
             options["orthoslice"] = orthoslice
+    if crystallites and draws_crystallites(statepoint):
+        options["crystallites"] = crystallites
     return options
 
 
@@ -71,11 +87,15 @@ def scattering_frames(study_names) -> int:
 
 
 def analyse_trajectory(
-    path: str, statepoint: dict, orthoslice: str | None = None, scattering_frames: int | None = None
+    path: str,
+    statepoint: dict,
+    orthoslice: str | None = None,
+    scattering_frames: int | None = None,
+    crystallites: str | None = None,
 ) -> dict:
     """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``."""
     func = _function(TRAJECTORY_MODULE, TRAJECTORY_FUNCTION)
-    result = func(path, **trajectory_options(statepoint, orthoslice, scattering_frames))
+    result = func(path, **trajectory_options(statepoint, orthoslice, scattering_frames, crystallites))
     if not isinstance(result, dict) or "summary" not in result:
         raise RuntimeError(f"{TRAJECTORY_MODULE}.{TRAJECTORY_FUNCTION} returned no 'summary'")
     return to_json(result)

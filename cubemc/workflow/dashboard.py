@@ -109,6 +109,7 @@ def default_modules():
         ImageViewer(name="Energy trace", img_globs=["energy.png"]),
         ImageViewer(name="Snapshot", img_globs=["snapshot.png"]),
         ImageViewer(name="Orthoslices", img_globs=["orthoslice.png"]),
+        ImageViewer(name="Crystallites", img_globs=["crystallites.png"]),
         DocumentList(max_chars=400),
         FileList(),
         Navigator(),

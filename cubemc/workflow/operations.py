@@ -25,6 +25,9 @@ REPORT_MANIFEST = "manifest.json"
 REPORT_JOBS = "jobs.json"
 OVERVIEW_PNG = "overview_bonds.png"
 ORTHOSLICE_PNG = "orthoslice.png"  # crystal runs: slices of the last frame (analysis package)
+#: runs from a fluid with attraction: the last frame's cubes coloured by crystallinity (analysis
+#: package); optional, so it is not in the `analysed` condition and older jobs are not re-run
+CRYSTALLITES_PNG = "crystallites.png"
 
 _CONFIG_CACHE: dict = {}
 
@@ -279,7 +282,8 @@ def sample_gpu(*jobs) -> None:
 
 @refuse_if_busy
 def analyse(job) -> None:
-    """Per-job analysis: analysis package summary, energy statistics and two figures."""
+    """Per-job analysis: analysis package summary, energy statistics and figures (energy trace,
+    snapshot; orthoslices of crystal runs, crystallites of runs from a fluid with attraction)."""
     with job_lock(job, "analyse"):
         check_final_files(job)  # before anything is recorded
         sp = dict(job.cached_statepoint)
@@ -315,6 +319,7 @@ def analyse(job) -> None:
             job.fn(stages.TRAJECTORY),
             sp,
             orthoslice=job.fn(ORTHOSLICE_PNG),
+            crystallites=job.fn(CRYSTALLITES_PNG),
             scattering_frames=analysis_bridge.scattering_frames(job.doc.get("studies", [])),
         )
         job.doc["summary"] = result["summary"]

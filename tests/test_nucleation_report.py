@@ -128,3 +128,16 @@ def test_report_draws_the_state_diagram(tmp_path):
     assert "### State diagram" in text and "state_diagram.png" in text
     assert (tmp_path / "state_diagram.png").stat().st_size > 10000
     assert (tmp_path / "cluster_growth.png").exists()
+
+
+def test_n1_judges_state_points_not_beta_epsilon_pooled_over_phi():
+    """Four dilute runs without a crystallite and one dense run that nucleated, all at βε -4:
+    pooled over φ the mean (0.06) is below 10 % of N; the dense point alone is 0.3."""
+    from cubemc.analysis.structure_criteria import clusters_grow
+
+    jobs = [_job(0.2, -4.0, r, "fluid", None) for r in range(4)] + [_job(0.45, -4.0, 0, "crystal", 20000)]
+    for j in jobs:
+        j["summary"]["clusters"]["largest_final"] = 150 if j["statepoint"]["packing_fraction"] == 0.45 else 0
+    v = clusters_grow({"fluid_jobs": jobs}, 0.1)
+    assert v.verdict == "agree"
+    assert v.value.startswith("1 of 2 state point(s); largest: λ 1.14, φ 0.45, βε -4, N 500: 0.30 (n=1)")

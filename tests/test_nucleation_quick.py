@@ -5,6 +5,8 @@ Runs the real workflow (init.py nucleation --quick, project.py run for the sampl
 measures the final configuration with the cluster analysis.
 """
 
+import json
+
 import numpy as np
 import pytest
 import signac
@@ -27,3 +29,11 @@ def test_quick_nucleation_study_grows_a_crystallite(tmp_path):
     assert verdict["largest_crystalline"] >= 50, verdict
     # Bonded: the fluid it started from has about 1 bond per cube, an SC crystal 3.
     assert verdict["bonds_per_cube"] > 1.2, verdict
+    # The analyse operation classifies the same frame, times the induction and draws the grown SP.
+    cli("project.py", "run", "-o", "analyse", cwd=tmp_path, timeout=900)
+    clusters = json.loads(open(job.fn("analysis.json"), encoding="utf-8").read())["summary"]["clusters"]
+    assert clusters["state_final"]["class"] == "crystal"
+    assert clusters["state_final"]["largest_crystalline"] == verdict["largest_crystalline"]
+    first = clusters["induction_steps"]["50"]
+    assert first is not None and first <= job.sp.production_sweeps
+    assert job.isfile("crystallites.png")

@@ -285,8 +285,10 @@ class ClusterAnalyzer(Analyzer):
 
     section = "clusters"
 
-    def __init__(self, discard=0.0, min_shape_size=8, **cluster_options):
+    def __init__(self, discard=0.0, min_shape_size=8, reference=None, **cluster_options):
+        """reference: (box, positions) of the hard fluid the run was quenched from (classify_state)."""
         super().__init__(discard)
+        self.reference = reference
         from .nucleation import CrystalClusters
 
         self.clusters = CrystalClusters(**cluster_options)
@@ -383,7 +385,9 @@ class ClusterAnalyzer(Analyzer):
         if beta is None or well is None or beta >= 0:
             return None
         clusters = CrystalClusters(**self._cluster_options)
-        return classify_state(f.box, f.positions, f.orientations, well, clusters=clusters)
+        return classify_state(
+            f.box, f.positions, f.orientations, well, clusters=clusters, reference=self.reference
+        )
 
 
 class OrthosliceWriter(Analyzer):

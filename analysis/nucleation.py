@@ -289,6 +289,10 @@ class CrystalClusters:
 #: aggregate this large without one is amorphous (docs/analysis.md, nucleation thresholds)
 MIN_CRYSTAL = 30
 MIN_AGGREGATE = 30
+#: ... and, where the hard fluid the run was quenched from is known, at least this many times its
+#: bonds per cube: a dense hard fluid has well contacts of its own (phi 0.4, well 1.3: 0.67 per
+#: cube and a 74-cube contact cluster), which are packing, not aggregation
+AGGREGATE_BOND_RATIO = 2.0
 
 
 def _well_pairs(box, positions, well_range):
@@ -314,20 +318,28 @@ def classify_state(
     min_crystal=MIN_CRYSTAL,
     min_aggregate=MIN_AGGREGATE,
     clusters=None,
+    reference=None,
 ):
     """Classify one frame as "crystal", "aggregate" or "fluid" (the issue-17 state diagram).
 
     "crystal": the largest crystalline cluster (CrystalClusters) has >= `min_crystal` cubes;
     "aggregate": otherwise, the largest cluster bonded by the well has >= `min_aggregate`
-    cubes (amorphous or gel-like); "fluid": neither. Returns a dict with the class and the
-    numbers it rests on (largest crystalline and bonded clusters, bonds per cube, crystalline
-    fraction).
+    cubes (amorphous or gel-like) and, given the `reference` (box, positions) of the hard fluid
+    the run started from, at least AGGREGATE_BOND_RATIO times its bonds per cube; "fluid":
+    neither. Returns a dict with the class and the numbers it rests on (largest crystalline and
+    bonded clusters, bonds per cube, crystalline fraction, and the reference's bonded numbers).
     """
     cc = (clusters or CrystalClusters()).compute(box, positions, orientations)
     bonded, n_pairs = bonded_clusters(box, positions, well_range)
+    per_cube = n_pairs / int(bonded.sum())
+    ref = None
+    if reference is not None:
+        ref_sizes, ref_pairs = bonded_clusters(reference[0], reference[1], well_range)
+        ref = {"largest_bonded": int(ref_sizes[0]), "bonds_per_cube": ref_pairs / int(ref_sizes.sum())}
+    beyond_packing = ref is None or per_cube >= AGGREGATE_BOND_RATIO * ref["bonds_per_cube"]
     if cc.largest_cluster_size >= min_crystal:
         label = "crystal"
-    elif bonded[0] >= min_aggregate:
+    elif bonded[0] >= min_aggregate and beyond_packing:
         label = "aggregate"
     else:
         label = "fluid"
@@ -335,6 +347,7 @@ def classify_state(
         "class": label,
         "largest_crystalline": cc.largest_cluster_size,
         "largest_bonded": int(bonded[0]),
-        "bonds_per_cube": n_pairs / int(bonded.sum()),
+        "bonds_per_cube": per_cube,
         "crystalline_fraction": cc.crystalline_fraction,
+        "reference": ref,
     }

@@ -53,6 +53,9 @@ class TrajectoryOptions:
         whole box is one cluster).
     scattering_frames: S(q) averaged over this many frames spread over the production part.
     orthoslice: file name for orthoslices of the last frame (crystal runs only).
+    reference: GSD file of the hard fluid a run from a fluid was quenched from (its last frame);
+        the last frame's class then calls a bonded network an aggregate only beyond the
+        reference's own well contacts (analysis.nucleation.classify_state).
     crystallites: file name for a 3D picture of the last frame, cubes coloured by crystallinity
         (sp_snapshot.CrystalliteWriter; runs with the cluster analysis only).
     """
@@ -71,6 +74,7 @@ class TrajectoryOptions:
     a_nm: float | None = None
     orthoslice: str | None = None
     crystallites: str | None = None
+    reference: str | None = None
     seed: int = 0
     cluster_kwargs: dict | None = None
 
@@ -103,6 +107,12 @@ def _is_crystal(frame, n_cells, max_missing=0.05):
     return LatticeVacancies(frame.box, n_cells).compute(frame.positions).displaced.mean() < 0.3
 
 
+def _last_frame(path):
+    """(box, positions) of the last frame of a GSD file."""
+    *_, last = read_frames(path)
+    return last.box, last.positions
+
+
 def default_analyzers(first: Frame, n_frames: int, options: TrajectoryOptions):
     """The analyzers `analyze_trajectory` runs; returns (analyzers, is_crystal)."""
     from .vacancy import infer_cells
@@ -122,7 +132,8 @@ def default_analyzers(first: Frame, n_frames: int, options: TrajectoryOptions):
             analyzers.append(OrthosliceWriter(options.orthoslice, vacancy.lattice))
     analyzers.append(OrientationAnalyzer(None if crystal else "director", options.seed, discard))
     if options.clusters is True or (options.clusters == "auto" and not crystal):
-        analyzers.append(ClusterAnalyzer(discard, **(options.cluster_kwargs or {})))
+        reference = _last_frame(options.reference) if options.reference else None
+        analyzers.append(ClusterAnalyzer(discard, reference=reference, **(options.cluster_kwargs or {})))
         analyzers.append(CrystalTypeAnalyzer(discard))  # SC / FCC / HCP from positions (any shape)
         if options.crystallites:
             analyzers.append(CrystalliteWriter(options.crystallites, **(options.cluster_kwargs or {})))
@@ -192,6 +203,7 @@ def main(argv=None):
     p.add_argument("--discard", type=float, default=0.2)
     p.add_argument("--stride", type=int, default=1)
     p.add_argument("--orthoslice", default=None, help="PNG file for orthoslices of the last frame")
+    p.add_argument("--reference", default=None, help="GSD file of the hard fluid the run was quenched from")
     p.add_argument(
         "--crystallites", default=None, help="PNG file: the last frame's cubes coloured by crystallinity"
     )
@@ -206,6 +218,7 @@ def main(argv=None):
             discard=args.discard,
             orthoslice=args.orthoslice,
             crystallites=args.crystallites,
+            reference=args.reference,
         )
         write_json(res, args.output)
         print(args.output)

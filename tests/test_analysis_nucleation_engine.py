@@ -79,6 +79,7 @@ def test_random_bonded_chain_is_an_aggregate():
         "largest_bonded": 60,
         "bonds_per_cube": pytest.approx(59 / 60),
         "crystalline_fraction": 0.0,
+        "reference": None,
     }
 
 

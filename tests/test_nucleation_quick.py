@@ -34,6 +34,8 @@ def test_quick_nucleation_study_grows_a_crystallite(tmp_path):
     clusters = json.loads(open(job.fn("analysis.json"), encoding="utf-8").read())["summary"]["clusters"]
     assert clusters["state_final"]["class"] == "crystal"
     assert clusters["state_final"]["largest_crystalline"] == verdict["largest_crystalline"]
+    # judged against the hard fluid it was quenched from (initial.gsd): fewer contacts there
+    assert clusters["state_final"]["reference"]["bonds_per_cube"] < verdict["bonds_per_cube"] / 2
     first = clusters["induction_steps"]["50"]
     assert first is not None and first <= job.sp.production_sweeps
     assert job.isfile("crystallites.png")

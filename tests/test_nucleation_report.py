@@ -141,3 +141,59 @@ def test_n1_judges_state_points_not_beta_epsilon_pooled_over_phi():
     v = clusters_grow({"fluid_jobs": jobs}, 0.1)
     assert v.verdict == "agree"
     assert v.value.startswith("1 of 2 state point(s); largest: λ 1.14, φ 0.45, βε -4, N 500: 0.30 (n=1)")
+
+
+def test_contacts_of_a_dense_hard_fluid_are_not_an_aggregate():
+    """Random centres at number density 0.5 have a contact network of >= 30 cubes within 1.3
+    without any attraction; against itself as the hard-fluid reference it is a fluid, and a
+    compact block against a dilute reference is still an aggregate."""
+    from cubemc.analysis.nucleation import AGGREGATE_BOND_RATIO, classify_state
+
+    rng = np.random.default_rng(2)
+    box = np.full(3, 10.0)
+    dense = random_fluid(500, box, 0.9, rng)
+    q = random_quaternions(rng, len(dense))
+    alone = classify_state(box, dense, q, 1.3)
+    assert alone["class"] == "aggregate" and alone["reference"] is None
+    state = classify_state(box, dense, q, 1.3, reference=(box, dense))
+    assert state["class"] == "fluid"
+    assert state["reference"]["bonds_per_cube"] == state["bonds_per_cube"]
+    assert state["reference"]["largest_bonded"] == alone["largest_bonded"] >= 30
+    # a compact block of turned cubes: far more contacts than a dilute hard fluid
+    pos, _ = crystallite((4, 4, 4), 1.05, np.zeros(3), np.array([1.0, 0, 0, 0]))
+    dilute = random_fluid(64, np.full(3, 16.0), 1.0, rng)
+    block = classify_state(
+        np.full(3, 16.0), pos, random_quaternions(rng, 64), 1.14, reference=(np.full(3, 16.0), dilute)
+    )
+    assert block["class"] == "aggregate"
+    assert block["bonds_per_cube"] >= AGGREGATE_BOND_RATIO * block["reference"]["bonds_per_cube"]
+
+
+def test_the_workflow_passes_the_hard_start_as_the_reference(tmp_path):
+    """A dense random fluid as trajectory: an aggregate alone, a fluid against itself as the
+    initial state's GSD (the file the analyse operation passes); only runs from a fluid get it."""
+    from cubemc.analysis.synthetic import gsd_frame, write_gsd
+    from cubemc.analysis.trajectory import analyze_trajectory
+
+    from cubemc.workflow import analysis_bridge
+
+    rng = np.random.default_rng(2)
+    box = np.full(3, 10.0)
+    pos = random_fluid(500, box, 0.9, rng)
+    frame = gsd_frame(1000, box, pos, random_quaternions(rng, len(pos)), beta_epsilon=-2.0, well_range=1.3)
+    path = write_gsd(str(tmp_path / "t.gsd"), [frame])
+    start = write_gsd(str(tmp_path / "initial.gsd"), [frame])
+    sp = {"initial_state": "fluid", "beta_epsilon": -2.0, "N": 500}
+    options = analysis_bridge.trajectory_options(sp, scattering_frames=0, reference=start)
+    assert options["reference"] == start
+    crystal_sp = {"initial_state": "crystal_vacancy", "n_lattice": 8, "beta_epsilon": -2.0}
+    assert "reference" not in analysis_bridge.trajectory_options(crystal_sp, reference=start)
+
+    def state(**kw):
+        return analyze_trajectory(path, lattice=False, scattering_frames=0, **kw)["summary"]["clusters"][
+            "state_final"
+        ]
+
+    assert state()["class"] == "aggregate"
+    with_reference = state(reference=start)
+    assert with_reference["class"] == "fluid" and with_reference["reference"]["largest_bonded"] >= 30

@@ -56,9 +56,11 @@ def trajectory_options(
     orthoslice: str | None = None,
     scattering_frames: int | None = None,
     crystallites: str | None = None,
+    reference: str | None = None,
 ) -> dict:
     """Keyword arguments for the trajectory analysis of one job (the pictures' file names are
-    passed on only for the runs they are drawn for)."""
+    passed on only for the runs they are drawn for; `reference`, the initial state's GSD, only
+    for runs from a fluid, whose initial state is the hard fluid before the quench)."""
     crystal = statepoint["initial_state"] == "crystal_vacancy"
     options = {
         "lattice": crystal,
@@ -73,6 +75,8 @@ def trajectory_options(
             options["orthoslice"] = orthoslice
     if crystallites and draws_crystallites(statepoint):
         options["crystallites"] = crystallites
+    if reference and statepoint["initial_state"] == "fluid":
+        options["reference"] = reference
     return options
 
 
@@ -92,10 +96,12 @@ def analyse_trajectory(
     orthoslice: str | None = None,
     scattering_frames: int | None = None,
     crystallites: str | None = None,
+    reference: str | None = None,
 ) -> dict:
     """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``."""
     func = _function(TRAJECTORY_MODULE, TRAJECTORY_FUNCTION)
-    result = func(path, **trajectory_options(statepoint, orthoslice, scattering_frames, crystallites))
+    options = trajectory_options(statepoint, orthoslice, scattering_frames, crystallites, reference)
+    result = func(path, **options)
     if not isinstance(result, dict) or "summary" not in result:
         raise RuntimeError(f"{TRAJECTORY_MODULE}.{TRAJECTORY_FUNCTION} returned no 'summary'")
     return to_json(result)

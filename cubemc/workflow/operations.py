@@ -320,6 +320,8 @@ def analyse(job) -> None:
             sp,
             orthoslice=job.fn(ORTHOSLICE_PNG),
             crystallites=job.fn(CRYSTALLITES_PNG),
+            # the hard fluid before the quench: contacts that are packing, not aggregation
+            reference=job.fn(stages.INITIAL_GSD) if job.isfile(stages.INITIAL_GSD) else None,
             scattering_frames=analysis_bridge.scattering_frames(job.doc.get("studies", [])),
         )
         job.doc["summary"] = result["summary"]

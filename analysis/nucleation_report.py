@@ -203,7 +203,7 @@ def state_diagram_figure(jobs, outdir, name="state_diagram.png"):
         ax.set_title(rf"$\lambda$ = {well:g}")
         ax.set_xlabel(r"packing fraction $\phi$")
         ax.set_ylabel(r"$\beta\varepsilon$")
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
         ax.margins(0.1)
     return _save(fig, outdir, name)
 

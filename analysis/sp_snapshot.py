@@ -14,7 +14,7 @@ from cubemc.geometry import quaternion_matrices
 from .analyzers import Analyzer, _number
 from .nucleation import CrystalClusters
 
-__all__ = ["crystallinity_colours", "plot_crystallites", "CrystalliteWriter"]
+__all__ = ["centred_positions", "crystallinity_colours", "plot_crystallites", "CrystalliteWriter"]
 
 _VERTICES = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
 _FACES = np.array([[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]])
@@ -36,6 +36,19 @@ def crystallinity_colours(clusters):
     return colours
 
 
+def centred_positions(clusters, positions, box, min_size=8):
+    """Positions shifted so that the largest crystallite that does not wrap around the box sits
+    whole in the middle (then wrapped back into the box); unchanged without one.  The picture
+    shows the SP in one piece instead of cut by the box faces."""
+    from .geometry import wrap
+
+    c = clusters.largest_nonspanning(min_size)
+    if c is None:
+        return positions
+    centre = clusters.cluster_configuration(c)[0].mean(axis=0)
+    return wrap(positions - centre, box)
+
+
 def plot_crystallites(path_png, positions, orientations, box, clusters=None, title=""):
     """Draw every cube in 3D coloured by crystallinity; returns the computed CrystalClusters."""
     import matplotlib
@@ -48,6 +61,7 @@ def plot_crystallites(path_png, positions, orientations, box, clusters=None, tit
     pos = np.asarray(positions, dtype=float)[:, :3]
     q = np.asarray(orientations, dtype=float)
     cc = (clusters or CrystalClusters()).compute(box, pos, q)
+    pos = centred_positions(cc, pos, box)
     colours = crystallinity_colours(cc)
     rot = quaternion_matrices(q / np.linalg.norm(q, axis=1, keepdims=True))
     corners = np.einsum("nij,vj->nvi", rot, _VERTICES) + pos[:, None, :]

@@ -182,3 +182,20 @@ def test_dashboard_shows_the_crystallites_next_to_the_snapshot():
 
     globs = [m.img_globs for m in default_modules() if hasattr(m, "img_globs")]
     assert globs.index(["crystallites.png"]) == globs.index(["snapshot.png"]) + 2  # after orthoslices
+
+
+def test_the_picture_shows_a_crystallite_cut_by_the_box_in_one_piece():
+    """A 5^3 block centred on a box corner lies in eight pieces; centred, it is whole."""
+    from cubemc.analysis.geometry import wrap
+    from cubemc.analysis.nucleation import CrystalClusters
+    from cubemc.analysis.sp_snapshot import centred_positions
+    from cubemc.analysis.synthetic import crystallite
+
+    box = np.full(3, 14.0)
+    pos, q = crystallite((5, 5, 5), 1.05, box / 2, np.array([1.0, 0, 0, 0]))
+    pos = wrap(pos, box)
+    assert np.ptp(pos, axis=0).min() > 10  # cut by every pair of faces
+    cc = CrystalClusters().compute(box, pos, q)
+    whole = centred_positions(cc, pos, box)
+    assert np.allclose(np.ptp(whole, axis=0), 4 * 1.05)
+    assert np.allclose(whole.mean(axis=0), 0.0, atol=1e-9)

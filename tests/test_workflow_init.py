@@ -59,7 +59,11 @@ def test_quick_and_nucleation_studies_are_valid():
     assert max(p["production_sweeps"] for p in quick) < get_study("vacancy").production_sweeps
     nucleation = get_study("nucleation").statepoints()
     assert {p["initial_state"] for p in nucleation} == {"fluid"}
-    assert {p["packing_fraction"] for p in nucleation} == {0.4, 0.45, 0.5}
+    assert {p["packing_fraction"] for p in nucleation} == {0.3, 0.4, 0.45, 0.5}
+    # the slow branch (docs/validation.md): phi 0.3 at beta*eps -5 only, for 10^6 sweeps
+    slow = [p for p in nucleation if p["packing_fraction"] == 0.3]
+    assert {(p["beta_epsilon"], p["production_sweeps"]) for p in slow} == {(-5.0, 1000000)} and len(slow) == 2
+    assert len(nucleation) == 26
     assert all(p["beta_epsilon"] <= -1.5 for p in nucleation)
     validate_grid(quick + nucleation)
 

@@ -119,7 +119,8 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
             study = study.with_overrides(**overrides)
             result += [(study.name, sp) for sp in study.statepoints()]
     else:
-        base = NUCLEATION if args.initial_state == "fluid" else VACANCY
+        # a custom fluid grid takes the dense nucleation branch's settings (one grid, not two)
+        base = NUCLEATION.branches[0] if args.initial_state == "fluid" else VACANCY
         if args.quick:
             base = QUICK_STUDIES[base.name]
         study = base.with_overrides(name="custom", **overrides)

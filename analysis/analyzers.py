@@ -34,6 +34,7 @@ __all__ = [
     "LONG_ROW_SITES",
     "SIZE_CLASSES",
     "size_class_key",
+    "attraction",
 ]
 
 #: a vacancy row of at least this many sites counts as "long" (claim V2, docs/analysis.md)
@@ -45,6 +46,11 @@ LONG_ROW_SITES = 4
 #: 100 and 300: roughly threefold steps, so each class is a step of growth (300 is more than half
 #: of the nucleation scan's 500 cubes)
 SIZE_CLASSES = ((8, 29), (30, 99), (100, 299), (300, None))
+
+
+def attraction(frame):
+    """(beta_epsilon, well_range) a frame logged, each None where it did not."""
+    return _number(frame.log.get("beta_epsilon")), _number(frame.log.get("well_range"))
 
 
 def size_class_key(kind, size_class):
@@ -293,7 +299,6 @@ class ClusterAnalyzer(Analyzer):
 
         self.clusters = CrystalClusters(**cluster_options)
         self.min_shape_size = min_shape_size
-        self._cluster_options = cluster_options
         self._nonspanning_cluster = None
         self._last_frame = None
         self._steps = []
@@ -378,15 +383,15 @@ class ClusterAnalyzer(Analyzer):
 
     def _state(self):
         """classify_state of the last frame for a run with attraction (None without one)."""
-        from .nucleation import CrystalClusters, classify_state
+        from .nucleation import classify_state
 
         f = self._last_frame
-        beta, well = _number(f.log.get("beta_epsilon")), _number(f.log.get("well_range"))
+        beta, well = attraction(f)
         if beta is None or well is None or beta >= 0:
             return None
-        clusters = CrystalClusters(**self._cluster_options)
+        # self.clusters holds the last frame already; classify_state computes it again, same result
         return classify_state(
-            f.box, f.positions, f.orientations, well, clusters=clusters, reference=self.reference
+            f.box, f.positions, f.orientations, well, clusters=self.clusters, reference=self.reference
         )
 
 

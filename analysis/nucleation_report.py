@@ -29,6 +29,7 @@ from .verdicts import fmt
 __all__ = [
     "CLASSES",
     "run_row",
+    "state_key",
     "state_points",
     "fluid_section",
     "fluid_figures",
@@ -69,7 +70,8 @@ def run_row(job) -> dict:
     }
 
 
-def _key(row):
+def state_key(row):
+    """(well range, phi, beta*eps, N) of a run_row: the state point its replicas share."""
     return tuple(row[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "N"))
 
 
@@ -78,8 +80,8 @@ def state_points(jobs) -> list[dict]:
     its runs, the induction times of the runs that reached the size, and the sweeps run."""
     groups = {}
     for row in map(run_row, jobs):
-        if row["class"] in CLASSES and None not in _key(row):
-            groups.setdefault(_key(row), []).append(row)
+        if row["class"] in CLASSES and None not in state_key(row):
+            groups.setdefault(state_key(row), []).append(row)
     points = []
     for key, rows in sorted(groups.items()):
         times = [r["induction"] for r in rows if r["induction"] is not None]
@@ -179,7 +181,7 @@ def _sortable(x):
 
 
 def _order(row):
-    return tuple(_sortable(x) for x in (*_key(row), row["replica"]))
+    return tuple(_sortable(x) for x in (*state_key(row), row["replica"]))
 
 
 def state_diagram_figure(jobs, outdir, name="state_diagram.png"):
@@ -212,13 +214,16 @@ def growth_figure(jobs, outdir, name="cluster_growth.png"):
     """Largest crystalline cluster against sweeps, one panel per well range, a line per run."""
     from .report_figures import _figure, _save
 
-    runs = [j for j in jobs if (j.get("series") or {}).get("largest_cluster") and j["series"].get("step")]
-    wells = sorted({run_row(j)["well_range"] for j in runs}, key=_sortable)
+    runs = [
+        (run_row(j), j["series"])
+        for j in jobs
+        if (j.get("series") or {}).get("largest_cluster") and j["series"].get("step")
+    ]
+    wells = sorted({r["well_range"] for r, _ in runs}, key=_sortable)
     fig, axes = _figure(len(wells), 5.0, 3.8)
     for ax, well in zip(axes, wells, strict=True):
-        mine = [j for j in runs if run_row(j)["well_range"] == well]
-        for j in mine:
-            r, s = run_row(j), j["series"]
+        mine = [(r, s) for r, s in runs if r["well_range"] == well]
+        for r, s in mine:
             label = f"φ={r['packing_fraction']}, βε={r['beta_epsilon']}, rep {r['replica']}"
             ax.plot(s["step"], s["largest_cluster"], lw=1, label=label)
         if well is not None:
@@ -252,19 +257,15 @@ def growth_runs(jobs, limit=MAX_GROWTH_PANELS):
     """(runs to draw, how many could be): the runs classed crystal with size-class series, at most
     `limit`, in state-point order with the first replica of every state point before any second."""
     key = size_class_key("cubes", SIZE_CLASSES[0])
-    runs = [
-        j
-        for j in jobs
-        if run_row(j)["class"] == "crystal" and (j.get("series") or {}).get(key) and j["series"].get("step")
-    ]
-    runs.sort(key=lambda j: _order(run_row(j)))
+    runs = [(run_row(j), j) for j in jobs if (j.get("series") or {}).get(key) and j["series"].get("step")]
+    runs = sorted(((r, j) for r, j in runs if r["class"] == "crystal"), key=lambda rj: _order(rj[0]))
     turns, seen = [], {}
-    for j in runs:  # the how-many-th replica of its state point this run is
-        k = _key(run_row(j))
+    for r, _ in runs:  # the how-many-th replica of its state point this run is
+        k = state_key(r)
         turns.append(seen.get(k, 0))
         seen[k] = turns[-1] + 1
     picked = sorted(sorted(range(len(runs)), key=lambda i: (turns[i], i))[:limit])
-    return [runs[i] for i in picked], len(runs)
+    return [runs[i][1] for i in picked], len(runs)
 
 
 def _class_label(size_class):

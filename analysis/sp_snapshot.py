@@ -11,7 +11,7 @@ import numpy as np
 
 from cubemc.geometry import quaternion_matrices
 
-from .analyzers import Analyzer, _number
+from .analyzers import Analyzer, attraction
 from .nucleation import CrystalClusters
 
 __all__ = ["centred_positions", "crystallinity_colours", "plot_crystallites", "CrystalliteWriter"]
@@ -102,7 +102,7 @@ class CrystalliteWriter(Analyzer):
         f = self._last
         if f is None:
             return {}
-        beta, well = _number(f.log.get("beta_epsilon")), _number(f.log.get("well_range"))
+        beta, well = attraction(f)
         title = f"step {f.step}, N = {f.N}"
         if beta is not None and well is not None:
             title += f", βε = {beta:g}, λ = {well:g}"

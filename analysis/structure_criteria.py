@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .evidence import get, statepoint_value
+from .evidence import get
+from .nucleation_report import run_row, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .stats import block_average, combine_replicas, replica_mean_sem
 from .verdicts import (
@@ -135,9 +136,8 @@ def clusters_grow(context, fraction, shown=3):
     points = {}
     for j in fluid:
         n, big = get(j.get("summary"), "N"), get(j.get("summary"), "clusters.largest_final")
-        if n and big is not None:
-            key = tuple(statepoint_value(j, k) for k in ("well_range", "packing_fraction", "beta_epsilon"))
-            points.setdefault((*key, n), []).append(big / n)
+        if n and big is not None:  # grouped as the report's state diagram groups them
+            points.setdefault(state_key(run_row(j)), []).append(big / n)
     if not points:
         return Verdict(NOT_MEASURED, test="needs cluster data of fluid runs")
     means = {k: float(np.mean(v)) for k, v in points.items()}

@@ -90,18 +90,11 @@ def scattering_frames(study_names) -> int:
     return max((table[n].scattering_frames if n in table else default for n in study_names), default=default)
 
 
-def analyse_trajectory(
-    path: str,
-    statepoint: dict,
-    orthoslice: str | None = None,
-    scattering_frames: int | None = None,
-    crystallites: str | None = None,
-    reference: str | None = None,
-) -> dict:
-    """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``."""
+def analyse_trajectory(path: str, statepoint: dict, **files) -> dict:
+    """Analyse one production trajectory; returns ``{"summary": ..., "series": ...}``. `files`:
+    the keyword arguments of :func:`trajectory_options` after the state point."""
     func = _function(TRAJECTORY_MODULE, TRAJECTORY_FUNCTION)
-    options = trajectory_options(statepoint, orthoslice, scattering_frames, crystallites, reference)
-    result = func(path, **options)
+    result = func(path, **trajectory_options(statepoint, **files))
     if not isinstance(result, dict) or "summary" not in result:
         raise RuntimeError(f"{TRAJECTORY_MODULE}.{TRAJECTORY_FUNCTION} returned no 'summary'")
     return to_json(result)

@@ -11,6 +11,7 @@ from conftest import TINY_GRID, cli
 from reliability_support import interrupt_project_run, snapshot
 
 from cubemc import files
+from cubemc.workflow.locking import job_lock
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,27 @@ def test_an_error_in_one_job_is_one_line_and_stops_the_run(tmp_path):
     (line,) = _errors(run.stderr)
     assert line.startswith(f"cubemc: create_initial_state ({broken.id[:8]}): error: ") and document in line
     assert snapshot(broken.path) == before
+
+
+@pytest.mark.parametrize("workers", [(), ("-p", "2")], ids=["serial", "parallel"])
+def test_a_busy_job_is_skipped_and_the_other_jobs_run(tmp_path, workers):
+    path = tmp_path / "project"
+    cli("init.py", "--project-dir", path, *TINY_GRID, "--beta-epsilon", "0", "-1", cwd=tmp_path)
+    busy, free = sorted(signac.get_project(path), key=lambda job: job.id)
+    with job_lock(busy, "a test holding the job"):  # as another project.py working on it would
+        before = snapshot(busy.path)
+        run = cli("project.py", "run", *workers, cwd=path, timeout=600, check=False)
+        assert snapshot(busy.path) == before
+    assert run.returncode == 75 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    refused, summary = _errors(run.stderr)
+    assert refused.startswith("cubemc: refused: ") and f"job {busy.id} is already being worked on" in refused
+    assert (
+        summary.startswith("cubemc: 1 of 5 operations skipped: ") and "run the same command again" in summary
+    )
+    assert free.isfile("analysis.json") and not busy.isfile("initial.npz")
+    again = cli("project.py", "run", *workers, cwd=path, timeout=600)
+    assert _errors(again.stderr) == [], again.stderr[-3000:]
+    assert busy.isfile("analysis.json") and (path / "report" / "report.md").is_file()
 
 
 def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):

@@ -152,17 +152,51 @@ def kernel_warmups(operations) -> list:
 class CubemcProject(FlowProject):
     """The cubemc workflow; see ``README.md``."""
 
+    #: (operations run, operations refused as busy) in the current ``run``
+    _tally = None
+
+    def run(self, *args, **kwargs):
+        """signac-flow's ``run``; a job that another process works on is skipped, not fatal:
+        the other operations run, and the command ends with status 75 and one line saying how
+        many were skipped (each refusal was reported when it happened)."""
+        self._tally = [0, 0]
+        try:
+            super().run(*args, **kwargs)
+            ran, busy = self._tally
+        finally:
+            self._tally = None
+        if busy:
+            if ran > busy:
+                print(
+                    f"cubemc: {busy} of {ran} operations skipped: their jobs are being worked on by "
+                    "another process (see above); run the same command again once it has finished",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            raise SystemExit(ops.BUSY_EXIT_STATUS)
+
     def _run_operations(self, operations, pretend=False, np=None, timeout=None, progress=False):
+        operations = list(operations)
+        if pretend or self._tally is None:
+            return super()._run_operations(operations, pretend, np, timeout, progress)
+        self._tally[0] += len(operations)
+        if np is None or np == 1:
+            for operation in operations:
+                try:
+                    super()._run_operations([operation], pretend, np, timeout, progress)
+                except SystemExit as stop:
+                    if stop.code != ops.BUSY_EXIT_STATUS:
+                        raise
+                    self._tally[1] += 1
+            return None
         # ``run --parallel``: cubemc's runner (workflow/parallel.py) instead of signac-flow's,
         # which hangs when an operation exits with a one-line error
-        if np is None or np == 1 or pretend:
-            return super()._run_operations(operations, pretend, np, timeout, progress)
         from .parallel import run_operations
 
         processes = (os.cpu_count() or 1) if np < 0 else np
-        operations = list(operations)
         warmups = kernel_warmups(operations) if processes > 1 else []
-        run_operations(self, operations, processes, operation_cost, timeout, warmups)
+        self._tally[1] += run_operations(self, operations, processes, operation_cost, timeout, warmups)
+        return None
 
 
 Project = CubemcProject

@@ -10,7 +10,9 @@ worker), and a Ctrl-C prints a traceback from every worker.  This runner, used b
 - lets workers ignore Ctrl-C: the parent alone reports the interrupt, and leaving the pool
   terminates the workers, whose stages continue from their last checkpoints (as after a kill);
 - turns an operation's exit into its status in the parent.  The worker has already printed the
-  one line; the parent stops the other workers and exits with that status;
+  one line; the parent stops the other workers and exits with that status, except for a job
+  that another process works on (status 75): that operation is counted and skipped, and the
+  rest of the pass runs (`CubemcProject.run` reports the count at the end);
 - starts the longest operations first, so a pass does not end with one worker busy and the
   others idle;
 - gives each worker cores // N numba threads unless ``NUMBA_NUM_THREADS`` is set, so N workers
@@ -27,28 +29,35 @@ import os
 import signal
 import sys
 
+from cubemc.cli_errors import EXIT_BUSY
+
 #: (project, operations, timeout) of the pass being run; read by the forked workers
 _PASS = None
 
 
-def run_operations(project, operations, processes, cost, timeout=None, warmups=()) -> None:  # noqa: PLR0913 (the pass and how to run it)
+def run_operations(project, operations, processes, cost, timeout=None, warmups=()) -> int:  # noqa: PLR0913 (the pass and how to run it)
     """Execute `operations` (signac-flow job operations of one pass) in `processes` workers,
     the costliest (`cost(operation)`) first, after the zero-argument callables `warmups`; raise
-    SystemExit with the status of the first operation that exits with one."""
+    SystemExit with the status of the first operation that exits with one other than
+    EXIT_BUSY.  Returns the number of operations refused as busy."""
     global _PASS
     operations = sorted(operations, key=cost, reverse=True)
     processes = max(1, min(processes, len(operations)))
     threads = max(1, (os.cpu_count() or 1) // processes)
     _PASS = (project, operations, timeout, list(warmups))
+    busy = 0
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, initializer=_start_worker, initargs=(threads,)) as pool:
             pool.map(_warm_up, range(len(warmups)), chunksize=1)
             for status in pool.imap_unordered(_run_one, range(len(operations))):
-                if status:
+                if status == EXIT_BUSY:  # another process has that job: the others go on
+                    busy += 1
+                elif status:
                     raise SystemExit(status)  # leaving the pool terminates the other workers
     finally:
         _PASS = None
+    return busy
 
 
 def _start_worker(threads: int) -> None:

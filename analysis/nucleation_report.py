@@ -4,7 +4,9 @@
 A run is classified by its last frame (summary ``clusters.state_final``, analysis.nucleation.
 classify_state): "crystal" (a crystalline SC cluster of >= MIN_CRYSTAL cubes), "aggregate"
 (no such cluster, but a cluster bonded by the well of >= MIN_AGGREGATE cubes) or "fluid".  A
-state point is (well range, phi, beta*eps, N); its replicas are never averaged into one class:
+state point is (well range, phi, beta*eps, N) run with one protocol (production sweeps, VMMC
+cluster moves per cube and sweep: induction times of different dynamics or lengths are not
+replicas of each other); its replicas are never averaged into one class:
 the diagram shows how many runs reached each class, so a point where only some runs nucleated
 reads as such.  The induction time is the first sampled sweep at which the largest crystalline
 cluster had >= 50 cubes (summary ``clusters.induction_steps``), counted from the quench (the
@@ -29,6 +31,8 @@ from .verdicts import fmt
 __all__ = [
     "CLASSES",
     "run_row",
+    "STATE_FIELDS",
+    "moves_text",
     "state_key",
     "state_points",
     "fluid_section",
@@ -58,6 +62,8 @@ def run_row(job) -> dict:
         "beta_epsilon": statepoint_value(job, "beta_epsilon"),
         "N": s.get("N") or statepoint_value(job, "N"),
         "replica": statepoint_value(job, "replica"),
+        "production_sweeps": statepoint_value(job, "production_sweeps"),
+        "vmmc": statepoint_value(job, "vmmc_moves_per_particle") or 0,
         "class": state.get("class"),
         "bonds_per_cube": state.get("bonds_per_cube"),
         "reference_bonds": (state.get("reference") or {}).get("bonds_per_cube"),
@@ -70,9 +76,18 @@ def run_row(job) -> dict:
     }
 
 
+#: what the replicas of a state point share (STATE_FIELDS[:4] the physics, the rest the protocol)
+STATE_FIELDS = ("well_range", "packing_fraction", "beta_epsilon", "N", "production_sweeps", "vmmc")
+
+
 def state_key(row):
-    """(well range, phi, beta*eps, N) of a run_row: the state point its replicas share."""
-    return tuple(row[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "N"))
+    """(well range, phi, beta*eps, N, production sweeps, VMMC moves) of a run_row: what its
+    replicas share."""
+    return tuple(row[k] for k in STATE_FIELDS)
+
+
+def moves_text(vmmc) -> str:
+    return f"+ VMMC {vmmc:g}" if vmmc else "single"
 
 
 def state_points(jobs) -> list[dict]:
@@ -80,14 +95,14 @@ def state_points(jobs) -> list[dict]:
     its runs, the induction times of the runs that reached the size, and the sweeps run."""
     groups = {}
     for row in map(run_row, jobs):
-        if row["class"] in CLASSES and None not in state_key(row):
+        if row["class"] in CLASSES and None not in state_key(row)[:4]:
             groups.setdefault(state_key(row), []).append(row)
     points = []
     for key, rows in sorted(groups.items()):
         times = [r["induction"] for r in rows if r["induction"] is not None]
         points.append(
             dict(
-                zip(("well_range", "packing_fraction", "beta_epsilon", "N"), key, strict=True),
+                zip(STATE_FIELDS, key, strict=True),
                 runs=len(rows),
                 counts={c: sum(r["class"] == c for r in rows) for c in CLASSES},
                 induction=times,
@@ -125,12 +140,13 @@ def fluid_section(jobs, outdir=None) -> list[str]:
             "sampled sweep with a crystalline cluster of ≥ 50 cubes, mean (range) over the runs that "
             "reached it.  A run that stays fluid within its sweeps may still nucleate later.",
             "",
-            "| λ | φ | βε | N | sweeps | runs by class | induction (sweeps) |",
-            "|---|---|---|---|---|---|---|",
+            "| λ | φ | βε | N | moves | sweeps | runs by class | induction (sweeps) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for p in points:
             lines.append(
                 f"| {p['well_range']:g} | {p['packing_fraction']:g} | {p['beta_epsilon']:g} | {p['N']} | "
+                f"{moves_text(p['vmmc'])} | "
                 f"{'—' if p['sweeps'] is None else p['sweeps']} | {_counts_text(p)} | {_induction_text(p)} |"
             )
         lines += ["", "![State diagram](state_diagram.png)", ""]
@@ -186,19 +202,22 @@ def _order(row):
 
 def state_diagram_figure(jobs, outdir, name="state_diagram.png"):
     """phi (x) against beta*eps (y), one panel per well range; each run a marker by class, the
-    runs of one state point side by side."""
+    runs at one (phi, beta*eps) side by side (every N and protocol, in the table's order)."""
     from .report_figures import _figure, _save
 
     points = state_points(jobs)
     wells = sorted({p["well_range"] for p in points})
     fig, axes = _figure(len(wells), 4.2, 3.8)
     for ax, well in zip(axes, wells, strict=True):
+        spots = {}
         for p in (p for p in points if p["well_range"] == well):
             classes = [c for c in CLASSES for _ in range(p["counts"][c])]
+            spots.setdefault((p["packing_fraction"], p["beta_epsilon"]), []).extend(classes)
+        for (phi, beta), classes in spots.items():
             for i, c in enumerate(classes):
                 dx = 0.012 * (i - (len(classes) - 1) / 2)
                 marker, face = _MARKERS[c]
-                ax.plot(p["packing_fraction"] + dx, p["beta_epsilon"], marker, mfc=face, mec="k", ms=8)
+                ax.plot(phi + dx, beta, marker, mfc=face, mec="k", ms=8)
         for c in CLASSES:
             marker, face = _MARKERS[c]
             ax.plot([], [], marker, mfc=face, mec="k", ms=8, label=c)

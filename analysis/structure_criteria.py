@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .evidence import get
-from .nucleation_report import run_row, state_key
+from .nucleation_report import moves_text, run_row, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .stats import block_average, combine_replicas, replica_mean_sem
 from .verdicts import (
@@ -120,16 +120,18 @@ def inplane_below_limit(context, limit_deg, error_deg):
 
 
 def _point_label(key):
-    well, phi, beta, n = key
-    return ", ".join(
-        f"{name} {v:g}" for name, v in (("λ", well), ("φ", phi), ("βε", beta)) if v is not None
-    ) + (f", N {n}" if n else "")
+    well, phi, beta, n, _, vmmc = key
+    return (
+        ", ".join(f"{name} {v:g}" for name, v in (("λ", well), ("φ", phi), ("βε", beta)) if v is not None)
+        + (f", N {n}" if n else "")
+        + (f", {moves_text(vmmc)}" if vmmc else "")
+    )
 
 
 def clusters_grow(context, fraction, shown=3):
     """Largest SC cluster over N at the end of each run, averaged over the replicas of a state
-    point (λ, φ, βε, N); state points are never pooled (a scan mixes fluids that nucleate with
-    ones that cannot)."""
+    point (λ, φ, βε, N and protocol: nucleation_report.state_key); state points are never
+    pooled (a scan mixes fluids that nucleate with ones that cannot)."""
     fluid = context.get("fluid_jobs", [])
     if not fluid:
         return Verdict(NOT_MEASURED, test="needs runs started from a fluid")

@@ -68,7 +68,7 @@ def test_fluid_and_aggregate_frames():
     assert aggregate["largest_bonded"] == 64 and aggregate["largest_crystalline"] < 30
 
 
-def _job(phi, beta, replica, cls, induction, well=1.14, n=500):
+def _job(phi, beta, replica, cls, induction, well=1.14, n=500, **protocol):  # noqa: PLR0913
     return {
         "statepoint": {
             "initial_state": "fluid",
@@ -77,6 +77,8 @@ def _job(phi, beta, replica, cls, induction, well=1.14, n=500):
             "well_range": well,
             "N": n,
             "replica": replica,
+            "production_sweeps": 100000,
+            **protocol,
         },
         "summary": {
             "N": n,
@@ -112,13 +114,29 @@ def test_state_points_count_classes_per_point_without_pooling_replicas():
     assert points[(1.14, 0.2, -4.0)]["counts"]["aggregate"] == 1
 
 
+def test_runs_with_other_dynamics_or_lengths_are_not_replicas():
+    """A VMMC run and a longer run at the state point of STUDY's dense runs: three state points
+    with their own induction times, not one of five runs."""
+    vmmc = _job(0.4, -4.0, 0, "crystal", 9000, vmmc_moves_per_particle=0.1)
+    longer = _job(0.4, -4.0, 0, "crystal", 400000, production_sweeps=1000000)
+    points = [p for p in state_points([*STUDY, vmmc, longer]) if p["packing_fraction"] == 0.4]
+    assert sorted((p["production_sweeps"], p["vmmc"], p["runs"], tuple(p["induction"])) for p in points) == [
+        (100000, 0, 3, (20000, 60000)),
+        (100000, 0.1, 1, (9000,)),
+        (1000000, 0, 1, (400000,)),
+    ]
+    assert "| 1.14 | 0.4 | -4 | 500 | + VMMC 0.1 | 100000 | crystal 1/1 | 9000 |" in "\n".join(
+        fluid_section([*STUDY, vmmc])
+    )
+
+
 def test_fluid_section_reads_the_counts_and_induction_spread():
     text = "\n".join(fluid_section(STUDY))
     assert (
-        "| 1.14 | 0.4 | -4 | 500 | 100000 | fluid 1/3, crystal 2/3 | 40000 (20000–60000) in 2 of 3 runs |"
-        in text
+        "| 1.14 | 0.4 | -4 | 500 | single | 100000 | fluid 1/3, crystal 2/3 | "
+        "40000 (20000–60000) in 2 of 3 runs |" in text
     )
-    assert "| 1.3 | 0.2 | -3 | 500 | 100000 | fluid 1/1 | — |" in text
+    assert "| 1.3 | 0.2 | -3 | 500 | single | 100000 | fluid 1/1 | — |" in text
     assert "| 1.14 | 0.4 | -4.0 | 1 | 500 | fluid |" in text  # every run has its own row
 
 

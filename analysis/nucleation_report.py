@@ -72,7 +72,8 @@ def run_row(job) -> dict:
         "crystallites": get(s, "clusters.n_crystallites_final"),
         "induction": (get(s, "clusters.induction_steps") or {}).get(INDUCTION_SIZE),
         "sweeps": get(s, "last_step"),
-        "cuboidality": ((get(s, "clusters.largest_shapes_final") or [{}])[0]).get("cuboidality"),
+        # N2's measure: sites of the largest crystallite that does not wrap the box (None: none)
+        "cuboidality": get(s, "clusters.nonspanning_final.supraparticle.cuboidality"),
     }
 
 

@@ -145,3 +145,42 @@ def test_engine_box_spanning_crystal_has_no_measured_shape():
     )
     f1 = _verdict("sp_vacancies", summary, bulk=0.033, surface=(0.055, 0.015))
     assert f1.verdict == "not measured"
+
+
+def _crystallite_in_vapour(sites, seed):
+    """Cubes on the given SC sites (spacing inside the well) alone in a box at packing fraction
+    0.1, run by the engine at beta*eps -5 for 500 sweeps: the crystallite's own thermal state."""
+    pos = sites * SPACING
+    box = np.full(3, (len(pos) / 0.1) ** (1 / 3))
+    state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), box)
+    sim = cubemc.Simulation(state, beta_epsilon=-5.0, well_range=1.14, seed=seed, device="cpu")
+    sim.run(500)
+    return _summary_of(sim)["nonspanning_final"]
+
+
+@pytest.mark.parametrize("kind", ["cube", "ball"])
+def test_n2_measures_a_thermal_crystallite_by_its_sites(kind):
+    """N2's cuboidality counts lattice sites, so a 6^3 block shaken by the engine reads 1 (less
+    only corner cubes that leave their sites or bonds) and a ball of 389 sites its own fill,
+    389/9^3 = 0.53 (less rim cubes with too few bonds to be crystalline); the continuous extents
+    of cluster_shape read the thermal block at about 0.82 (a box is 1)."""
+    from cubemc.analysis.structure_criteria import sp_cuboidality
+    from cubemc.analysis.verdicts import fmt
+
+    g = np.arange(-5, 6)
+    sites = np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1).T
+    if kind == "cube":
+        sites, expected = sites[(sites >= -2).all(axis=1) & (sites <= 3).all(axis=1)], 1.0
+    else:
+        sites = sites[np.linalg.norm(sites, axis=1) <= 4.5]  # 9 sites across
+        expected = len(sites) / 9**3
+    ns = _crystallite_in_vapour(sites.astype(float), seed=31)
+    # every cube stays on its site; the few on the ball's rim with too few bonds are not crystalline
+    assert ns is not None and ns["size"] >= 0.9 * len(sites)
+    value = sp_cuboidality(ns)
+    assert ns["supraparticle"]["extents"] == ([6, 6, 6] if kind == "cube" else [9, 9, 9])
+    assert expected * 0.9 <= value <= expected, value
+    n2 = _verdict("clusters_cuboidal", {"nonspanning_final": ns}, cuboidality=0.75, min_size=50)
+    assert n2.verdict == ("agree" if kind == "cube" else "disagree") and n2.value.startswith(fmt(value))
+    if kind == "cube":
+        assert ns["shape"]["cuboidality"] < 0.92  # why N2 counts sites

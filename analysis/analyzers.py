@@ -383,16 +383,14 @@ class ClusterAnalyzer(Analyzer):
 
     def _state(self):
         """classify_state of the last frame for a run with attraction (None without one)."""
-        from .nucleation import classify_state
+        from .nucleation import classify_computed
 
         f = self._last_frame
         beta, well = attraction(f)
         if beta is None or well is None or beta >= 0:
             return None
-        # self.clusters holds the last frame already; classify_state computes it again, same result
-        return classify_state(
-            f.box, f.positions, f.orientations, well, clusters=self.clusters, reference=self.reference
-        )
+        # self.clusters holds the last frame's crystalline clusters already
+        return classify_computed(self.clusters, f.box, f.positions, well, reference=self.reference)
 
 
 class OrthosliceWriter(Analyzer):

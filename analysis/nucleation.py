@@ -32,6 +32,7 @@ __all__ = [
     "mean_cubic_orientation",
     "bonded_clusters",
     "classify_state",
+    "classify_computed",
 ]
 
 _GROUP = cube_group()
@@ -330,6 +331,13 @@ def classify_state(
     bonded clusters, bonds per cube, crystalline fraction, and the reference's bonded numbers).
     """
     cc = (clusters or CrystalClusters()).compute(box, positions, orientations)
+    return classify_computed(cc, box, positions, well_range, min_crystal, min_aggregate, reference)
+
+
+def classify_computed(
+    cc, box, positions, well_range, min_crystal=MIN_CRYSTAL, min_aggregate=MIN_AGGREGATE, reference=None
+):  # noqa: PLR0913
+    """classify_state of a frame whose CrystalClusters `cc` are already computed."""
     bonded, n_pairs = bonded_clusters(box, positions, well_range)
     per_cube = n_pairs / int(bonded.sum())
     ref = None

@@ -1,0 +1,77 @@
+"""Anneal one supraparticle in its own vapour and follow its shape (docs/validation.md, "Does a
+supraparticle relax towards a cuboid?").
+
+A crystallite of `--cubes` cubes on simple-cubic sites (a cube of sites, or the sites nearest the
+centre: a ball) is placed alone in a periodic box at a low total packing fraction and run at
+beta*eps with single-cube moves.  Printed per frame: the largest crystalline cluster, its extents
+in lattice sites and its cuboidality in sites (N2's measure), and the bonds per cube.  The
+crystallite exchanges cubes with its vapour, so its shape can relax towards the equilibrium
+(Wulff) shape of the model at that attraction.
+
+    python examples/anneal_supraparticle.py --shape ball --cubes 343 --sweeps 1000000
+"""
+
+import argparse
+import json
+
+import numpy as np
+from cubemc.analysis.nucleation import CrystalClusters
+from cubemc.analysis.supraparticle import Supraparticle
+
+import cubemc
+
+SPACING = 1.05  # face-to-face neighbours inside the well (1.14)
+
+
+def sites(shape: str, n: int) -> np.ndarray:
+    """`n` SC sites: a k^3 cube (n = k^3) or the n sites nearest the centre of a large grid."""
+    if shape == "cube":
+        k = round(n ** (1 / 3))
+        if k**3 != n:
+            raise SystemExit(f"anneal_supraparticle: --cubes {n} is not a cube number for --shape cube")
+        g = np.arange(k)
+        return np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1).T.astype(float)
+    g = np.arange(-(round(n ** (1 / 3)) + 2), round(n ** (1 / 3)) + 3)
+    grid = np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1).T.astype(float)
+    return grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")[:n]]
+
+
+def measure(sim) -> dict:
+    cc = CrystalClusters().compute(sim.box, sim.positions, sim.orientations)
+    row = {"sweep": sim.sweep, "bonds_per_cube": round(sim.bonds / sim.N, 3), "largest": 0}
+    if cc.num_clusters:
+        pos, q, _ = cc.cluster_configuration(0)
+        sp = Supraparticle(mapping="bonds").compute(pos, q)
+        row.update(largest=cc.largest_cluster_size, extents=sp.extents, cuboidality=round(sp.cuboidality, 3))
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=("cube", "ball"), default="ball")
+    parser.add_argument("--cubes", type=int, default=343)
+    parser.add_argument("--beta-epsilon", type=float, default=-5.0)
+    parser.add_argument("--packing-fraction", type=float, default=0.1, help="of the whole box")
+    parser.add_argument("--sweeps", type=int, default=200000)
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    pos = sites(args.shape, args.cubes) * SPACING
+    pos -= pos.mean(axis=0)
+    box = np.full(3, (len(pos) / args.packing_fraction) ** (1 / 3))
+    state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), box)
+    sim = cubemc.Simulation(
+        state, beta_epsilon=args.beta_epsilon, well_range=1.14, seed=args.seed, device="cpu"
+    )
+    sim.tune(1000)
+    rows = [measure(sim)]
+    print(json.dumps(rows[-1]), flush=True)
+    for _ in range(args.frames):
+        sim.run(args.sweeps // args.frames)
+        rows.append(measure(sim))
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

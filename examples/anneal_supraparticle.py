@@ -2,8 +2,9 @@
 supraparticle relax towards a cuboid?").
 
 A crystallite of `--cubes` cubes on simple-cubic sites (a cube of sites, or the sites nearest the
-centre: a ball) is placed alone in a periodic box at a low total packing fraction and run at
-beta*eps with single-cube moves.  Printed per frame: the largest crystalline cluster, its extents
+centre: a ball) is placed alone in a periodic box at a low total packing fraction (or inside a
+hard-cube fluid of packing fraction `--vapour`, so that it does not have to feed its own vapour)
+and run at beta*eps with single-cube moves.  Printed per frame: the largest crystalline cluster, its extents
 in lattice sites and its cuboidality in sites (N2's measure), and the bonds per cube.  The
 crystallite exchanges cubes with its vapour, so its shape can relax towards the equilibrium
 (Wulff) shape of the model at that attraction.
@@ -36,6 +37,25 @@ def sites(shape: str, n: int) -> np.ndarray:
     return grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")[:n]]
 
 
+def crystallite_in_vapour(args):
+    """The crystallite alone in a box at total packing fraction `args.packing_fraction`, or, with
+    `args.vapour` > 0, inside a hard-cube fluid of that packing fraction filling a box of edge
+    `args.box` (fluid cubes within the crystallite's reach removed)."""
+    pos = sites(args.shape, args.cubes) * SPACING
+    pos -= pos.mean(axis=0)
+    q = np.tile([1.0, 0, 0, 0], (len(pos), 1))
+    if not args.vapour:
+        return cubemc.State(pos, q, np.full(3, (len(pos) / args.packing_fraction) ** (1 / 3)))
+    n_fluid = round(args.vapour * args.box**3)
+    fluid = cubemc.State.fluid(n_particles=n_fluid, packing_fraction=args.vapour, seed=args.seed)
+    reach = np.abs(pos).max() + 0.5 * SPACING + 0.9  # any fluid cube this far out misses the block
+    gap = np.linalg.norm(fluid.positions[:, None, :] - pos[None], axis=2).min(axis=1)
+    away = (np.abs(fluid.positions).max(axis=1) > reach) | (gap > 1.8)
+    return cubemc.State(
+        np.concatenate([pos, fluid.positions[away]]), np.concatenate([q, fluid.orientations[away]]), fluid.box
+    )
+
+
 def measure(sim) -> dict:
     cc = CrystalClusters().compute(sim.box, sim.positions, sim.orientations)
     row = {"sweep": sim.sweep, "bonds_per_cube": round(sim.bonds / sim.N, 3), "largest": 0}
@@ -52,14 +72,13 @@ def main(argv=None):
     parser.add_argument("--cubes", type=int, default=343)
     parser.add_argument("--beta-epsilon", type=float, default=-5.0)
     parser.add_argument("--packing-fraction", type=float, default=0.1, help="of the whole box")
+    parser.add_argument("--vapour", type=float, default=0.0, help="packing fraction of a fluid around it")
+    parser.add_argument("--box", type=float, default=20.0, help="box edge with --vapour")
     parser.add_argument("--sweeps", type=int, default=200000)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    pos = sites(args.shape, args.cubes) * SPACING
-    pos -= pos.mean(axis=0)
-    box = np.full(3, (len(pos) / args.packing_fraction) ** (1 / 3))
-    state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), box)
+    state = crystallite_in_vapour(args)
     sim = cubemc.Simulation(
         state, beta_epsilon=args.beta_epsilon, well_range=1.14, seed=args.seed, device="cpu"
     )

@@ -22,3 +22,16 @@ def test_anneal_supraparticle_starts_from_the_shape_asked_for():
     assert len(ball) == 123 and abs(ball.mean(axis=0)).max() < 0.5
     with pytest.raises(SystemExit, match="not a cube number"):
         anneal.main(["--shape", "cube", "--cubes", "100"])
+
+
+def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlaps():
+    import argparse
+
+    import numpy as np
+
+    anneal = _load("anneal_supraparticle")
+    args = argparse.Namespace(shape="cube", cubes=27, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4)
+    state = anneal.crystallite_in_vapour(args)  # cubemc.State refuses overlapping cubes
+    block = anneal.sites("cube", 27) * anneal.SPACING
+    np.testing.assert_allclose(state.positions[:27], block - block.mean(axis=0))
+    assert 100 < state.N - 27 <= 173 and np.allclose(state.box, 12.0, atol=0.01)

@@ -68,6 +68,29 @@ def _combined(jobs, name) -> Estimate:
     return combine_replicas([r for r in runs if r is not None])
 
 
+def _close_packed_run(job) -> Estimate | None:
+    """FCC + HCP of one run as 1 - fluid - SC: stacking faults move particles between FCC and
+    HCP, so their errors are anticorrelated and adding them in quadrature overstates the sum's;
+    the fluid and SC errors do not carry that exchange."""
+    f = {name: _combined([job], name) for name in ("fcc", "hcp", "fluid", "sc")}
+    if not all(e.known for e in f.values()):
+        return None
+    fluid, sc = f["fluid"], f["sc"]
+    return Estimate(
+        f["fcc"].mean + f["hcp"].mean,
+        math.hypot(fluid.sem, sc.sem),
+        fluid.frames,
+        min(fluid.effective, sc.effective),
+        1,
+        fluid.converged and sc.converged,
+    )
+
+
+def close_packed(jobs) -> Estimate:
+    """FCC + HCP fraction of `jobs` combined as replicas (_close_packed_run per run)."""
+    return combine_replicas([e for e in map(_close_packed_run, jobs) if e is not None])
+
+
 def _crystal_type(fractions) -> str:
     """The largest crystal class of mean fractions, 'fluid' below FROZEN crystalline in all."""
     crystal = {k: v.mean for k, v in fractions.items() if k != "fluid" and math.isfinite(v.mean)}
@@ -83,7 +106,8 @@ def froze(job) -> bool:
 def crystal_rows(jobs):
     """Per (rounding radius, phi, N) of hard-particle fluid runs: the class fractions combined
     over all replicas and their crystal type, and the same over the replicas that froze (`froze`;
-    `frozen_fractions` None and `frozen_type` 'fluid' when none did)."""
+    `frozen_fractions` None and `frozen_type` 'fluid' when none did); `close_packed` and
+    `frozen_close_packed`: FCC + HCP with its own error (close_packed)."""
     groups = {}
     for j in filter(_is_hard_fluid_run, jobs):
         key = (rounding_radius(j), statepoint_value(j, "packing_fraction"), get(j.get("summary"), "N"))
@@ -103,6 +127,8 @@ def crystal_rows(jobs):
                 "type": _crystal_type(fractions),
                 "frozen": len(frozen),
                 "frozen_fractions": frozen_fractions,
+                "close_packed": close_packed(js),
+                "frozen_close_packed": close_packed(frozen) if frozen else None,
                 "frozen_type": _crystal_type(frozen_fractions) if frozen else "fluid",
             }
         )

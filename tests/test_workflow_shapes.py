@@ -293,8 +293,11 @@ def test_c1_is_judged_on_the_runs_that_froze_each_on_its_own():
         == "r=0.45, φ=0.58: 1 of 2 runs froze: FCC+HCP 0.40 ± 0.03, sc 0.00 ± 0.02, fluid 0.60 ± 0.02"
     )
     assert c1.evidence.startswith("1 frozen of 2 run(s)")
-    # a frozen run too short for its own error (fewer than 20 effective samples) decides nothing
+    # a frozen run too short for its own error (fewer than 20 effective samples) decides nothing;
+    # FCC + HCP = 1 - fluid - SC, so it is the fluid's (or SC's) convergence that counts
     jobs[0]["summary"]["crystal_type"]["fractions"]["hcp"]["converged"] = False
+    assert _c1(jobs).verdict == "agree"
+    jobs[0]["summary"]["crystal_type"]["fractions"]["fluid"]["converged"] = False
     c1 = _c1(jobs)
     assert c1.verdict == "insufficient data" and c1.value.endswith(" (too short for its own error)")
     # a frozen SC crystal of nearly spherical particles contradicts C1 next to a fluid replica
@@ -323,6 +326,26 @@ def test_frozen_runs_combine_as_replicas_and_the_rule_is_30_percent_per_run():
     fcc = row["frozen_fractions"]["fcc"]
     assert (fcc.mean, fcc.sem, fcc.replicas) == (pytest.approx(0.4), pytest.approx(0.1), 2)
     assert row["fractions"]["fcc"].mean == pytest.approx(1.09 / 3)
+
+
+def test_close_packed_error_is_not_inflated_by_the_fcc_hcp_exchange():
+    """Two frozen runs that split the same close-packed 0.40 differently between FCC and HCP
+    (stacking): FCC and HCP scatter by 0.2 between them, their sum does not.  Its error is the
+    pooled within-run 0.02 sqrt(2) sqrt(2) / 2 = 0.02 from the fluid and SC errors (1 - fluid -
+    SC), not sqrt(0.1^2 + 0.1^2) = 0.14 from adding the FCC and HCP errors."""
+    from cubemc.analysis.shape_report import crystal_rows
+
+    jobs = [
+        crystal_job(0.45, {"sc": 0.0, "fcc": 0.3, "hcp": 0.1, "fluid": 0.6}),
+        crystal_job(0.45, {"sc": 0.0, "fcc": 0.1, "hcp": 0.3, "fluid": 0.6}),
+    ]
+    (row,) = crystal_rows(jobs)
+    assert row["frozen_fractions"]["fcc"].sem == pytest.approx(0.1)
+    cp = row["frozen_close_packed"]
+    assert (cp.mean, cp.sem, cp.replicas) == (pytest.approx(0.4), pytest.approx(0.02), 2)
+    assert _c1(jobs).value == (
+        "r=0.45, φ=0.58: 2 of 2 runs froze: FCC+HCP 0.40 ± 0.02, sc 0.00 ± 0.01, fluid 0.60 ± 0.01"
+    )
 
 
 def test_crystal_table_counts_the_runs_that_froze(tmp_path):

@@ -180,10 +180,14 @@ class CubemcProject(FlowProject):
         if pretend or self._tally is None:
             return super()._run_operations(operations, pretend, np, timeout, progress)
         self._tally[0] += len(operations)
-        if np is None or np == 1:
+        if np is None or np == 1:  # one at a time, to catch a busy refusal; one progress bar
+            if progress:
+                from tqdm.auto import tqdm
+
+                operations = tqdm(operations)
             for operation in operations:
                 try:
-                    super()._run_operations([operation], pretend, np, timeout, progress)
+                    super()._run_operations([operation], pretend, np, timeout, False)
                 except SystemExit as stop:
                     if stop.code != ops.BUSY_EXIT_STATUS:
                         raise

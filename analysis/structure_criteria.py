@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .evidence import get
-from .nucleation_report import moves_text, run_row, state_key
+from .nucleation_report import moves_text, run_row, sp_cuboidality, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .stats import block_average, combine_replicas, replica_mean_sem
 from .verdicts import (
@@ -169,15 +169,6 @@ def _nonspanning(job):
     if first.get("cuboidality") is None or first.get("percolating"):
         return None
     return {"size": first["size"], "shape": first}
-
-
-def sp_cuboidality(ns):
-    """Cuboidality of a non-spanning crystallite: N / (product of its extents in lattice sites)
-    (analysis.supraparticle), which a box-shaped crystallite meets exactly at any temperature.
-    Summaries from before the site mapping fall back to cluster_shape's continuous value, which
-    thermal displacements lower (a 6^3 block at beta*eps -5 reads about 0.85)."""
-    site_value = get(ns, "supraparticle.cuboidality")
-    return site_value if site_value is not None else ns["shape"]["cuboidality"]
 
 
 def clusters_cuboidal(context, cuboidality, min_size):

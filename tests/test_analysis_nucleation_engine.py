@@ -164,7 +164,7 @@ def test_n2_measures_a_thermal_crystallite_by_its_sites(kind):
     only corner cubes that leave their sites or bonds) and a ball of 389 sites its own fill,
     389/9^3 = 0.53 (less rim cubes with too few bonds to be crystalline); the continuous extents
     of cluster_shape read the thermal block at about 0.82 (a box is 1)."""
-    from cubemc.analysis.structure_criteria import sp_cuboidality
+    from cubemc.analysis.nucleation_report import sp_cuboidality
     from cubemc.analysis.verdicts import fmt
 
     g = np.arange(-5, 6)

@@ -1,4 +1,5 @@
-"""Shared fixtures for the workflow, SLURM and dashboard tests: run the real command lines."""
+"""Shared fixtures: the workflow, SLURM and dashboard tests run the real command lines; small
+engine systems run on one numba thread (`one_numba_thread`)."""
 
 import os
 import subprocess
@@ -64,6 +65,19 @@ def cli(script, *args, cwd, env=None, timeout=600, check=True):
             f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
         )
     return proc
+
+
+@pytest.fixture
+def one_numba_thread():
+    """Small systems: one thread, so no sweep waits for a sleeping second thread on a shared
+    machine (a 3-cube VMMC case took over 10 min with two threads on the 2-core VM, 52 s with
+    one); the chains do not depend on the number of threads."""
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(threads)
 
 
 @pytest.fixture

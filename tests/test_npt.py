@@ -3,7 +3,6 @@ and NPT against NVT (fixed seeds, 4-sigma bounds)."""
 
 import math
 
-import numba
 import numpy as np
 import point_shape
 import pytest
@@ -25,14 +24,7 @@ from cubemc.pressure import PressureCompute, block_average
 cubemc.shapes.register(point_shape)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small systems: one thread, so no sweep waits for sleeping threads on a shared machine
-    (the chains do not depend on the number of threads)."""
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 class BoxRecorder(Operation):

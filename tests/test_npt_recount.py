@@ -3,7 +3,6 @@ count of Simulation.count_pairs / State.count_pairs (cpu.count_pairs): equal int
 without overlaps, hard and square-well, cubes and polydisperse cuboids, small and larger cell
 grids; stopping at the first overlap says "overlap" exactly when there is one."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -12,13 +11,7 @@ from cubemc import lattices
 from cubemc.geometry import random_quaternions
 from cubemc.npt import any_overlap, count_units, recount, scaled_positions
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def lattice(shape, n, packing_fraction):

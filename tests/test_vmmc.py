@@ -13,7 +13,6 @@ Exact references, independent of any Markov chain:
 import math
 
 import gsd.hoomd
-import numba
 import numpy as np
 import pytest
 import sphere_shape
@@ -28,15 +27,7 @@ shapes.register(sphere_shape)
 SPHERE = "test_sphere"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Systems of 2-60 particles: one thread, so no sweep waits on a second thread (a 3-cube case
-    took over 10 min with two threads on the 2-core VM; the chains do not depend on the number of
-    threads)."""
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_numba_thread")
 
 
 def block_error(series, blocks=50):

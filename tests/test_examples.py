@@ -35,3 +35,21 @@ def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlap
     block = anneal.sites("cube", 27) * anneal.SPACING
     np.testing.assert_allclose(state.positions[:27], block - block.mean(axis=0))
     assert 100 < state.N - 27 <= 173 and np.allclose(state.box, 12.0, atol=0.01)
+
+
+def test_compress_suspension_follows_the_pressure_ramp():
+    compress = _load("compress_suspension")
+    assert compress.pressures(0.5, 8.0, 3) == pytest.approx([0.5, 2.0, 8.0])
+    assert compress.pressures(0.5, 8.0, 1) == [8.0]
+    rows = compress.main(
+        ["--cubes", "64", "--beta-epsilon", "0", "--start-pressure", "0.5", "--end-pressure", "8"]
+        + ["--stages", "3", "--stage-sweeps", "2000"]
+    )
+    assert [r["pressure"] for r in rows] == [0.5, 2.0, 8.0]
+    assert [r["sweep"] for r in rows] == [2200, 4400, 6600]  # 200 tuning + 2000 sweeps per stage
+    phis = [r["mean_packing_fraction"] for r in rows]
+    # hard cubes: beta P 0.5 holds a dilute fluid, 8 one near freezing (phi about 0.5; 2000 sweeps
+    # of 64 cubes get past 0.35 from the start at 0.1)
+    assert phis[0] < 0.25 < 0.35 < phis[2] and phis[0] < phis[1] < phis[2]
+    with pytest.raises(SystemExit, match="need 0 < start"):
+        compress.main(["--start-pressure", "2", "--end-pressure", "1"])

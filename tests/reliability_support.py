@@ -107,10 +107,12 @@ def sigint_default():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupt_project_run(path, args, ready, deadline=120, group=False):
-    """Run ``python project.py <args>`` in `path` (a checkpoint every 200 sweeps), press Ctrl-C
-    once `ready()` holds (on its own process group with `group`, as a terminal does, else on the
-    process) and return (the finished Popen, its stderr)."""
+def interrupt_project_run(path, args, ready, deadline=120, group=False, sig=signal.SIGINT, to_group=None):  # noqa: PLR0913 (the run and how to stop it)
+    """Run ``python project.py <args>`` in `path` (a checkpoint every 200 sweeps), send `sig`
+    (Ctrl-C) once `ready()` holds and return (the finished Popen, its stderr).  With `group` the
+    run has a process group of its own and the signal goes to the group, as a terminal's Ctrl-C
+    does (`to_group` False: to the first process alone, as ``kill PID`` does)."""
+    to_group = group if to_group is None else to_group
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "project.py"), *args],
         cwd=path,
@@ -126,10 +128,10 @@ def interrupt_project_run(path, args, ready, deadline=120, group=False):
         while not ready():
             assert proc.poll() is None and time.time() < stop, proc.communicate()
             time.sleep(0.05)
-        if group:
-            os.killpg(proc.pid, signal.SIGINT)
+        if to_group:
+            os.killpg(proc.pid, sig)
         else:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

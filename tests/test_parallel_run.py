@@ -2,6 +2,7 @@
 Ctrl-C stops every worker (cubemc/workflow/parallel.py)."""
 
 import os
+import signal
 import time
 
 import numpy as np
@@ -81,7 +82,13 @@ def test_a_busy_job_is_skipped_and_the_other_jobs_run(tmp_path, workers):
     assert busy.isfile("analysis.json") and (path / "report" / "report.md").is_file()
 
 
-def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
+@pytest.mark.parametrize(
+    ("sig", "to_group"),
+    [(signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["ctrl-c", "sigterm-to-the-parent"],
+)
+def test_an_interrupt_stops_every_worker_with_one_line(tmp_path, sig, to_group):
+    # a SIGTERM to the parent alone used to end it and leave both workers sampling
     path = tmp_path / "project"
     grid = (
         *TINY_GRID,
@@ -100,7 +107,9 @@ def test_ctrl_c_stops_every_worker_with_one_line(tmp_path):
         ("run", "-p", "2"),
         lambda: all(job.isfile("sample.restart.npz") for job in jobs),
         deadline=300,
-        group=True,  # a group of its own, as a terminal's Ctrl-C reaches it
+        group=True,  # a group of its own (a terminal's Ctrl-C reaches all of it)
+        sig=sig,
+        to_group=to_group,
     )
     assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
     assert _errors(err) == [INTERRUPTED]

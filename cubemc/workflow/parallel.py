@@ -9,6 +9,8 @@ worker), and a Ctrl-C prints a traceback from every worker.  This runner, used b
   (nothing is pickled);
 - lets workers ignore Ctrl-C: the parent alone reports the interrupt, and leaving the pool
   terminates the workers, whose stages continue from their last checkpoints (as after a kill);
+  a SIGTERM to the parent alone (``kill PID``, ``timeout``) is handled as a Ctrl-C, since by
+  default it would end the parent and leave the workers running their operations unsupervised;
 - turns an operation's exit into its status in the parent.  The worker has already printed the
   one line; the parent stops the other workers and exits with that status, except for a job
   that another process works on (status 75): that operation is counted and skipped, and the
@@ -28,6 +30,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 
 from cubemc.cli_errors import EXIT_BUSY
 
@@ -46,6 +49,7 @@ def run_operations(project, operations, processes, cost, timeout=None, warmups=(
     threads = max(1, (os.cpu_count() or 1) // processes)
     _PASS = (project, operations, timeout, list(warmups))
     busy = 0
+    previous = _on_sigterm(_interrupt)  # inherited by the forks: _start_worker restores it
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, initializer=_start_worker, initargs=(threads,)) as pool:
@@ -57,11 +61,27 @@ def run_operations(project, operations, processes, cost, timeout=None, warmups=(
                     raise SystemExit(status)  # leaving the pool terminates the other workers
     finally:
         _PASS = None
+        if previous is not None:
+            _on_sigterm(previous)
     return busy
+
+
+def _on_sigterm(handler):
+    """Install `handler` for SIGTERM and return the previous one (None off the main thread,
+    where signals cannot be handled, and nothing is installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.signal(signal.SIGTERM, handler)
+    return signal.SIG_DFL if previous is None else previous  # None: one installed outside Python
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt  # the pool is left, which terminates the workers
 
 
 def _start_worker(threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # Pool.terminate stops a worker at once
     if "NUMBA_NUM_THREADS" in os.environ:  # the user's choice
         return
     os.environ["NUMBA_NUM_THREADS"] = str(threads)  # read by numba when first imported here

@@ -1,4 +1,5 @@
-"""Plain-JSON conversion and atomic JSON files: the one definition the analysis and the workflow use."""
+"""Plain-JSON conversion and atomic JSON and text files: the one definition the analysis and the
+workflow use."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["to_jsonable", "write_json"]
+__all__ = ["to_jsonable", "write_json", "write_text"]
 
 
 def to_jsonable(value):
@@ -33,10 +34,14 @@ def to_jsonable(value):
 
 def write_json(data, path):
     """Write `data` as strict JSON to `path` atomically (temporary file, then rename); returns path."""
+    return write_text(json.dumps(to_jsonable(data), indent=1, sort_keys=True, allow_nan=False) + "\n", path)
+
+
+def write_text(text, path):
+    """Write `text` to `path` atomically: a reader (or a crash) never sees half a file; returns path."""
     path = os.fspath(path)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(to_jsonable(data), handle, indent=1, sort_keys=True, allow_nan=False)
-        handle.write("\n")
+        handle.write(text)
     os.replace(tmp, path)
     return path

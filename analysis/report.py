@@ -21,7 +21,7 @@ from .claims import CLAIMS, ED_FWHM_DEG, SHARED_SITES_MANY
 from .criteria import judge
 from .eos import eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
-from .jsonio import to_jsonable
+from .jsonio import to_jsonable, write_text
 from .nucleation_report import fluid_figures, fluid_section
 from .report_figures import (
     claim_distribution_figure,
@@ -344,8 +344,10 @@ DEFINITIONS = [
 ]
 
 
-def write_report(job_summaries, outdir):
+def write_report(job_summaries, outdir, pending=0):
     """Write figures and report.md into `outdir`; returns the path of report.md.
+
+    pending: jobs of the same project not analysed yet (an interim report says so at the top).
 
     job_summaries: list of {"statepoint": {...}, "summary": {...}, "series": {...}} (the output
     of analyze_trajectory plus the job's state point). Crystal runs are those with a vacancy
@@ -356,6 +358,8 @@ def write_report(job_summaries, outdir):
     verdicts = {c.id: judge(c, ctx) for c in CLAIMS}
     figures = _figures(ctx, outdir)
     lines = ["# cubemc report: vacancies in attractive cube crystals and the supraparticle paper", ""]
+    if pending:
+        lines += [_interim_notice(len(ctx["jobs"]), pending), ""]
     lines += _summary_section(ctx, verdicts, figures) + _claims_table(verdicts, figures)
     if ctx["primary"] and len(ctx["families"]) > 1:
         lines += [f"Claims use the crystal runs with {_family_label(ctx['primary'])}.", ""]
@@ -382,10 +386,15 @@ def write_report(job_summaries, outdir):
         lines += ["## Figures", ""]
         for fn, caption in figures.items():
             lines += [f"**{caption}**", "", f"![{caption}]({fn})", ""]
-    path = os.path.join(outdir, "report.md")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines + DEFINITIONS))
-    return path
+    return write_text("\n".join(lines + DEFINITIONS), os.path.join(outdir, "report.md"))
+
+
+def _interim_notice(done, pending):
+    return (
+        f"**Interim report: {done} of {done + pending} jobs analysed.** The other {pending} are "
+        "still running or waiting; every number below is from the analysed jobs only. "
+        "`python project.py run` finishes them and replaces this report with the full one."
+    )
 
 
 def main(argv=None):

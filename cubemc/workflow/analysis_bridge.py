@@ -100,10 +100,10 @@ def analyse_trajectory(path: str, statepoint: dict, **files) -> dict:
     return to_json(result)
 
 
-def write_report(job_summaries: list[dict], outdir: str):
-    """Cross-job report (figures and tables) into ``outdir``."""
+def write_report(job_summaries: list[dict], outdir: str, pending: int = 0):
+    """Cross-job report (figures and tables) into ``outdir``; `pending` jobs not analysed yet."""
     func = _function(REPORT_MODULE, REPORT_FUNCTION)
-    return func(job_summaries, outdir)
+    return func(job_summaries, outdir, pending=pending) if pending else func(job_summaries, outdir)
 
 
 def dump_json(path: str, data) -> None:

@@ -423,6 +423,8 @@ def main(project_path=None, entrypoint=None):
             ) from None
         load_config(project.path)
         check_project(project)
+        if sys.argv[1:2] == ["report"]:  # cubemc's own subcommand: the jobs analysed so far
+            return ops.interim_report(project, sys.argv[2:])
         try:
             project.main(parser=OneLineArgumentParser(prog="project.py"))
         except subprocess.CalledProcessError as error:

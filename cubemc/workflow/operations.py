@@ -369,9 +369,39 @@ def job_summary(job, with_series=True) -> dict:
     return analysis_bridge.to_json(row)
 
 
+INTERIM_USAGE = (
+    "usage: python project.py report\n\n"
+    "Write report/ now from the jobs analysed so far (an interim report while the others run);\n"
+    "`python project.py run` writes the full report once every job is analysed."
+)
+
+
+def interim_report(project, args=()) -> None:
+    """``python project.py report``: the report of the jobs analysed so far, while the others run.
+
+    Its manifest lists those jobs only, so the `report` operation still runs once all are analysed.
+    """
+    if list(args) in (["-h"], ["--help"]):
+        print(INTERIM_USAGE)
+        return
+    if args:
+        raise WorkflowError(
+            f"project.py report takes no arguments (got {' '.join(args)!r}): it reports on every "
+            "job of the project that is analysed"
+        )
+    analysed = [job for job in project if is_analysed(job)]
+    if not analysed:
+        raise WorkflowError(
+            f"no job of the {len(project)} is analysed yet, so there is nothing to report; "
+            "`python project.py status -d` shows where they are"
+        )
+    report(*analysed, pending=len(project) - len(analysed))
+
+
 @refuse_if_busy
-def report(*jobs) -> None:
-    """Cross-job report in ``<project>/report``: analysis report, overview figure, manifest."""
+def report(*jobs, pending=0) -> None:
+    """Cross-job report in ``<project>/report``: analysis report, overview figure, manifest;
+    `pending` counts the project's jobs left out because they are not analysed yet."""
     project = jobs[0].project
     outdir = report_dir(project)
     os.makedirs(outdir, exist_ok=True)
@@ -383,7 +413,7 @@ def report(*jobs) -> None:
             [{k: v for k, v in row.items() if k != "series"} for row in rows],
         )
         figures.plot_overview(os.path.join(outdir, OVERVIEW_PNG), rows)
-        analysis_bridge.write_report(rows, outdir)
+        analysis_bridge.write_report(rows, outdir, pending)
         analysis_bridge.dump_json(
             os.path.join(outdir, REPORT_MANIFEST),
             {
@@ -392,4 +422,5 @@ def report(*jobs) -> None:
                 "packages": provenance.package_versions(),
             },
         )
-    log(f"report: {len(rows)} job(s) summarised in {outdir}")
+    interim = f" (interim: {pending} job(s) not analysed yet)" if pending else ""
+    log(f"report: {len(rows)} job(s) summarised in {outdir}{interim}")

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from .analyzers import Analyzer
+from .evidence import get
 from .stats import block_average, combine_replicas
 
 __all__ = [
@@ -27,11 +28,14 @@ __all__ = [
     "EquationOfStateAnalyzer",
     "in_well_free_volume",
     "second_virial_coefficient",
+    "changed_phase",
     "eos_points",
 ]
 
 #: B2 of hard unit cubes in sigma^3: half the orientation-averaged excluded volume 11
 HARD_CUBE_B2 = 5.5
+#: classes of a run's last frame (analysis.nucleation.classify_state) that a fluid turns into
+CHANGED_PHASE = ("crystal", "aggregate")
 
 
 class EquationOfStateAnalyzer(Analyzer):
@@ -94,11 +98,12 @@ def eos_points(jobs):
     """EOS points, one per state point (replicas combined): dicts with beta_epsilon, well_range,
     branch ("fluid" or "crystal" start), ensemble ("NVT" or "NPT"), and Estimates
     ``packing_fraction`` and ``pressure`` (the fixed one with error 0).  Jobs without a measured
-    pressure (NVT) or packing fraction (NPT) are left out."""
+    pressure (NVT) or packing fraction (NPT) are left out, and so are runs from a fluid that
+    crystallised or aggregated (:func:`changed_phase`)."""
     groups = {}
     for job in jobs:
         sp = job.get("statepoint") or {}
-        if "beta_epsilon" not in sp or "initial_state" not in sp:
+        if "beta_epsilon" not in sp or "initial_state" not in sp or changed_phase(job):
             continue
         npt = "pressure" in sp
         key = (
@@ -132,6 +137,16 @@ def eos_points(jobs):
             point["measured_pressure"] = combine_replicas([_estimate(j, "pressure") for j in members])
         points.append(point)
     return points
+
+
+def changed_phase(job) -> bool:
+    """A run from a fluid whose last frame is a crystal or an aggregate (a quench that nucleated):
+    its mean pressure or density mixes two phases and the time it took, so it is no point of
+    the equation of state."""
+    state = get(job.get("summary"), "clusters.state_final") or {}
+    return (job.get("statepoint") or {}).get("initial_state") == "fluid" and state.get(
+        "class"
+    ) in CHANGED_PHASE
 
 
 def virial_coefficients(points, samples=1_000_000):

@@ -19,7 +19,7 @@ import sys
 
 from .claims import CLAIMS, ED_FWHM_DEG, SHARED_SITES_MANY
 from .criteria import judge
-from .eos import eos_points, eos_table, virial_coefficients
+from .eos import changed_phase, eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable, write_text
 from .nucleation_report import fluid_figures, fluid_section
@@ -129,6 +129,7 @@ def _context(jobs):
         "vacancy_points": vacancy_points(groups),
         "vacancy_shapes": vacancy_shape_rows(families),
         "eos_points": points,
+        "eos_left_out": sum(1 for j in jobs if changed_phase(j) and get(j.get("summary"), "eos")),
         "b2": virial_coefficients(points),
     }
 
@@ -303,10 +304,15 @@ def _eos_summary(ctx):
         return []
     branches = sorted({f"{p['branch']} start ({p['ensemble']})" for p in points})
     return [
-        f"Equation of state: {len(points)} state points, {', '.join(branches)}; see the section "
-        "*Equation of state* and eos.png.",
+        f"Equation of state: {len(points)} state point{'' if len(points) == 1 else 's'}, "
+        f"{', '.join(branches)}{_left_out(ctx)}; see the section *Equation of state* and eos.png.",
         "",
     ]
+
+
+def _left_out(ctx):
+    n = ctx["eos_left_out"]
+    return f" ({n} runs from a fluid that crystallised or aggregated left out)" if n else ""
 
 
 def _eos_section(ctx):
@@ -317,7 +323,8 @@ def _eos_section(ctx):
         "At fixed φ (NVT) the pressure is measured, at fixed pressure (NPT, box moves) φ is; means ± "
         "standard errors from block averaging within runs, combined over replicas. B2 = 5.5 σ³ for "
         "hard cubes and [11 − (exp(−βε) − 1) x] / 2 with x the non-overlapping in-well volume of a "
-        "pair (uniform sampling).",
+        "pair (uniform sampling). Runs from a fluid whose last frame is a crystal or an aggregate "
+        f"are no equation-of-state points and are left out ({ctx['eos_left_out']} here).",
         "",
         *eos_table(ctx["eos_points"], ctx["b2"]),
         "",

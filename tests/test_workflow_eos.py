@@ -225,9 +225,29 @@ def test_report_has_the_equation_of_state(tmp_path):
     assert "| 0 | 1.14 | fluid | NVT | 64 | 0.050 | 0.066 ± 0.002 |" in text
     assert "| 0 | 1.14 | crystal | NPT | 64 | 0.848 ± 0.002 | 30.000 |" in text
     assert "virial line" in text
-    assert "Equation of state: 5 state points, crystal start (NPT), fluid start (NVT)" in text
+    assert "Equation of state: 5 state points, crystal start (NPT), fluid start (NVT);" in text
     # runs made for the equation of state are no evidence for the seed claims
     assert "Does not agree:** none" in text
+
+
+def test_a_fluid_that_nucleated_is_no_equation_of_state_point(tmp_path):
+    """A quench whose last frame is a crystal or an aggregate has a mean pressure of no single
+    phase: the table leaves it out and says so; a run that stayed fluid stays in."""
+    fluid = {"initial_state": "fluid", "beta_epsilon": -4.0}
+    jobs = []
+    for phi, end in ((0.1, "fluid"), (0.3, "aggregate"), (0.5, "crystal")):
+        job = eos_job({**fluid, "packing_fraction": phi}, {"mean": 1.0, "sem": 0.1}, {"mean": phi, "sem": 0})
+        job["summary"]["clusters"] = {"state_final": {"class": end}}
+        jobs.append(job)
+    assert [p["packing_fraction"].mean for p in eos_points(jobs)] == [0.1]
+    text = open(write_report(jobs, str(tmp_path)), encoding="utf-8").read()
+    assert "Equation of state: 1 state point, fluid start (NVT) (2 runs from a fluid that " in text
+    assert "| -4 | 1.14 | fluid | NVT | 64 | 0.100 |" in text
+    assert "| -4 | 1.14 | fluid | NVT | 64 | 0.300 |" not in text
+    assert "are left out (2 here)" in text
+    # all of them nucleated (a nucleation study): no equation of state at all
+    text = open(write_report(jobs[1:], str(tmp_path / "all")), encoding="utf-8").read()
+    assert "Equation of state" not in text
 
 
 # --- the workflow at constant pressure -----------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import signac
 from conftest import cli
 
+from cubemc.workflow.dashboard import report_status
 from cubemc.workflow.operations import report_is_current
 
 
@@ -26,6 +27,7 @@ def test_interim_report_of_the_analysed_jobs_then_the_full_one(tiny_project):
     assert "no job of the 2 is analysed yet" in nothing.stderr
     assert len(nothing.stderr.strip().splitlines()) == 1 and "Traceback" not in nothing.stderr
     assert not (path / "report").exists()
+    assert report_status(signac.get_project(str(path))) == "report: not written yet"
 
     wrong = cli("project.py", "report", "--all", cwd=path, check=False)
     assert wrong.returncode != 0 and "takes no arguments" in wrong.stderr
@@ -38,8 +40,12 @@ def test_interim_report_of_the_analysed_jobs_then_the_full_one(tiny_project):
     assert "**Interim report: 1 of 2 jobs analysed.**" in _report(path)
     assert _manifest_jobs(path) == [ids[0]]
     assert not report_is_current(*signac.get_project(str(path)))  # so `run` reports again
+    assert report_status(signac.get_project(str(path))).startswith(
+        "report: out of date (it covers 1 of the 2 jobs;"
+    )  # the dashboard's project page
 
     cli("project.py", "run", cwd=path, timeout=900)  # the other job, then the full report
     assert "Interim report" not in _report(path)
     assert _manifest_jobs(path) == ids
     assert report_is_current(*signac.get_project(str(path)))  # nothing left for `run` to do
+    assert report_status(signac.get_project(str(path))) == "report: up to date"

@@ -12,6 +12,7 @@ single-user machine, bound to 127.0.0.1).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections import Counter
@@ -66,9 +67,27 @@ def project_progress(project) -> str:
     counts = Counter(operations.stage_label(job).split(" ")[0] for job in project)
     order = ("new", "tuning", "equilibrating", "sampling", "sampled", "analysed", "damaged")
     parts = [f"{name}: {counts[name]}" for name in order if counts.get(name)]
-    report = os.path.join(operations.report_dir(project), operations.REPORT_MANIFEST)
-    status = "report: up to date" if os.path.exists(report) else "report: not written yet"
-    return f"{len(project)} jobs. " + ", ".join(parts) + ". " + status + "."
+    return f"{len(project)} jobs. " + ", ".join(parts) + ". " + report_status(project) + "."
+
+
+def report_status(project) -> str:
+    """Whether report/ is written and covers every job as analysed now (an interim report or
+    newer analyses make it out of date)."""
+    try:
+        listed = read_json(os.path.join(operations.report_dir(project), operations.REPORT_MANIFEST))["jobs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "report: not written yet"
+    if operations.report_is_current(*project):
+        return "report: up to date"
+    return (
+        f"report: out of date (it covers {len(listed)} of the {len(project)} jobs; "
+        "`python project.py report` rewrites it from the jobs analysed now)"
+    )
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def job_description(job) -> str:

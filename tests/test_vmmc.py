@@ -126,9 +126,10 @@ def small_system(n, beta_eps, well, box, shape, schedule="serial", seed=3):
     )
 
 
-def sample_bonds(sim, mode, moves, translate_size):
+def sample_bonds(sim, mode, moves, translate_size, **cutoff):
     """Bond count after every VMMC move: VMMC alone (100 moves per action), or mixed with single
-    moves (an action of 100 VMMC moves after every 50 sweeps, about as many single trials)."""
+    moves (an action of 100 VMMC moves after every 50 sweeps, about as many single trials);
+    `cutoff`: the VMMC size-cutoff arguments (random_cutoff, max_cluster)."""
     per_action = 100
     vmmc = VMMC(
         period=50,
@@ -136,6 +137,7 @@ def sample_bonds(sim, mode, moves, translate_size):
         translate_size=translate_size,
         rotate_size=0.5,
         pivot_radius=1.0,
+        **cutoff,
     )
     actions = moves // per_action
     if mode == "alone":
@@ -187,6 +189,44 @@ def test_three_spheres_bond_distribution_is_exact(beta_eps, box, size, mode):
     trace, vmmc = sample_bonds(sim, mode, 800_000, size)
     assert_distribution(trace, p_exact, err_exact, 0.03)
     assert vmmc.counts["largest_cluster"] == 3  # whole triangles moved
+
+
+#: the workflow's cutoff law (cluster_moves.START): fixed, not drawn; and that law capped below
+#: the system, so that the cap rejects moves (whole triangles never move)
+FIXED_CUTOFFS = {"fixed": dict(random_cutoff=False), "capped at 2": dict(random_cutoff=False, max_cluster=2)}
+
+
+@pytest.mark.parametrize("cutoff", FIXED_CUTOFFS)
+def test_fixed_and_capped_cutoffs_keep_the_three_sphere_distribution(cutoff):
+    beta_eps, box, size = SPHERE_CASES[0]
+    p_exact, err_exact = exact_bond_distribution(3, beta_eps, 1.2, box, SPHERE, samples=600_000)
+    sim = small_system(3, beta_eps, 1.2, box, SPHERE)
+    trace, vmmc = sample_bonds(sim, "mixed", 800_000, size, **FIXED_CUTOFFS[cutoff])
+    assert_distribution(trace, p_exact, err_exact, 0.03)
+    cap = FIXED_CUTOFFS[cutoff].get("max_cluster", 3)
+    assert vmmc.counts["largest_cluster"] == cap
+    assert (vmmc.counts["rejected_cutoff"] > 0) == (cap < 3)
+
+
+def test_a_cap_above_every_accepted_cluster_leaves_the_chain_unchanged():
+    """Moves draw from streams of their own, so a cap only turns moves of larger clusters into
+    rejections: the chain is the uncapped one, bit for bit, while no larger cluster is accepted
+    (docs/vmmc.md: the workflow's cap), and differs once one would be."""
+
+    def run(max_cluster):
+        state = cubemc.State.simple_cubic(n=5, packing_fraction=0.6, vacancies=0, seed=2)
+        sim = cubemc.Simulation(state, -3.0, 1.3, seed=5, device="cpu")
+        vmmc = VMMC(moves_per_particle=1.0, translate_size=0.2, random_cutoff=False, max_cluster=max_cluster)
+        vmmc.run_alone(sim, 20)
+        return sim.positions.copy(), vmmc.counts
+
+    free, counts = run(None)
+    largest = counts["largest_cluster"]
+    assert 1 < largest < 125 and counts["rejected_cutoff"] == 0
+    capped, capped_counts = run(largest)
+    assert np.array_equal(capped, free) and capped_counts["rejected_cutoff"] > 0
+    below, _ = run(largest - 1)
+    assert not np.array_equal(below, free)
 
 
 # ---------------------------------------------------------------------- slow tier: cubes

@@ -9,7 +9,7 @@ from signac.job import calc_id
 import cubemc
 from cubemc.vmmc import VMMC
 from cubemc.workflow import batched, stages
-from cubemc.workflow.cluster_moves import KEY, check_cluster_move_engine
+from cubemc.workflow.cluster_moves import KEY, MAX_CLUSTER, check_cluster_move_engine
 from cubemc.workflow.config import load_config
 from cubemc.workflow.errors import StatePointError, WorkflowError
 from cubemc.workflow.init_cli import create_jobs
@@ -110,6 +110,7 @@ def test_job_with_cluster_moves_logs_them_and_resumes_bit_for_bit(tmp_path):
         with np.load(reference.fn(name)) as data:
             sizes[name] = data["vmmc_settings"][3:5].copy()
             assert data["vmmc_settings"][2] == 0.2  # moves per particle
+            assert tuple(data["vmmc_settings"][7:9]) == (MAX_CLUSTER, 0.0)  # fixed cutoff, capped
     assert not np.array_equal(sizes[stages.INITIAL], sizes[stages.TUNED])
     assert np.array_equal(sizes[stages.TUNED], sizes[stages.FINAL])
 

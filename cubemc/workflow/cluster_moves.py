@@ -24,8 +24,12 @@ KEY = "vmmc_moves_per_particle"
 LARGEST = 10.0
 #: starting move sizes (tuned in the tuning stage): translations in a ball of radius 1 (a cube
 #: edge), rotations up to 0.3 rad about a pivot within 1 of the seed cube; a fixed size cutoff
-#: (random_cutoff=False), which moves clusters fastest toward the aggregated state
-START = dict(translate_size=1.0, rotate_size=0.3, pivot_radius=1.0, random_cutoff=False)
+#: (random_cutoff=False), which moves clusters fastest toward the aggregated state, at
+#: MAX_CLUSTER cubes (docs/vmmc.md, "In the workflow")
+MAX_CLUSTER = 64
+START = dict(
+    translate_size=1.0, rotate_size=0.3, pivot_radius=1.0, random_cutoff=False, max_cluster=MAX_CLUSTER
+)
 
 
 def cluster_move_keys(sp) -> set:

@@ -143,10 +143,8 @@ def changed_phase(job) -> bool:
     """A run from a fluid whose last frame is a crystal or an aggregate (a quench that nucleated):
     its mean pressure or density mixes two phases and the time it took, so it is no point of
     the equation of state."""
-    state = get(job.get("summary"), "clusters.state_final") or {}
-    return (job.get("statepoint") or {}).get("initial_state") == "fluid" and state.get(
-        "class"
-    ) in CHANGED_PHASE
+    from_fluid = (job.get("statepoint") or {}).get("initial_state") == "fluid"
+    return from_fluid and (get(job.get("summary"), "clusters.state_final.class") in CHANGED_PHASE)
 
 
 def virial_coefficients(points, samples=1_000_000):

@@ -103,7 +103,7 @@ def analyse_trajectory(path: str, statepoint: dict, **files) -> dict:
 def write_report(job_summaries: list[dict], outdir: str, pending: int = 0):
     """Cross-job report (figures and tables) into ``outdir``; `pending` jobs not analysed yet."""
     func = _function(REPORT_MODULE, REPORT_FUNCTION)
-    return func(job_summaries, outdir, pending=pending) if pending else func(job_summaries, outdir)
+    return func(job_summaries, outdir, pending=pending)
 
 
 def dump_json(path: str, data) -> None:

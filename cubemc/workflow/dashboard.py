@@ -12,7 +12,6 @@ single-user machine, bound to 127.0.0.1).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections import Counter
@@ -73,21 +72,15 @@ def project_progress(project) -> str:
 def report_status(project) -> str:
     """Whether report/ is written and covers every job as analysed now (an interim report or
     newer analyses make it out of date)."""
-    try:
-        listed = read_json(os.path.join(operations.report_dir(project), operations.REPORT_MANIFEST))["jobs"]
-    except (OSError, ValueError, KeyError, TypeError):
+    manifest = operations.report_manifest(project)
+    if manifest is None:
         return "report: not written yet"
     if operations.report_is_current(*project):
         return "report: up to date"
     return (
-        f"report: out of date (it covers {len(listed)} of the {len(project)} jobs; "
+        f"report: out of date (it covers {len(manifest[0])} of the {len(project)} jobs; "
         "`python project.py report` rewrites it from the jobs analysed now)"
     )
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
 
 
 def job_description(job) -> str:

@@ -127,19 +127,26 @@ def report_dir(project) -> str:
     return os.path.join(project.path, REPORT_DIR)
 
 
+def report_manifest(project):
+    """(ids of the jobs the report lists, when it was written), or None without a readable
+    manifest."""
+    manifest = os.path.join(report_dir(project), REPORT_MANIFEST)
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            listed = set(json.load(handle)["jobs"])
+        return listed, os.path.getmtime(manifest)
+    except (OSError, ValueError, KeyError, TypeError):  # TypeError: "jobs" is not a list
+        return None
+
+
 def report_is_current(*jobs) -> bool:
     """The report lists exactly these jobs and is newer than each job's analysis."""
     if not jobs:
         return True
-    manifest = os.path.join(report_dir(jobs[0].project), REPORT_MANIFEST)
-    try:
-        with open(manifest, encoding="utf-8") as handle:
-            listed = set(json.load(handle)["jobs"])
-        made = os.path.getmtime(manifest)
-    except (OSError, ValueError, KeyError):
+    manifest = report_manifest(jobs[0].project)
+    if manifest is None or manifest[0] != {job.id for job in jobs}:
         return False
-    if listed != {job.id for job in jobs}:
-        return False
+    made = manifest[1]
     return all(os.path.getmtime(job.fn(ANALYSIS_JSON)) <= made for job in jobs if job.isfile(ANALYSIS_JSON))
 
 

@@ -58,6 +58,24 @@ def frame_steps(path):
         return [_step(handle, k) for k in range(handle.nframes)]
 
 
+def write_snapshot(path, sim):
+    """`sim`'s present state as a one-frame GSD file written atomically, for viewers (not for
+    restarts); non-cube particles carry their shapes (a native simulation's `state`)."""
+    tmp = path + ".tmp"
+    if os.path.exists(tmp):  # left by a killed run; append would add to it
+        os.remove(tmp)
+    state = getattr(sim, "state", None)
+    kinds = (
+        ()
+        if state is None or state.shape == "cube"
+        else shape_types(shapes.get(state.shape), state.shape_params)
+    )
+    append(
+        tmp, make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep), sim.log_values(), *kinds)
+    )
+    os.replace(tmp, path)
+
+
 def steps_and_logs(path, prefix="log/"):
     """(`frame_steps`, `frame_logs` under `prefix`) of an existing GSD file, read in one open."""
     with gsd.fl.open(os.fspath(path), "r") as handle:

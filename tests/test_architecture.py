@@ -118,8 +118,6 @@ LONG_MODULES = {
     "needs a second template file loaded by cubemc.targets",
     "cubemc.simulation": "the Simulation class with its NPT and checkpoint hooks; the operations' "
     "checkpoint plumbing should move to operations.py",
-    "cubemc.workflow.stages": "stage bodies plus their resume checks; the checks belong in a "
-    "module of their own",
 }
 
 

@@ -16,6 +16,7 @@ from cubemc import trajectory as gsdio
 from . import eos, provenance, stages
 from .engine import get_engine
 from .locking import job_lock
+from .resume import drop_frames_without_checkpoint
 
 
 def _plan(jobs, config):
@@ -49,6 +50,10 @@ def sample_group(jobs, config, device, task="sample_gpu"):
     with contextlib.ExitStack() as locks:
         for job, _ in plans:
             locks.enter_context(job_lock(job, task))
+        for job, source in plans:  # checked by stages.check_sample_ready before the locks
+            if source == stages.EQUILIBRATED:
+                run = stages.checkpoint_identity(job, source)
+                drop_frames_without_checkpoint(job, run, trajectory=stages.TRAJECTORY, start_file=source)
         engine = get_engine("native")
         sims = [engine.load_checkpoint(job.fn(source), device=device) for job, source in plans]
         if len({(sim.N, sim.shape.NAME) for sim in sims}) != 1 or any(

@@ -17,9 +17,10 @@ Files in a job directory (each stage's product is written atomically, last):
 A stage always (re)starts from the newest checkpoint on disk; the engine continues bit for bit
 from a checkpoint and drops trajectory frames newer than it, so an interrupted and resumed
 stage produces the same files as an uninterrupted one.  Before it resumes, a stage checks
-(cubemc/files.py) that the checkpoint is readable and that the trajectory belongs to the same
-run and holds every frame up to the checkpoint; otherwise it stops with one line saying which
-file to restore or delete (:data:`RECOVERY`).
+(resume.py) that the checkpoint is readable and that the trajectory belongs to the same run and
+holds every frame up to the checkpoint; otherwise it stops with one line saying which file to
+restore or delete (:data:`RECOVERY`).  A stage killed before its first checkpoint restarts from
+its start file and writes its frames again (resume.drop_frames_without_checkpoint).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import time
 
 import numpy as np
 
-from cubemc import files, shapes
+from cubemc import files
 from cubemc import trajectory as gsdio
 
 from . import eos, provenance
@@ -39,6 +40,7 @@ from .config import WorkflowConfig
 from .engine import get_engine, initial_state
 from .locking import is_locked, job_lock
 from .progress import StageProgress, log
+from .resume import check_job_directory, check_resume, drop_frames_without_checkpoint
 
 INITIAL = "initial.npz"
 INITIAL_GSD = "initial.gsd"
@@ -82,37 +84,6 @@ def checkpoint_identity(job, name: str) -> files.RunIdentity:
     """The run stored in the job's checkpoint `name`, after checking it is readable."""
     identity = files.read_checkpoint_identity(job.fn(name), hint=RECOVERY.get(name, ""))
     return eos.run_identity(job.cached_statepoint, identity)  # NPT: the box is not compared
-
-
-def check_resume(
-    job, run: files.RunIdentity, *, trajectory: str, restart: str, start_file: str, first: int, target: int
-) -> None:
-    """Refuse to continue a stage whose trajectory is foreign, damaged, missing or shorter than
-    the checkpoint `run` says (frames every ``sample_period`` sweeps from `first`)."""
-    hint = (
-        f"restore {trajectory}, or delete {restart} and {trajectory}: `python project.py run` "
-        f"then redoes the stage from {start_file}, bit for bit the same run"
-    )
-    # frames of projects started before cubemc logged the seed carry none; the job directory
-    # (one run per job) and N, box and model parameters still identify them
-    files.check_trajectory_continues(
-        job.fn(trajectory),
-        run,
-        period=job.cached_statepoint["sample_period"],
-        first=first,
-        last=target,
-        seed_logged=False,
-        hint=hint,
-    )
-
-
-def check_job_directory(job, frames: int = 0, checkpoints: int = 0) -> None:
-    """Refuse to start on a job directory that is read-only or on a disk without the space for
-    `frames` trajectory frames and `checkpoints` checkpoint files."""
-    hint = "free some space, or move the project to a writable disk"
-    files.check_writable_directory(job.path, what="job directory", hint=hint)
-    needed = files.estimate_output_bytes(job.cached_statepoint["N"], frames=frames, checkpoints=checkpoints)
-    files.check_free_space(job.path, needed, hint=hint)
 
 
 def checkpoint_interval(sweeps: int, period: int, checkpoints: int) -> int:
@@ -178,23 +149,6 @@ def _remove(path):
         pass
 
 
-def write_snapshot_gsd(path, sim):
-    """One GSD frame of `sim` in the engine's trajectory format, for viewers (not for restarts)."""
-    tmp = path + ".tmp"
-    _remove(tmp)  # left by a killed run; append would add to it
-    state = getattr(sim, "state", None)  # native: the particle shape for GSD viewers (issue 12)
-    kinds = (
-        ()
-        if state is None or state.shape == "cube"
-        else gsdio.shape_types(shapes.get(state.shape), state.shape_params)
-    )
-    gsdio.append(
-        tmp,
-        gsdio.make_frame(sim.positions, sim.orientations, sim.box, int(sim.sweep), sim.log_values(), *kinds),
-    )
-    os.replace(tmp, path)
-
-
 # --- run loop --------------------------------------------------------------------------------
 
 
@@ -254,6 +208,19 @@ def run_until(
             progress.close()
 
 
+def _resume_source(job, trajectory, restart, start_file, first, target) -> str:
+    """The checkpoint a stage (re)starts from (`restart` if there is one, else `start_file`),
+    after the resume checks; on a restart from `start_file` the frames of a run killed before
+    its first checkpoint are removed (resume.py), as the stage writes them again."""
+    source = restart if job.isfile(restart) else start_file
+    run = checkpoint_identity(job, source)
+    names = {"trajectory": trajectory, "start_file": start_file}
+    check_resume(job, run, restart=restart, first=first, target=target, **names)
+    if source == start_file:
+        drop_frames_without_checkpoint(job, run, **names)
+    return source
+
+
 def _n(sim):
     n = getattr(sim, "N", None)
     return int(n) if n is not None else len(sim.positions)
@@ -284,7 +251,7 @@ def create_initial_state(job, config: WorkflowConfig) -> None:
     )
     eos.attach_box_move(sim, sp)  # NPT: in every checkpoint from initial.npz on
     attach_cluster_moves(sim, sp)  # VMMC: in every checkpoint from initial.npz on
-    write_snapshot_gsd(job.fn(INITIAL_GSD), sim)
+    gsdio.write_snapshot(job.fn(INITIAL_GSD), sim)
     job.doc["seed"] = seed
     job.doc["initial"] = {
         "energy": float(sim.energy),
@@ -327,16 +294,7 @@ def equilibrate(job, config: WorkflowConfig, device: str) -> bool:
 
     stage_start = checkpoint_identity(job, TUNED).sweep
     target = stage_start + sp["equilibration_sweeps"]
-    source = EQUILIBRATION_RESTART if job.isfile(EQUILIBRATION_RESTART) else TUNED
-    check_resume(
-        job,
-        checkpoint_identity(job, source),
-        trajectory=EQUILIBRATION_TRAJECTORY,
-        restart=EQUILIBRATION_RESTART,
-        start_file=TUNED,
-        first=stage_start,
-        target=target,
-    )
+    source = _resume_source(job, EQUILIBRATION_TRAJECTORY, EQUILIBRATION_RESTART, TUNED, stage_start, target)
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     segment = provenance.SegmentLog(job, "equilibrate", **_segment_fields(engine, sim))
@@ -371,16 +329,7 @@ def sample(job, config: WorkflowConfig, device: str) -> bool:
     engine = get_engine(config.engine)
     stage_start = checkpoint_identity(job, EQUILIBRATED).sweep
     target = stage_start + sp["production_sweeps"]
-    source = SAMPLE_RESTART if job.isfile(SAMPLE_RESTART) else EQUILIBRATED
-    check_resume(
-        job,
-        checkpoint_identity(job, source),
-        trajectory=TRAJECTORY,
-        restart=SAMPLE_RESTART,
-        start_file=EQUILIBRATED,
-        first=stage_start,
-        target=target,
-    )
+    source = _resume_source(job, TRAJECTORY, SAMPLE_RESTART, EQUILIBRATED, stage_start, target)
     sim = engine.load_checkpoint(job.fn(source), device=device)
     _record_common(job, engine, sim)
     if source == EQUILIBRATED:

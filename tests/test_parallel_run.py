@@ -44,6 +44,24 @@ def test_a_parallel_run_gives_the_results_of_a_serial_run(finished_project, tmp_
                 np.testing.assert_array_equal(mine[key], theirs[key], err_msg=key)
 
 
+@pytest.mark.parametrize(
+    ("workers", "betas"), [((), ("0", "-1")), (("-p", "2"), ("0", "-1", "-2"))], ids=["serial", "parallel"]
+)
+def test_each_job_is_analysed_before_the_last_job_starts(tmp_path, workers, betas):
+    # signac-flow's passes created every job, then burnt every one in, ... and analysed none
+    # before the last had sampled, so the interim report of a long study stayed empty
+    path = tmp_path / "project"
+    cli("init.py", "--project-dir", path, *TINY_GRID, "--beta-epsilon", *betas, cwd=tmp_path)
+    run = cli("project.py", "run", *workers, cwd=path, timeout=600)
+    assert _errors(run.stderr) == [], run.stderr[-3000:]
+    jobs = list(signac.get_project(path))
+    created = [os.stat(job.fn("initial.npz")).st_mtime_ns for job in jobs]
+    analysed = [os.stat(job.fn("analysis.json")).st_mtime_ns for job in jobs]
+    # with more jobs than workers, a worker takes the last job only once it has analysed its own
+    assert min(analysed) < max(created)
+    assert (path / "report" / "report.md").is_file()
+
+
 def test_an_error_in_one_job_is_one_line_and_stops_the_run(tmp_path):
     # signac-flow's own parallel runner waited forever here: the worker exited and the pool
     # never heard back (the timeout below turns that into a failure)

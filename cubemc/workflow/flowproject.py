@@ -13,19 +13,20 @@ GPU (``aggregator.groupsof``).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
 
-from flow import FlowProject, aggregator
+from flow import FlowProject, IgnoreConditions, aggregator
 
 from . import operations as ops
 from . import (
-    shape_keys,
     slurm,  # noqa: F401  (registers CubemcSlurmEnvironment with signac-flow)
 )
 from .config import check_environment, load_config
 from .errors import ConfigError, WorkflowError
+from .parallel import kernel_warmups, operation_cost, run_job_onwards, run_operations
 
 CPU_CUBE_SWEEPS_PER_SECOND = 1.0e5  # conservative single-thread rate for walltime estimates
 GPU_CUBE_SWEEPS_PER_SECOND = 2.0e6
@@ -116,55 +117,32 @@ def cpus_per_job(*jobs):
         return 1
 
 
-#: the sweeps each CPU or GPU operation runs, per state point key (its cost is N times their sum)
-_OPERATION_SWEEPS = {"equilibrate": ("tune_sweeps", "equilibration_sweeps"), "sample": ("production_sweeps",)}
-
-
-def operation_cost(operation) -> float:
-    """Rough work of a job operation (particles x sweeps, 1 for operations without sweeps), so
-    that ``run --parallel`` starts the longest ones first."""
-    keys = _OPERATION_SWEEPS.get(operation.name.removesuffix("_gpu"), ())
-    points = [job.cached_statepoint for job in operation._jobs]
-    return sum(sp.get("N", 1) * max(1, sum(sp.get(key, 0) for key in keys)) for sp in points)
-
-
-#: the CPU operations that run the native engine's kernels
-_SIMULATING = ("create_initial_state", "equilibrate", "sample")
-
-
-def kernel_warmups(operations) -> list:
-    """cubemc.warmup's two halves for each shape that the pass simulates on the CPU with the
-    native engine, so that parallel workers compile each kernel once between them."""
-    from cubemc import warmup
-
-    particles = {}
-    for operation in operations:
-        if operation.name not in _SIMULATING:
-            continue
-        for job in operation._jobs:
-            config = ops.job_config(job)
-            if config.engine == "native" and config.device == "cpu":
-                name, params = shape_keys.particle(job.cached_statepoint)
-                particles.setdefault(name, params[0])
-    return [half for name, params in particles.items() for half in warmup.halves(name, params)]
-
-
 class CubemcProject(FlowProject):
     """The cubemc workflow; see ``README.md``."""
 
     #: (operations run, operations refused as busy) in the current ``run``
     _tally = None
+    #: settings of the nested runs that take each job on to its end (parallel.run_job_onwards)
+    _onwards = None
 
-    def run(self, *args, **kwargs):
-        """signac-flow's ``run``; a job that another process works on is skipped, not fatal:
-        the other operations run, and the command ends with status 75 and one line saying how
-        many were skipped (each refusal was reported when it happened)."""
+    def run(
+        self, jobs=None, names=None, pretend=False, np=None, timeout=None, num=None, num_passes=1, **kwargs
+    ):  # noqa: PLR0913 (signac-flow's signature)
+        """signac-flow's ``run``, each job taken on to its end before the next pass
+        (parallel.run_job_onwards; not with ``num``, an ``order`` of its own or conditions
+        ignored); a job that
+        another process works on is skipped, not fatal: the other operations run, and the
+        command ends with status 75 and one line saying how many were skipped (each refusal
+        was reported when it happened)."""
         self._tally = [0, 0]
+        conditions = kwargs.get("ignore_conditions", IgnoreConditions.NONE)
+        if not pretend and num is None and kwargs.get("order") in (None, "none", "by-job") and not conditions:
+            self._onwards = {"names": names, "timeout": timeout, "num_passes": num_passes}
         try:
-            super().run(*args, **kwargs)
+            super().run(jobs, names, pretend, np, timeout, num, num_passes, **kwargs)
             ran, busy = self._tally
         finally:
-            self._tally = None
+            self._tally = self._onwards = None
         if busy:
             if ran > busy:
                 print(
@@ -188,6 +166,7 @@ class CubemcProject(FlowProject):
             for operation in operations:
                 try:
                     super()._run_operations([operation], pretend, np, timeout, False)
+                    run_job_onwards(self, operation, self._onwards)  # counts in self._tally
                 except SystemExit as stop:
                     if stop.code != ops.BUSY_EXIT_STATUS:
                         raise
@@ -195,11 +174,12 @@ class CubemcProject(FlowProject):
             return None
         # ``run --parallel``: cubemc's runner (workflow/parallel.py) instead of signac-flow's,
         # which hangs when an operation exits with a one-line error
-        from .parallel import run_operations
-
         processes = (os.cpu_count() or 1) if np < 0 else np
         warmups = kernel_warmups(operations) if processes > 1 else []
-        self._tally[1] += run_operations(self, operations, processes, operation_cost, timeout, warmups)
+        cost = functools.partial(operation_cost, onwards=self._onwards is not None)
+        ran, busy = run_operations(self, operations, processes, cost, timeout, warmups, self._onwards)
+        self._tally[0] += ran
+        self._tally[1] += busy
         return None
 
 

@@ -1,4 +1,14 @@
-"""``python project.py run --parallel [N]``: the operations of one pass in N worker processes.
+"""How ``python project.py run`` runs operations: each job on to its end, and ``--parallel [N]``
+in N worker processes.
+
+signac-flow runs in passes: every job's next operation, then the next pass.  A study of 96 jobs
+would create all 96, burn in all 96, sample all 96 (a day on a laptop) and analyse none until
+the last had sampled, so the interim report (``project.py report``) had nothing to show.
+:func:`run_job_onwards` runs, after each operation of a pass, the later operations of the same
+job in the same process (a nested signac-flow run on that job, with the same operation names
+and conditions), so jobs come out analysed one after another.  It is used by the serial and the
+parallel runner alike; operations of several jobs (the report, GPU groups) are left to the
+passes.
 
 signac-flow's own parallel runner waits forever when an operation exits (cubemc's operations
 report an error in one line and exit with a status, and the pool never hears back from that
@@ -15,8 +25,8 @@ worker), and a Ctrl-C prints a traceback from every worker.  This runner, used b
   one line; the parent stops the other workers and exits with that status, except for a job
   that another process works on (status 75): that operation is counted and skipped, and the
   rest of the pass runs (`CubemcProject.run` reports the count at the end);
-- starts the longest operations first, so a pass does not end with one worker busy and the
-  others idle;
+- starts the longest jobs first (their remaining sweeps, `operation_cost`), so a
+  pass does not end with one worker busy and the others idle;
 - gives each worker cores // N numba threads unless ``NUMBA_NUM_THREADS`` is set, so N workers
   do not run N x cores threads;
 - runs the pass's warm-ups first, one per worker, and waits for all of them (kernels compiled in
@@ -32,29 +42,96 @@ import signal
 import sys
 import threading
 
+from flow import FlowProject
+
 from cubemc.cli_errors import EXIT_BUSY
 
-#: (project, operations, timeout) of the pass being run; read by the forked workers
+from . import operations as ops
+from . import shape_keys
+
+#: (project, operations, timeout, warmups, onwards) of the pass being run; read by the workers
 _PASS = None
 
 
-def run_operations(project, operations, processes, cost, timeout=None, warmups=()) -> int:  # noqa: PLR0913 (the pass and how to run it)
+#: the sweeps each CPU or GPU operation runs, and with the job's later operations (onwards), per
+#: state point key (its cost is N times their sum)
+_OPERATION_SWEEPS = {"equilibrate": ("tune_sweeps", "equilibration_sweeps"), "sample": ("production_sweeps",)}
+_ONWARDS_SWEEPS = {
+    "create_initial_state": ("tune_sweeps", "equilibration_sweeps", "production_sweeps"),
+    "equilibrate": ("tune_sweeps", "equilibration_sweeps", "production_sweeps"),
+    "sample": ("production_sweeps",),
+}
+
+
+def operation_cost(operation, onwards=False) -> float:
+    """Rough work of a job operation (particles x sweeps, 1 for operations without sweeps), and
+    with `onwards` of the job's later operations too, so that ``run --parallel`` starts the
+    longest ones first."""
+    keys = (_ONWARDS_SWEEPS if onwards else _OPERATION_SWEEPS).get(operation.name.removesuffix("_gpu"), ())
+    points = [job.cached_statepoint for job in operation._jobs]
+    return sum(sp.get("N", 1) * max(1, sum(sp.get(key, 0) for key in keys)) for sp in points)
+
+
+#: the CPU operations that run the native engine's kernels
+_SIMULATING = ("create_initial_state", "equilibrate", "sample")
+
+
+def kernel_warmups(operations) -> list:
+    """cubemc.warmup's two halves for each shape that the pass simulates on the CPU with the
+    native engine, so that parallel workers compile each kernel once between them."""
+    from cubemc import warmup
+
+    particles = {}
+    for operation in operations:
+        if operation.name not in _SIMULATING:
+            continue
+        for job in operation._jobs:
+            config = ops.job_config(job)
+            if config.engine == "native" and config.device == "cpu":
+                name, params = shape_keys.particle(job.cached_statepoint)
+                particles.setdefault(name, params[0])
+    return [half for name, params in particles.items() for half in warmup.halves(name, params)]
+
+
+def run_job_onwards(project, operation, settings) -> tuple[int, int]:
+    """After `operation`, if it finished, run the later operations of its job here: a nested
+    signac-flow run on that job with `settings` (the outer run's names, timeout, passes), which itself
+    goes no further (`project._onwards` is None meanwhile).  Returns (operations run, refused as
+    busy) from the project's tally, which a forked worker cannot update in its parent."""
+    if settings is None or len(operation._jobs) != 1:
+        return 0, 0
+    if operation.name not in set(project.completed_operations(operation._jobs[0])):
+        return 0, 0  # it stopped before its end (the walltime): the next run continues it
+    before = list(project._tally)
+    project._onwards = None
+    try:
+        FlowProject.run(project, jobs=list(operation._jobs), np=None, **settings)
+    finally:
+        project._onwards = settings
+    return project._tally[0] - before[0], project._tally[1] - before[1]
+
+
+def run_operations(
+    project, operations, processes, cost, timeout=None, warmups=(), onwards=None
+) -> tuple[int, int]:  # noqa: PLR0913 (the pass and how to run it)
     """Execute `operations` (signac-flow job operations of one pass) in `processes` workers,
-    the costliest (`cost(operation)`) first, after the zero-argument callables `warmups`; raise
-    SystemExit with the status of the first operation that exits with one other than
-    EXIT_BUSY.  Returns the number of operations refused as busy."""
+    the costliest (`cost(operation)`) first, after the zero-argument callables `warmups`, each
+    followed by its job's later operations when `onwards` (run_job_onwards' settings) is given;
+    raise SystemExit with the status of the first operation that exits with one other than
+    EXIT_BUSY.  Returns (later operations run, operations refused as busy)."""
     global _PASS
     operations = sorted(operations, key=cost, reverse=True)
     processes = max(1, min(processes, len(operations)))
     threads = max(1, (os.cpu_count() or 1) // processes)
-    _PASS = (project, operations, timeout, list(warmups))
-    busy = 0
+    _PASS = (project, operations, timeout, list(warmups), onwards)
+    ran = busy = 0
     previous = _on_sigterm(_interrupt)  # inherited by the forks: _start_worker restores it
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(processes, initializer=_start_worker, initargs=(threads,)) as pool:
             pool.map(_warm_up, range(len(warmups)), chunksize=1)
-            for status in pool.imap_unordered(_run_one, range(len(operations))):
+            for status, later, refused in pool.imap_unordered(_run_one, range(len(operations))):
+                ran, busy = ran + later, busy + refused
                 if status == EXIT_BUSY:  # another process has that job: the others go on
                     busy += 1
                 elif status:
@@ -63,7 +140,7 @@ def run_operations(project, operations, processes, cost, timeout=None, warmups=(
         _PASS = None
         if previous is not None:
             _on_sigterm(previous)
-    return busy
+    return ran, busy
 
 
 def _on_sigterm(handler):
@@ -98,14 +175,17 @@ def _warm_up(index: int) -> None:
         pass
 
 
-def _run_one(index: int) -> int:
-    """Run operation `index` of the pass; its exit status (0 when it returned)."""
-    project, operations, timeout, _ = _PASS
+def _run_one(index: int) -> tuple[int, int, int]:
+    """Run operation `index` of the pass and then its job's later operations: (exit status, 0
+    when they all returned; later operations run; of those, refused as busy)."""
+    project, operations, timeout, _, onwards = _PASS
+    counts = (0, 0)
     try:
         project._execute_operation(operations[index], timeout)
+        counts = run_job_onwards(project, operations[index], onwards)
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
-            return stop.code or 0
+            return stop.code or 0, *counts
         print(stop.code, flush=True)
-        return 1
-    return 0
+        return 1, *counts
+    return 0, *counts

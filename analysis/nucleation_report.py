@@ -76,6 +76,8 @@ def run_row(job) -> dict:
         "sweeps": get(s, "last_step"),
         # N2's number: the largest crystallite that does not wrap the box (None: none)
         "cuboidality": None if nonspanning is None else sp_cuboidality(nonspanning),
+        # tells a compact round crystallite (cuboidality ~0.5, hull fill ~1) from a ragged one
+        "hull_fill": None if nonspanning is None else get(nonspanning, "supraparticle.hull_fill"),
     }
 
 
@@ -165,8 +167,8 @@ def fluid_section(jobs, outdir=None) -> list[str]:
         lines += ["", "![State diagram](state_diagram.png)", ""]
     lines += [
         "| λ | φ | βε | replica | N | class | bonds / cube (hard start) | largest cluster (final) "
-        "| crystalline fraction | crystallites ≥ 30 | induction | cuboidality |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| crystalline fraction | crystallites ≥ 30 | induction | cuboidality | hull fill |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(map(run_row, jobs), key=_order):
         cells = [r[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "replica", "N", "class")]
@@ -174,7 +176,7 @@ def fluid_section(jobs, outdir=None) -> list[str]:
             "" if r["reference_bonds"] is None else f" ({fmt(r['reference_bonds'])})"
         )
         cells += [bonds, r["largest"], fmt(r["crystalline_fraction"]), r["crystallites"]]
-        cells += [r["induction"], fmt(r["cuboidality"])]
+        cells += [r["induction"], fmt(r["cuboidality"]), fmt(r["hull_fill"])]
         lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
     return lines + [""] + _crystallite_links(jobs, outdir)
 

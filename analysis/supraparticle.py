@@ -7,7 +7,10 @@ and the lattice constant is the least-squares slope of position against site ind
 occupied sites:
 
 - shape: extents in sites along the three crystal axes (sorted), aspect ratios to the shortest
-  extent, and cuboidality N / (product of extents) (1 for a full cuboid);
+  extent, cuboidality N / (product of extents) (1 for a full cuboid) and hull fill, the occupied
+  sites over the volume (in site cells) of the convex hull of their cells (1 for any full convex
+  block: it tells a compact round grain, which cuboidality reads like a ragged one, from a
+  ragged or branched crystallite);
 - SC order: the fraction of cubes within `site_tolerance` lattice constants of their site, the
   rms displacement and the number of doubly claimed sites;
 - NC alignment: misorientation from the SP axes and the in-plane rotation seen down each crystal
@@ -32,7 +35,7 @@ from .geometry import quat_conjugate, quat_multiply
 from .nucleation import mean_cubic_orientation
 from .orientation import fwhm, inplane_angles, misorientation_angles
 
-__all__ = ["SIGMA_NM", "EXPERIMENT", "Supraparticle"]
+__all__ = ["SIGMA_NM", "EXPERIMENT", "Supraparticle", "hull_fill"]
 
 #: sigma in nm when the phi = 0.80 SC crystal (a = 0.80^(-1/3)) has the measured 11.4 nm spacing
 SIGMA_NM = 11.4 / 0.80 ** (-1.0 / 3.0)
@@ -109,13 +112,22 @@ def _sp_sites(occupied, shape):
     return occupied | (between >= 2)
 
 
+def hull_fill(sites):
+    """Occupied sites (m, 3) over the volume of the convex hull of their unit cells."""
+    from scipy.spatial import ConvexHull
+
+    corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
+    cells = (np.asarray(sites, dtype=float)[:, None, :] + corners[None]).reshape(-1, 3)
+    return float(len(sites) / ConvexHull(cells).volume)
+
+
 class Supraparticle:
     """Shape, order, alignment, vacancies and lattice constant of one SP (freud style).
 
     After `compute(positions, orientations)` (positions unwrapped, one cluster): `axes` (3x3,
     columns = crystal axes in the lab), `orientation` (mean quaternion), `sites` (n, 3) integer
     site of each cube, `lattice_constant`, `lattice_constant_nm`, `extents`, `aspect_ratios`,
-    `cuboidality`, `site_fraction`, `rms_displacement` (units of a), `double_sites`,
+    `cuboidality`, `hull_fill`, `site_fraction`, `rms_displacement` (units of a), `double_sites`,
     `misorientation_mean_deg`, `inplane_fwhm_deg` (pooled over the views down the three crystal
     axes), `inplane_fwhm_per_axis_deg`, `bulk_sites`, `bulk_vacancies`,
     `bulk_vacancy_fraction`, `surface_sites`, `surface_vacancies`, `surface_vacancy_fraction`,
@@ -158,6 +170,7 @@ class Supraparticle:
         self.extents = sorted(int(e) for e in dims)
         self.aspect_ratios = [self.extents[1] / self.extents[0], self.extents[2] / self.extents[0]]
         self.cuboidality = float(occupied.sum() / np.prod(dims))
+        self.hull_fill = hull_fill(np.argwhere(occupied))
         sp = _sp_sites(occupied, dims)
         padded = np.pad(sp, 1)
         inner = np.ones_like(sp)
@@ -190,6 +203,7 @@ class Supraparticle:
             "extents",
             "aspect_ratios",
             "cuboidality",
+            "hull_fill",
             "lattice_constant",
             "lattice_constant_nm",
             "site_fraction",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from cubemc.analysis.geometry import quat_multiply
 from cubemc.analysis.nucleation import CrystalClusters
-from cubemc.analysis.supraparticle import SIGMA_NM, Supraparticle
+from cubemc.analysis.supraparticle import SIGMA_NM, Supraparticle, hull_fill
 from cubemc.analysis.synthetic import crystallite, small_rotations
 
 from cubemc.geometry import quaternion_matrices, random_quaternions
@@ -45,6 +45,33 @@ def test_perfect_block():
     assert (sp.bulk_sites, sp.surface_sites) == (60, 150)
     assert sp.bulk_vacancies == sp.surface_vacancies == 0
     assert sp.bulk_vacancy_fraction == 0.0 and sp.surface_vacancy_fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    ("sites", "fill"),
+    [
+        ([[0, 0, 0], [2, 0, 0]], 2 / 3),  # the hull of the two cells is a 3 x 1 x 1 box
+        ([[0, 0, 0], [1, 1, 0]], 2 / 3),  # a hexagonal prism: a 2 x 2 square less two half cells
+        # the hull of a cell and its copy shifted by v is the cell swept along v: volume
+        # 1 + |v| x (area of the cell's shadow across v) = 1 + sqrt(3) x sqrt(3) (a hexagon)
+        ([[0, 0, 0], [1, 1, 1]], 2 / 4),
+    ],
+)
+def test_hull_fill_of_cells_with_known_hulls(sites, fill):
+    assert hull_fill(np.array(sites)) == pytest.approx(fill, rel=1e-12)
+
+
+def test_hull_fill_tells_a_ragged_crystallite_from_a_block():
+    rng = np.random.default_rng(3)
+    pos, q, idx, _ = _block(rng)
+    assert Supraparticle().compute(pos, q).hull_fill == pytest.approx(1.0, rel=1e-12)
+    # an L of 162 sites seen along the 6-site axis: 3 x 7 and 2 x 3 site cells (27), whose hull
+    # adds the triangle (2.5, 2.5)-(4.5, 2.5)-(2.5, 6.5) of area 4: 31 x 6 cells of volume
+    keep = (idx[:, 0] < 3) | (idx[:, 2] < 3)
+    assert keep.sum() == 162
+    ragged = Supraparticle().compute(pos[keep], q[keep])
+    assert sorted(ragged.extents) == [5, 6, 7] and ragged.cuboidality == pytest.approx(162 / 210)
+    assert ragged.hull_fill == pytest.approx(162 / 186, rel=1e-9) and "hull_fill" in ragged.summary()
 
 
 def test_known_vacancies_with_thermal_noise():

@@ -3,8 +3,9 @@ frames whose crystallites are built by hand (known sizes), and the report's grou
 into state points."""
 
 import numpy as np
+import pytest
 from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
-from cubemc.analysis.nucleation_report import fluid_section, state_points
+from cubemc.analysis.nucleation_report import fluid_section, run_row, state_points
 from cubemc.analysis.report import write_report
 from cubemc.analysis.synthetic import crystallite, random_fluid, two_crystallites_in_fluid
 
@@ -215,3 +216,15 @@ def test_the_workflow_passes_the_hard_start_as_the_reference(tmp_path):
     assert state()["class"] == "aggregate"
     with_reference = state(reference=start)
     assert with_reference["class"] == "fluid" and with_reference["reference"]["largest_bonded"] >= 30
+
+
+def test_each_run_row_gives_the_shape_of_the_crystallite_n2_measures():
+    clusters = _run(_growing_run())  # last frame: blocks of 125 and 64 cubes in a fluid
+    assert clusters["nonspanning_final"]["size"] == 125
+    job = _job(0.4, -4.0, 0, "crystal", 2000)
+    job["summary"]["clusters"] = clusters
+    row = run_row(job)
+    assert row["cuboidality"] == 1.0 and row["hull_fill"] == pytest.approx(1.0)
+    header, rule, line = [t for t in fluid_section([job]) if t.startswith("|")][-3:]
+    assert header.endswith("| cuboidality | hull fill |") and line.endswith("| 1.00 | 1.00 |")
+    assert header.count("|") == rule.count("|") == line.count("|")

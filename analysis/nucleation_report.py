@@ -33,6 +33,7 @@ __all__ = [
     "run_row",
     "STATE_FIELDS",
     "moves_text",
+    "quench_summary",
     "sp_cuboidality",
     "state_key",
     "state_points",
@@ -89,6 +90,21 @@ def sp_cuboidality(ns):
     block at beta*eps -5 reads 0.78-0.85)."""
     site_value = get(ns, "supraparticle.cuboidality")
     return site_value if site_value is not None else ns["shape"]["cuboidality"]
+
+
+def quench_summary(jobs):
+    """'; R runs from a fluid with attraction at P state points, whose last frames are ...' for
+    the report's summary ('' without such runs: runs without attraction are not classified)."""
+    rows = [r for r in map(run_row, jobs) if r["class"]]
+    if not rows:
+        return ""
+    counts = {c: sum(r["class"] == c for r in rows) for c in ("crystal", "aggregate", "fluid")}
+    classes = ", ".join(f"{k} {c}" for c, k in counts.items() if k)
+    points = len({state_key(r) for r in rows})
+    return (
+        f"; {len(rows)} runs from a fluid with attraction at {points} state point(s), whose last "
+        f"frames are {classes} (section *Runs from a fluid*)"
+    )
 
 
 #: what the replicas of a state point share (STATE_FIELDS[:4] the physics, the rest the protocol)

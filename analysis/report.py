@@ -22,7 +22,7 @@ from .criteria import judge
 from .eos import changed_phase, eos_points, eos_table, virial_coefficients
 from .evidence import get, statepoint_value, vacancy_points
 from .jsonio import to_jsonable, write_text
-from .nucleation_report import fluid_figures, fluid_section
+from .nucleation_report import fluid_figures, fluid_section, quench_summary
 from .report_figures import (
     claim_distribution_figure,
     crystal_shapes_figure,
@@ -190,7 +190,8 @@ def _shape_figures(ctx, outdir):
 def _what_was_simulated(ctx):
     groups = ctx["groups"]
     if not groups:
-        return f"{len(ctx['jobs'])} jobs, none of them a crystal with a vacancy."
+        quenches = quench_summary(ctx["fluid_jobs"])
+        return f"{len(ctx['jobs'])} jobs, none of them a crystal with a vacancy{quenches}."
     phi, lam, n, _ = ctx["primary"]
     first = next(iter(groups.values()))[0]
     cells = get(first.get("summary"), "vacancy.n_cells") or ["?"]
@@ -223,14 +224,17 @@ def _summary_section(ctx, verdicts, figures):
         _what_was_simulated(ctx),
         "",
         *_eos_summary(ctx),
-        "The paper (seed 000, Fig. 5) finds the vacancy delocalised along a row for hard cubes "
-        "(βε = 0), spread over at most a couple of sites at βε = −0.5, and on its lattice site at "
-        "βε = −1. We measure how far the cubes around the vacancy lean into it beyond thermal "
-        "rattling, relative to the strong-attraction limit (*spread*, in lattice constants a; a "
-        "vacancy shared by 2 or 3 sites has 0.5 a, and 0.25 a is halfway between a vacancy on its "
-        "site and one shared by two).",
-        "",
     ]
+    if ctx["groups"]:  # a study without vacancy crystals has no use for the vacancy measure
+        lines += [
+            "The paper (seed 000, Fig. 5) finds the vacancy delocalised along a row for hard cubes "
+            "(βε = 0), spread over at most a couple of sites at βε = −0.5, and on its lattice site "
+            "at βε = −1. We measure how far the cubes around the vacancy lean into it beyond "
+            "thermal rattling, relative to the strong-attraction limit (*spread*, in lattice "
+            "constants a; a vacancy shared by 2 or 3 sites has 0.5 a, and 0.25 a is halfway "
+            "between a vacancy on its site and one shared by two).",
+            "",
+        ]
     claims = {c.id: c for c in CLAIMS}
     agree = [k for k, v in verdicts.items() if v.verdict == AGREE]
     disagree = [k for k, v in verdicts.items() if v.verdict == DISAGREE]

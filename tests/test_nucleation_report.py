@@ -228,3 +228,13 @@ def test_each_run_row_gives_the_shape_of_the_crystallite_n2_measures():
     header, rule, line = [t for t in fluid_section([job]) if t.startswith("|")][-3:]
     assert header.endswith("| cuboidality | hull fill |") and line.endswith("| 1.00 | 1.00 |")
     assert header.count("|") == rule.count("|") == line.count("|")
+
+
+def test_the_summary_of_a_nucleation_study_counts_the_classes(tmp_path):
+    text = open(write_report(STUDY, str(tmp_path)), encoding="utf-8").read()
+    summary = text[text.index("## In one minute") : text.index("## Seed claims")]
+    assert (
+        "5 jobs, none of them a crystal with a vacancy; 5 runs from a fluid with attraction at 3 "
+        "state point(s), whose last frames are 2 crystal, 1 aggregate, 2 fluid" in summary
+    )
+    assert "seed 000, Fig. 5" not in summary  # the vacancy measure is for crystal runs

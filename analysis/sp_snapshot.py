@@ -22,6 +22,7 @@ _FACES = np.array([[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2
 CLUSTER_COLOURS = np.array(
     [[0.84, 0.15, 0.16, 1.0], [0.12, 0.47, 0.71, 1.0], [0.17, 0.63, 0.17, 1.0], [1.0, 0.5, 0.05, 1.0]]
 )
+COLOUR_NAMES = ("red", "blue", "green", "orange")
 OTHER_CRYSTAL = np.array([0.58, 0.4, 0.74, 1.0])
 FLUID = np.array([0.8, 0.8, 0.8, 0.12])
 
@@ -34,6 +35,16 @@ def crystallinity_colours(clusters):
     for c, colour in enumerate(CLUSTER_COLOURS):
         colours[idx == c] = colour
     return colours
+
+
+def legend_text(clusters):
+    """'crystalline clusters: 180 red, 89 blue; 12 other crystalline cubes purple' (each colour
+    named next to the cluster it marks)."""
+    sizes = [int(s) for s in clusters.cluster_sizes]
+    shown = [f"{s} {name}" for s, name in zip(sizes, COLOUR_NAMES)]
+    others = sum(sizes[len(COLOUR_NAMES) :])
+    text = "crystalline clusters: " + (", ".join(shown) if shown else "none")
+    return text + (f"; {others} other crystalline cubes purple" if others else "")
 
 
 def centred_positions(clusters, positions, box, min_size=8):
@@ -78,8 +89,7 @@ def plot_crystallites(path_png, positions, orientations, box, clusters=None, tit
     ax.set_box_aspect(tuple(box))
     ax.set_axis_off()
     ax.view_init(elev=22, azim=-60)
-    sizes = ", ".join(str(int(s)) for s in cc.cluster_sizes[: len(CLUSTER_COLOURS)])
-    ax.set_title(f"{title}\ncrystalline clusters (red, blue, green, orange): {sizes}", fontsize=9)
+    ax.set_title(f"{title}\n{legend_text(cc)}", fontsize=9)
     fig.savefig(path_png, dpi=110)
     plt.close(fig)
     return cc

@@ -134,7 +134,13 @@ def test_from_crystal_clusters_across_the_box_edge():
 
 
 def test_snapshot_colours_follow_crystallinity(tmp_path):
-    from cubemc.analysis.sp_snapshot import CLUSTER_COLOURS, FLUID, crystallinity_colours, plot_crystallites
+    from cubemc.analysis.sp_snapshot import (
+        CLUSTER_COLOURS,
+        FLUID,
+        crystallinity_colours,
+        legend_text,
+        plot_crystallites,
+    )
     from cubemc.analysis.synthetic import two_crystallites_in_fluid
 
     box, pos, q, lab = two_crystallites_in_fluid(np.random.default_rng(3))
@@ -145,6 +151,20 @@ def test_snapshot_colours_follow_crystallinity(tmp_path):
     assert np.array_equal(colours[lab == 0], np.tile(CLUSTER_COLOURS[0], ((lab == 0).sum(), 1)))
     assert np.array_equal(colours[lab == 1], np.tile(CLUSTER_COLOURS[1], ((lab == 1).sum(), 1)))
     assert np.array_equal(colours[lab < 0], np.tile(FLUID, ((lab < 0).sum(), 1)))
+    sizes = [(lab == k).sum() for k in (0, 1)]
+    assert legend_text(cc) == f"crystalline clusters: {max(sizes)} red, {min(sizes)} blue"
+
+
+def test_the_legend_names_the_colour_of_every_cluster():
+    from types import SimpleNamespace
+
+    from cubemc.analysis.sp_snapshot import legend_text
+
+    six = SimpleNamespace(cluster_sizes=np.array([180, 89, 65, 32, 25, 9]))
+    assert legend_text(six) == (
+        "crystalline clusters: 180 red, 89 blue, 65 green, 32 orange; 34 other crystalline cubes purple"
+    )
+    assert legend_text(SimpleNamespace(cluster_sizes=np.zeros(0, int))) == "crystalline clusters: none"
 
 
 def test_bond_mapping_follows_sliding_rows():

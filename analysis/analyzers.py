@@ -275,7 +275,8 @@ class ClusterAnalyzer(Analyzer):
     (`CrystalClusters.largest_nonspanning`, at least `min_shape_size` cubes): a box-spanning
     crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
     shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds); the
-    series `largest_cuboidality` and `nonspanning_size` follow that crystallite frame by frame.
+    series `largest_cuboidality` (the site measure N2 judges) and `nonspanning_size` follow that
+    crystallite frame by frame.
     The size distribution follows as series per class of SIZE_CLASSES: `clusters_<lo>_<hi>`
     (how many crystalline clusters of lo to hi cubes) and `cubes_<lo>_<hi>` (the cubes they hold);
     `n_crystallites` counts the clusters of >= nucleation.MIN_CRYSTAL cubes (the SPs).
@@ -304,24 +305,25 @@ class ClusterAnalyzer(Analyzer):
         self._steps = []
 
     def compute(self, frame):
-        from .nucleation import MIN_CRYSTAL, cluster_shape
+        from .nucleation import MIN_CRYSTAL
+        from .supraparticle import Supraparticle
 
         cc = self.clusters.compute(frame.box, frame.positions, frame.orientations)
         self._last_frame = frame
         self._steps.append(frame.step)
         c = cc.largest_nonspanning(self.min_shape_size)
         self._nonspanning_cluster = c
-        shape = None
+        cuboidality = None  # N2's measure (sites along bonds), frame by frame
         if c is not None:
             pos, q, _ = cc.cluster_configuration(c)
-            shape = cluster_shape(pos, None, q)
+            cuboidality = Supraparticle(mapping="bonds").compute(pos, q).cuboidality
         self._append(
             crystalline_fraction=cc.crystalline_fraction,
             largest_cluster=cc.largest_cluster_size,
             n_clusters=cc.num_clusters,
             n_crystallites=int((cc.cluster_sizes >= MIN_CRYSTAL).sum()),
             nonspanning_size=0 if c is None else int(cc.cluster_sizes[c]),
-            largest_cuboidality=None if shape is None else shape["cuboidality"],
+            largest_cuboidality=cuboidality,
             mean_q4=float(cc.q4.mean()),
             **self._size_classes(cc.cluster_sizes),
         )

@@ -89,11 +89,15 @@ def _lattice_block(shape, spacing, centre):
     return np.array(np.meshgrid(*axes, indexing="ij")).reshape(3, -1).T
 
 
-def _summary_of(sim):
+def _summary_of(sim, series=None):
+    """The cluster summary of the simulation's present frame (its series into `series`)."""
     from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
 
     frame = Frame(sim.sweep, sim.box, sim.positions, sim.orientations)
-    return ClusterAnalyzer().compute(frame).summary
+    analyzer = ClusterAnalyzer().compute(frame)
+    if series is not None:
+        series.update(analyzer.series)
+    return analyzer.summary
 
 
 def _verdict(test, summary, **parameters):
@@ -155,7 +159,11 @@ def _crystallite_in_vapour(sites, seed):
     state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), box)
     sim = cubemc.Simulation(state, beta_epsilon=-5.0, well_range=1.14, seed=seed, device="cpu")
     sim.run(500)
-    return _summary_of(sim)["nonspanning_final"]
+    series = {}
+    ns = _summary_of(sim, series)["nonspanning_final"]
+    # the per-frame series follows the same crystallite with the same (site) measure as N2
+    assert series["largest_cuboidality"] == [ns["supraparticle"]["cuboidality"]]
+    return ns
 
 
 @pytest.mark.parametrize("kind", ["cube", "ball"])

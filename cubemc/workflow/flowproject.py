@@ -130,10 +130,9 @@ class CubemcProject(FlowProject):
     ):  # noqa: PLR0913 (signac-flow's signature)
         """signac-flow's ``run``, each job taken on to its end before the next pass
         (parallel.run_job_onwards; not with ``num``, an ``order`` of its own or conditions
-        ignored); a job that
-        another process works on is skipped, not fatal: the other operations run, and the
-        command ends with status 75 and one line saying how many were skipped (each refusal
-        was reported when it happened)."""
+        ignored).  A job that another process works on is skipped, not fatal: the other
+        operations run, and the command ends with status 75 and one line saying how many were
+        skipped (each refusal was reported when it happened)."""
         self._tally = [0, 0]
         conditions = kwargs.get("ignore_conditions", IgnoreConditions.NONE)
         if not pretend and num is None and kwargs.get("order") in (None, "none", "by-job") and not conditions:

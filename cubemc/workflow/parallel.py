@@ -95,9 +95,10 @@ def kernel_warmups(operations) -> list:
 
 def run_job_onwards(project, operation, settings) -> tuple[int, int]:
     """After `operation`, if it finished, run the later operations of its job here: a nested
-    signac-flow run on that job with `settings` (the outer run's names, timeout, passes), which itself
-    goes no further (`project._onwards` is None meanwhile).  Returns (operations run, refused as
-    busy) from the project's tally, which a forked worker cannot update in its parent."""
+    signac-flow run on that job with `settings` (the outer run's names, timeout, passes), which
+    itself goes no further (`project._onwards` is None meanwhile).  Returns (operations run,
+    refused as busy) from the project's tally, which a forked worker cannot update in its
+    parent."""
     if settings is None or len(operation._jobs) != 1:
         return 0, 0
     if operation.name not in set(project.completed_operations(operation._jobs[0])):

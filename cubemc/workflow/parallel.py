@@ -63,13 +63,29 @@ _ONWARDS_SWEEPS = {
 }
 
 
+#: the state point key whose sweeps each stage's recorded progress (job.doc["progress"]) counts
+_STAGE_SWEEPS = {"equilibrate": "equilibration_sweeps", "sample": "production_sweeps"}
+
+
 def operation_cost(operation, onwards=False) -> float:
-    """Rough work of a job operation (particles x sweeps, 1 for operations without sweeps), and
-    with `onwards` of the job's later operations too, so that ``run --parallel`` starts the
-    longest ones first."""
+    """Rough work left in a job operation (particles x sweeps not yet done, 1 for operations
+    without sweeps), and with `onwards` in the job's later operations too, so that ``run
+    --parallel`` starts the longest ones first: a resumed job counts only what it has left."""
     keys = (_ONWARDS_SWEEPS if onwards else _OPERATION_SWEEPS).get(operation.name.removesuffix("_gpu"), ())
-    points = [job.cached_statepoint for job in operation._jobs]
-    return sum(sp.get("N", 1) * max(1, sum(sp.get(key, 0) for key in keys)) for sp in points)
+    return sum(job.cached_statepoint.get("N", 1) * _sweeps_left(job, keys) for job in operation._jobs)
+
+
+def _sweeps_left(job, keys) -> int:
+    sp = job.cached_statepoint
+    left = sum(sp.get(key, 0) for key in keys)
+    try:
+        progress = job.doc.get("progress") or {}
+    except (OSError, ValueError):  # a damaged document: the operation itself names it
+        progress = {}
+    key = _STAGE_SWEEPS.get(progress.get("stage"))
+    if key in keys:
+        left -= min(int(progress.get("done", 0)), sp.get(key, 0))
+    return max(1, left)
 
 
 #: the CPU operations that run the native engine's kernels

@@ -172,12 +172,23 @@ def submitted_names(output):
     return set(re.findall(r"Submitting cluster job '([^']+)'", output))
 
 
-def in_queue(names):
-    """Those of ``names`` that SLURM still lists as pending or running."""
+def _squeue():
+    """(SLURM job id, name, state) of every job SLURM lists (completing ones included)."""
     out = subprocess.run(
-        ["squeue", "-h", "-o", "%j|%T|%i"], capture_output=True, text=True, check=True
+        ["squeue", "-h", "-o", "%i|%j|%T"], capture_output=True, text=True, check=True
     ).stdout
-    return [line for line in out.splitlines() if line.split("|")[0] in names]
+    return [tuple(line.split("|")) for line in out.splitlines()]
+
+
+def in_queue(names):
+    """Those of ``names`` that SLURM still lists (pending, running or completing)."""
+    return ["|".join(row) for row in _squeue() if row[1] in names]
+
+
+def waiting_or_running(names):
+    """SLURM job id -> name of those of ``names`` that are pending or running.  A completing
+    job (CG) is over for signac-flow, which may then submit its job's next operation."""
+    return {row[0]: row[1] for row in _squeue() if row[1] in names and row[2] in ("PENDING", "RUNNING")}
 
 
 def test_submit_to_a_real_slurm_until_done(local_slurm, tiny_project, tmp_path):
@@ -198,10 +209,13 @@ def test_submit_to_a_real_slurm_until_done(local_slurm, tiny_project, tmp_path):
         # while queued or running, flow knows the submission and does not submit it twice
         status = cli("project.py", "status", cwd=project_dir, env=env).stdout
         seen_states |= set(re.findall(r"\[(Q|A|S|GQ|GA)\]: \d", status))
+        before = waiting_or_running(names)
         again = cli("project.py", "submit", "--job-output", f"{logs}/%j.out", cwd=project_dir, env=env)
-        if len(in_queue(names)) == len(names):
-            assert not submitted_names(again.stdout + again.stderr), again.stdout + again.stderr
-        names |= submitted_names(again.stdout + again.stderr)
+        resubmitted = submitted_names(again.stdout + again.stderr)
+        # pending or running before and after the second submit, so also when flow asked SLURM
+        listed = {name for slurm_id, name in waiting_or_running(names).items() if slurm_id in before}
+        assert not resubmitted & listed, (again.stdout + again.stderr, _squeue())
+        names |= resubmitted
         while in_queue(names):
             assert time.time() < deadline, "SLURM jobs did not finish in time:\n" + "\n".join(in_queue(names))
             time.sleep(1)
@@ -220,3 +234,4 @@ def test_submit_to_a_real_slurm_until_done(local_slurm, tiny_project, tmp_path):
         assert segment.get("slurm_job_id"), segment  # the work really ran inside SLURM
     text = "\n".join(p.read_text() for p in logs.glob("*.out"))
     assert "sample: sweep 400/400 (100.0%)" in text and "report: 2 job(s)" in text
+    assert "Traceback" not in text and "project.py: " not in text, text  # no operation failed

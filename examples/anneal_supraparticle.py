@@ -10,6 +10,8 @@ crystallite exchanges cubes with its vapour, so its shape can relax towards the 
 (Wulff) shape of the model at that attraction.
 
     python examples/anneal_supraparticle.py --shape ball --cubes 343 --sweeps 1000000
+
+`--picture PNG` draws the last frame (cubes as cubes, the crystallite coloured, the vapour pale).
 """
 
 import argparse
@@ -17,6 +19,7 @@ import json
 
 import numpy as np
 from cubemc.analysis.nucleation import CrystalClusters
+from cubemc.analysis.sp_snapshot import plot_crystallites
 from cubemc.analysis.supraparticle import Supraparticle
 
 import cubemc
@@ -77,6 +80,7 @@ def main(argv=None):
     parser.add_argument("--sweeps", type=int, default=200000)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--picture", help="PNG of the last frame, coloured by crystallinity")
     args = parser.parse_args(argv)
     state = crystallite_in_vapour(args)
     sim = cubemc.Simulation(
@@ -89,6 +93,9 @@ def main(argv=None):
         sim.run(args.sweeps // args.frames)
         rows.append(measure(sim))
         print(json.dumps(rows[-1]), flush=True)
+    if args.picture:
+        title = f"{args.shape} start, beta*eps {args.beta_epsilon}, sweep {sim.sweep}"
+        plot_crystallites(args.picture, sim.positions, sim.orientations, sim.box, title=title)
     return rows
 
 

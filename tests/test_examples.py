@@ -13,10 +13,14 @@ def _load(name):
     return module
 
 
-def test_anneal_supraparticle_starts_from_the_shape_asked_for():
+def test_anneal_supraparticle_starts_from_the_shape_asked_for(tmp_path):
     anneal = _load("anneal_supraparticle")
-    rows = anneal.main(["--shape", "cube", "--cubes", "64", "--sweeps", "40", "--frames", "2"])
+    picture = tmp_path / "sp.png"
+    rows = anneal.main(
+        ["--shape", "cube", "--cubes", "64", "--sweeps", "40", "--frames", "2", "--picture", str(picture)]
+    )
     assert [r["sweep"] for r in rows] == [1000, 1020, 1040]
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert rows[0]["extents"] == [4, 4, 4] and rows[0]["cuboidality"] > 0.95
     ball = anneal.sites("ball", 123)
     assert len(ball) == 123 and abs(ball.mean(axis=0)).max() < 0.5

@@ -5,7 +5,8 @@ A crystallite of `--cubes` cubes on simple-cubic sites (a cube of sites, or the 
 centre: a ball) is placed alone in a periodic box at a low total packing fraction (or inside a
 hard-cube fluid of packing fraction `--vapour`, so that it does not have to feed its own vapour)
 and run at beta*eps with single-cube moves.  Printed per frame: the largest crystalline cluster, its extents
-in lattice sites and its cuboidality in sites (N2's measure), and the bonds per cube.  The
+in lattice sites, its cuboidality in sites (N2's measure) and hull fill, its vacancies in the bulk
+and on the surface ([vacant, all] sites, F1), its mean misorientation, and the bonds per cube.  The
 crystallite exchanges cubes with its vapour, so its shape can relax towards the equilibrium
 (Wulff) shape of the model at that attraction.
 
@@ -66,6 +67,13 @@ def measure(sim) -> dict:
         pos, q, _ = cc.cluster_configuration(0)
         sp = Supraparticle(mapping="bonds").compute(pos, q)
         row.update(largest=cc.largest_cluster_size, extents=sp.extents, cuboidality=round(sp.cuboidality, 3))
+        # F1's counts and the alignment, as the experiments measure them
+        row.update(
+            hull_fill=round(sp.hull_fill, 3),
+            bulk_vacancies=[sp.bulk_vacancies, sp.bulk_sites],
+            surface_vacancies=[sp.surface_vacancies, sp.surface_sites],
+            misorientation_deg=round(sp.misorientation_mean_deg, 2),
+        )
     return row
 
 

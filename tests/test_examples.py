@@ -22,6 +22,7 @@ def test_anneal_supraparticle_starts_from_the_shape_asked_for(tmp_path):
     assert [r["sweep"] for r in rows] == [1000, 1020, 1040]
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert rows[0]["extents"] == [4, 4, 4] and rows[0]["cuboidality"] > 0.95
+    assert rows[0]["bulk_vacancies"] == [0, 8] and rows[0]["surface_vacancies"] == [0, 56]  # 4^3
     ball = anneal.sites("ball", 123)
     assert len(ball) == 123 and abs(ball.mean(axis=0)).max() < 0.5
     with pytest.raises(SystemExit, match="not a cube number"):

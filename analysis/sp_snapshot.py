@@ -60,8 +60,9 @@ def centred_positions(clusters, positions, box, min_size=8):
     return wrap(positions - centre, box)
 
 
-def plot_crystallites(path_png, positions, orientations, box, clusters=None, title=""):
-    """Draw every cube in 3D coloured by crystallinity; returns the computed CrystalClusters."""
+def plot_crystallites(path_png, positions, orientations, box, clusters=None, title="", edges=None):  # noqa: PLR0913 (a picture, by name)
+    """Draw every cube in 3D coloured by crystallinity; returns the computed CrystalClusters.
+    `edges`: (N, 3) edge lengths of polydisperse cuboids (default: unit cubes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,13 +76,14 @@ def plot_crystallites(path_png, positions, orientations, box, clusters=None, tit
     pos = centred_positions(cc, pos, box)
     colours = crystallinity_colours(cc)
     rot = quaternion_matrices(q / np.linalg.norm(q, axis=1, keepdims=True))
-    corners = np.einsum("nij,vj->nvi", rot, _VERTICES) + pos[:, None, :]
+    lengths = np.ones((len(pos), 3)) if edges is None else np.asarray(edges, dtype=float)
+    corners = np.einsum("nij,nvj->nvi", rot, _VERTICES[None] * lengths[:, None, :]) + pos[:, None, :]
     faces = corners[:, _FACES, :].reshape(-1, 4, 3)
     fig = plt.figure(figsize=(6.4, 6.0))
     ax = fig.add_subplot(1, 1, 1, projection="3d")
-    edges = np.where(np.repeat(cc.crystalline, 6)[:, None], [[0, 0, 0, 0.4]], [[0, 0, 0, 0.05]])
+    lines = np.where(np.repeat(cc.crystalline, 6)[:, None], [[0, 0, 0, 0.4]], [[0, 0, 0, 0.05]])
     ax.add_collection3d(
-        Poly3DCollection(faces, facecolors=np.repeat(colours, 6, axis=0), edgecolors=edges, linewidths=0.2)
+        Poly3DCollection(faces, facecolors=np.repeat(colours, 6, axis=0), edgecolors=lines, linewidths=0.2)
     )
     half = box / 2 + 0.5
     for axis, set_lim in enumerate((ax.set_xlim, ax.set_ylim, ax.set_zlim)):

@@ -24,8 +24,11 @@ from cubemc.analysis.sp_snapshot import plot_crystallites
 from cubemc.analysis.supraparticle import Supraparticle
 
 import cubemc
+from cubemc import dense_crystal, lattices
 
 SPACING = 1.05  # face-to-face neighbours inside the well (1.14)
+#: packing fraction of a polydisperse seed crystal (cubemc.dense_crystal gets 12 % cubes to 0.80)
+DENSE = 0.78
 
 
 def sites(shape: str, n: int) -> np.ndarray:
@@ -41,22 +44,60 @@ def sites(shape: str, n: int) -> np.ndarray:
     return grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")[:n]]
 
 
+def crystallite(args):
+    """(positions centred at the origin, orientations, shape, shape parameters) of the seed.
+    With --polydispersity the cubes are cuboids of Gaussian sizes (seed `args.seed`); their
+    crystal is compressed to DENSE (cubemc.dense_crystal) and cut out of its periodic box, and the
+    ball is carved from a larger such crystal."""
+    if not args.polydispersity:
+        pos = sites(args.shape, args.cubes) * SPACING
+        return pos - pos.mean(axis=0), np.tile([1.0, 0, 0, 0], (len(pos), 1)), "cube", np.zeros((len(pos), 1))
+    k = round(args.cubes ** (1 / 3)) + (0 if args.shape == "cube" else 2)
+    if args.shape == "cube" and (k**3 != args.cubes or k < 4):  # the dense route's box holds 4+ sites
+        raise SystemExit(
+            "anneal_supraparticle: --polydispersity needs --cubes k^3 with k >= 4 for --shape cube"
+        )
+    params = lattices.shape_params("cuboid", lattices.draw_sizes(k**3, args.polydispersity, seed=args.seed))
+    crystal = dense_crystal.simple_cubic(k, "cuboid", params, DENSE, seed=args.seed)
+    pos = dense_crystal.block(crystal, k)
+    keep = np.argsort(np.linalg.norm(pos, axis=1), kind="stable")[: args.cubes]
+    return pos[keep], crystal.orientations[keep], "cuboid", crystal.shape_params[keep]
+
+
+def vapour(args, n_target):
+    """Hard fluid of `n_target` particles at packing fraction `args.vapour`: unit cubes, or
+    cuboids of Gaussian sizes (seed `args.seed` + 1) with --polydispersity."""
+    if not args.polydispersity:
+        return cubemc.State.fluid(n_particles=n_target, packing_fraction=args.vapour, seed=args.seed)
+    sizes = lattices.draw_sizes(n_target, args.polydispersity, seed=args.seed + 1)
+    params = lattices.shape_params("cuboid", sizes)
+    return lattices.fluid(n_target, args.vapour, "cuboid", params, seed=args.seed)
+
+
 def crystallite_in_vapour(args):
     """The crystallite alone in a box at total packing fraction `args.packing_fraction`, or, with
-    `args.vapour` > 0, inside a hard-cube fluid of that packing fraction filling a box of edge
-    `args.box` (fluid cubes within the crystallite's reach removed)."""
-    pos = sites(args.shape, args.cubes) * SPACING
-    pos -= pos.mean(axis=0)
-    q = np.tile([1.0, 0, 0, 0], (len(pos), 1))
+    `args.vapour` > 0, inside a hard fluid of that packing fraction filling a box of about edge
+    `args.box` (fluid particles within the crystallite's reach removed)."""
+    pos, q, shape, params = crystallite(args)
+    volume = len(pos) if shape == "cube" else float(np.prod(params, axis=1).sum())
     if not args.vapour:
-        return cubemc.State(pos, q, np.full(3, (len(pos) / args.packing_fraction) ** (1 / 3)))
-    n_fluid = round(args.vapour * args.box**3)
-    fluid = cubemc.State.fluid(n_particles=n_fluid, packing_fraction=args.vapour, seed=args.seed)
-    reach = np.abs(pos).max() + 0.5 * SPACING + 0.9  # any fluid cube this far out misses the block
+        return cubemc.State(
+            pos, q, np.full(3, (volume / args.packing_fraction) ** (1 / 3)), shape=shape, shape_params=params
+        )
+    mean_volume = 1.0 if shape == "cube" else 1.0 + 3 * args.polydispersity**2
+    fluid = vapour(args, round(args.vapour * args.box**3 / mean_volume))
+    big = 1.0 if shape == "cube" else float(params.max())
+    reach = (
+        np.abs(pos).max() + (0.5 * SPACING + 0.9) * big
+    )  # any fluid particle this far out misses the block
     gap = np.linalg.norm(fluid.positions[:, None, :] - pos[None], axis=2).min(axis=1)
-    away = (np.abs(fluid.positions).max(axis=1) > reach) | (gap > 1.8)
+    away = (np.abs(fluid.positions).max(axis=1) > reach) | (gap > 1.8 * big)
     return cubemc.State(
-        np.concatenate([pos, fluid.positions[away]]), np.concatenate([q, fluid.orientations[away]]), fluid.box
+        np.concatenate([pos, fluid.positions[away]]),
+        np.concatenate([q, fluid.orientations[away]]),
+        fluid.box,
+        shape=shape,
+        shape_params=np.concatenate([params, fluid.shape_params[away]]),
     )
 
 
@@ -88,6 +129,7 @@ def main(argv=None):
     parser.add_argument("--sweeps", type=int, default=200000)
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--polydispersity", type=float, default=0.0, help="relative width of the cube sizes")
     parser.add_argument("--picture", help="PNG of the last frame, coloured by crystallinity")
     args = parser.parse_args(argv)
     state = crystallite_in_vapour(args)
@@ -103,7 +145,8 @@ def main(argv=None):
         print(json.dumps(rows[-1]), flush=True)
     if args.picture:
         title = f"{args.shape} start, beta*eps {args.beta_epsilon}, sweep {sim.sweep}"
-        plot_crystallites(args.picture, sim.positions, sim.orientations, sim.box, title=title)
+        edges = sim.shape_params if args.polydispersity else None
+        plot_crystallites(args.picture, sim.positions, sim.orientations, sim.box, title=title, edges=edges)
     return rows
 
 

@@ -208,3 +208,27 @@ def test_route_for_215_cubes():
     params = sizes(n, seed=3)
     state = dense_crystal.simple_cubic(n, "cuboid", params, phi, vacancies=1, seed=3)
     check_dense(state, params, phi, n=n)
+
+
+def test_block_cuts_the_crystal_out_of_its_box_in_one_piece():
+    """A crystal shifted by half a lattice constant straddles its box's faces; `block` puts every
+    particle next to its own site of one n^3 block centred at the origin, overlap-free in a
+    larger box, with each lattice pair at the distance it had across the periodic box."""
+    params = sizes()
+    state = dense_crystal.simple_cubic(N_LATTICE, "cuboid", params, PHI, seed=SEED)
+    a = state.box[0] / N_LATTICE
+    straddling = state.with_positions(state.positions + 0.5 * a)
+    assert np.ptp(straddling.positions, axis=0).min() > (N_LATTICE - 0.5) * a  # split by the faces
+    pos = dense_crystal.block(straddling, N_LATTICE)
+    sites = np.rint(pos / a + (N_LATTICE - 1) / 2).astype(int)
+    assert sites.min() == 0 and sites.max() == N_LATTICE - 1
+    assert len(np.unique(sites, axis=0)) == N_LATTICE**3 and np.abs(pos.mean(axis=0)).max() < 0.1 * a
+    alone = cubemc.State(
+        pos, state.orientations, 3 * state.box, shape="cuboid", shape_params=state.shape_params
+    )
+    assert brute_force_overlap(alone) == (-1, -1)
+    d_block = np.linalg.norm(pos[:, None] - pos[None], axis=2)
+    wrapped = state.positions[:, None] - state.positions[None]
+    d_box = np.linalg.norm(wrapped - state.box * np.rint(wrapped / state.box), axis=2)
+    lattice_pairs = np.abs(sites[:, None] - sites[None]).sum(axis=2) == 1
+    np.testing.assert_allclose(d_block[lattice_pairs], d_box[lattice_pairs], atol=1e-9)

@@ -35,11 +35,42 @@ def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlap
     import numpy as np
 
     anneal = _load("anneal_supraparticle")
-    args = argparse.Namespace(shape="cube", cubes=27, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4)
+    args = argparse.Namespace(
+        shape="cube", cubes=27, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4, polydispersity=0.0
+    )
     state = anneal.crystallite_in_vapour(args)  # cubemc.State refuses overlapping cubes
     block = anneal.sites("cube", 27) * anneal.SPACING
     np.testing.assert_allclose(state.positions[:27], block - block.mean(axis=0))
     assert 100 < state.N - 27 <= 173 and np.allclose(state.box, 12.0, atol=0.01)
+
+
+def test_anneal_supraparticle_grows_polydisperse_cubes_from_a_dense_seed(tmp_path):
+    """--polydispersity: a 64-cuboid seed crystal cut from a dense crystal (every cube next to its
+    own site of a 4^3 block) in a fluid of cuboids, sizes of both drawn with 12 % width; the
+    State refuses overlaps; one short run draws the cuboids at their sizes."""
+    import argparse
+
+    import numpy as np
+
+    anneal = _load("anneal_supraparticle")
+    args = argparse.Namespace(
+        shape="cube", cubes=64, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4, polydispersity=0.12
+    )
+    state = anneal.crystallite_in_vapour(args)
+    assert state.shape == "cuboid" and 60 < state.N - 64 <= 170
+    sizes = state.shape_params[:, 0]
+    assert 0.09 < sizes.std() < 0.14 and np.array_equal(state.shape_params, np.repeat(sizes[:, None], 3, 1))
+    seed = state.positions[:64]
+    a = np.median(np.sort(np.linalg.norm(seed[:, None] - seed[None], axis=2), axis=1)[:, 1])
+    assert 0.95 < a < 1.2  # at DENSE the lattice constant is about 1.09 mean edges
+    grid = np.rint(seed / a + 1.5)  # the 4^3 block's sites, centred at the origin
+    assert len(np.unique(grid, axis=0)) == 64 and grid.min() == 0 and grid.max() == 3
+    picture = tmp_path / "poly.png"
+    argv = ["--cubes", "64", "--beta-epsilon", "-6", "--polydispersity", "0.12", "--vapour", "0.1"]
+    rows = anneal.main(argv + ["--box", "10", "--sweeps", "20", "--frames", "1", "--picture", str(picture)])
+    assert rows[0]["largest"] >= 32 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit, match="k >= 4"):
+        anneal.main(["--shape", "cube", "--cubes", "27", "--polydispersity", "0.12"])
 
 
 def test_compress_suspension_follows_the_pressure_ramp():

@@ -24,7 +24,7 @@ from cubemc.analysis.sp_snapshot import plot_crystallites
 from cubemc.analysis.supraparticle import Supraparticle
 
 import cubemc
-from cubemc import dense_crystal, lattices
+from cubemc import dense_crystal, lattices, shapes
 
 SPACING = 1.05  # face-to-face neighbours inside the well (1.14)
 #: packing fraction of a polydisperse seed crystal (cubemc.dense_crystal gets 12 % cubes to 0.80)
@@ -44,34 +44,43 @@ def sites(shape: str, n: int) -> np.ndarray:
     return grid[np.argsort(np.linalg.norm(grid, axis=1), kind="stable")[:n]]
 
 
+def particles(args, n, seed):
+    """Shape name and (n, P) parameters of `n` particles of edge 1 times a Gaussian size of width
+    --polydispersity (drawn from `seed`), rounded by --rounding times their size."""
+    shape = "rounded_cuboid" if args.rounding else "cuboid"
+    sizes = lattices.draw_sizes(n, args.polydispersity, seed=seed)
+    return shape, lattices.shape_params(shape, sizes, rounding=args.rounding)
+
+
 def crystallite(args):
     """(positions centred at the origin, orientations, shape, shape parameters) of the seed.
-    With --polydispersity the cubes are cuboids of Gaussian sizes (seed `args.seed`); their
-    crystal is compressed to DENSE (cubemc.dense_crystal) and cut out of its periodic box, and the
-    ball is carved from a larger such crystal."""
-    if not args.polydispersity:
+    With --polydispersity or --rounding the seed's crystal is built at DENSE (compressed past the
+    lattice that fits the largest particle: cubemc.dense_crystal) and cut out of its periodic
+    box; the ball is carved from a larger such crystal."""
+    if not (args.polydispersity or args.rounding):
         pos = sites(args.shape, args.cubes) * SPACING
         return pos - pos.mean(axis=0), np.tile([1.0, 0, 0, 0], (len(pos), 1)), "cube", np.zeros((len(pos), 1))
     k = round(args.cubes ** (1 / 3)) + (0 if args.shape == "cube" else 2)
     if args.shape == "cube" and (k**3 != args.cubes or k < 4):  # the dense route's box holds 4+ sites
-        raise SystemExit(
-            "anneal_supraparticle: --polydispersity needs --cubes k^3 with k >= 4 for --shape cube"
-        )
-    params = lattices.shape_params("cuboid", lattices.draw_sizes(k**3, args.polydispersity, seed=args.seed))
-    crystal = dense_crystal.simple_cubic(k, "cuboid", params, DENSE, seed=args.seed)
+        raise SystemExit("anneal_supraparticle: shaped cubes need --cubes k^3 with k >= 4 for --shape cube")
+    shape, params = particles(args, k**3, args.seed)
+    crystal = dense_crystal.simple_cubic(k, shape, params, DENSE, seed=args.seed)
     pos = dense_crystal.block(crystal, k)
     keep = np.argsort(np.linalg.norm(pos, axis=1), kind="stable")[: args.cubes]
-    return pos[keep], crystal.orientations[keep], "cuboid", crystal.shape_params[keep]
+    return pos[keep], crystal.orientations[keep], shape, crystal.shape_params[keep]
 
 
-def vapour(args, n_target):
-    """Hard fluid of `n_target` particles at packing fraction `args.vapour`: unit cubes, or
-    cuboids of Gaussian sizes (seed `args.seed` + 1) with --polydispersity."""
-    if not args.polydispersity:
-        return cubemc.State.fluid(n_particles=n_target, packing_fraction=args.vapour, seed=args.seed)
-    sizes = lattices.draw_sizes(n_target, args.polydispersity, seed=args.seed + 1)
-    params = lattices.shape_params("cuboid", sizes)
-    return lattices.fluid(n_target, args.vapour, "cuboid", params, seed=args.seed)
+def vapour(args, box_volume):
+    """Hard fluid at packing fraction `args.vapour` in about `box_volume`: unit cubes, or with
+    --polydispersity or --rounding particles as the seed's (sizes from `args.seed` + 1)."""
+    if not (args.polydispersity or args.rounding):
+        n = round(args.vapour * box_volume)
+        return cubemc.State.fluid(n_particles=n, packing_fraction=args.vapour, seed=args.seed)
+    shape, unit = particles(argparse.Namespace(polydispersity=0.0, rounding=args.rounding), 1, 0)
+    mean_volume = shapes.get(shape).volumes(unit, 1)[0] * (1.0 + 3.0 * args.polydispersity**2)
+    n = round(args.vapour * box_volume / mean_volume)
+    shape, params = particles(args, n, args.seed + 1)
+    return lattices.fluid(n, args.vapour, shape, params, seed=args.seed)
 
 
 def crystallite_in_vapour(args):
@@ -79,17 +88,13 @@ def crystallite_in_vapour(args):
     `args.vapour` > 0, inside a hard fluid of that packing fraction filling a box of about edge
     `args.box` (fluid particles within the crystallite's reach removed)."""
     pos, q, shape, params = crystallite(args)
-    volume = len(pos) if shape == "cube" else float(np.prod(params, axis=1).sum())
+    mod = shapes.get(shape)
     if not args.vapour:
-        return cubemc.State(
-            pos, q, np.full(3, (volume / args.packing_fraction) ** (1 / 3)), shape=shape, shape_params=params
-        )
-    mean_volume = 1.0 if shape == "cube" else 1.0 + 3 * args.polydispersity**2
-    fluid = vapour(args, round(args.vapour * args.box**3 / mean_volume))
-    big = 1.0 if shape == "cube" else float(params.max())
-    reach = (
-        np.abs(pos).max() + (0.5 * SPACING + 0.9) * big
-    )  # any fluid particle this far out misses the block
+        edge = (float(mod.volumes(params, len(pos)).sum()) / args.packing_fraction) ** (1 / 3)
+        return cubemc.State(pos, q, np.full(3, edge), shape=shape, shape_params=params)
+    fluid = vapour(args, args.box**3)
+    big = float(mod.extents(params).max()) if shape != "cube" else 1.0
+    reach = np.abs(pos).max() + (0.5 * SPACING + 0.9) * big  # a fluid particle this far out misses the block
     gap = np.linalg.norm(fluid.positions[:, None, :] - pos[None], axis=2).min(axis=1)
     away = (np.abs(fluid.positions).max(axis=1) > reach) | (gap > 1.8 * big)
     return cubemc.State(
@@ -130,6 +135,7 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--polydispersity", type=float, default=0.0, help="relative width of the cube sizes")
+    parser.add_argument("--rounding", type=float, default=0.0, help="rounding radius in cube edges")
     parser.add_argument("--picture", help="PNG of the last frame, coloured by crystallinity")
     args = parser.parse_args(argv)
     state = crystallite_in_vapour(args)
@@ -145,7 +151,7 @@ def main(argv=None):
         print(json.dumps(rows[-1]), flush=True)
     if args.picture:
         title = f"{args.shape} start, beta*eps {args.beta_epsilon}, sweep {sim.sweep}"
-        edges = sim.shape_params if args.polydispersity else None
+        edges = sim.shape.extents(sim.shape_params) if sim.shape.NAME != "cube" else None
         plot_crystallites(args.picture, sim.positions, sim.orientations, sim.box, title=title, edges=edges)
     return rows
 

@@ -36,7 +36,14 @@ def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlap
 
     anneal = _load("anneal_supraparticle")
     args = argparse.Namespace(
-        shape="cube", cubes=27, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4, polydispersity=0.0
+        shape="cube",
+        cubes=27,
+        packing_fraction=0.1,
+        vapour=0.1,
+        box=12.0,
+        seed=4,
+        polydispersity=0.0,
+        rounding=0.0,
     )
     state = anneal.crystallite_in_vapour(args)  # cubemc.State refuses overlapping cubes
     block = anneal.sites("cube", 27) * anneal.SPACING
@@ -47,14 +54,22 @@ def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlap
 def test_anneal_supraparticle_grows_polydisperse_cubes_from_a_dense_seed(tmp_path):
     """--polydispersity: a 64-cuboid seed crystal cut from a dense crystal (every cube next to its
     own site of a 4^3 block) in a fluid of cuboids, sizes of both drawn with 12 % width; the
-    State refuses overlaps; one short run draws the cuboids at their sizes."""
+    State refuses overlaps; one short run draws the cuboids at their sizes.  --rounding: rounded
+    cubes of edge 1 in seed and fluid alike."""
     import argparse
 
     import numpy as np
 
     anneal = _load("anneal_supraparticle")
     args = argparse.Namespace(
-        shape="cube", cubes=64, packing_fraction=0.1, vapour=0.1, box=12.0, seed=4, polydispersity=0.12
+        shape="cube",
+        cubes=64,
+        packing_fraction=0.1,
+        vapour=0.1,
+        box=12.0,
+        seed=4,
+        polydispersity=0.12,
+        rounding=0.0,
     )
     state = anneal.crystallite_in_vapour(args)
     assert state.shape == "cuboid" and 60 < state.N - 64 <= 170
@@ -71,6 +86,11 @@ def test_anneal_supraparticle_grows_polydisperse_cubes_from_a_dense_seed(tmp_pat
     assert rows[0]["largest"] >= 32 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(SystemExit, match="k >= 4"):
         anneal.main(["--shape", "cube", "--cubes", "27", "--polydispersity", "0.12"])
+    rounded = anneal.crystallite_in_vapour(
+        argparse.Namespace(**{**vars(args), "polydispersity": 0.0, "rounding": 0.1})
+    )
+    assert rounded.shape == "rounded_cuboid" and rounded.N > 64
+    np.testing.assert_allclose(rounded.shape_params, np.tile([0.8, 0.8, 0.8, 0.1], (rounded.N, 1)))
 
 
 def test_compress_suspension_follows_the_pressure_ramp():

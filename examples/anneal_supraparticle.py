@@ -123,7 +123,7 @@ def measure(sim) -> dict:
     return row
 
 
-def main(argv=None):
+def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=("cube", "ball"), default="ball")
     parser.add_argument("--cubes", type=int, default=343)
@@ -137,7 +137,11 @@ def main(argv=None):
     parser.add_argument("--polydispersity", type=float, default=0.0, help="relative width of the cube sizes")
     parser.add_argument("--rounding", type=float, default=0.0, help="rounding radius in cube edges")
     parser.add_argument("--picture", help="PNG of the last frame, coloured by crystallinity")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse(argv)
     state = crystallite_in_vapour(args)
     sim = cubemc.Simulation(
         state, beta_epsilon=args.beta_epsilon, well_range=1.14, seed=args.seed, device="cpu"

@@ -30,21 +30,10 @@ def test_anneal_supraparticle_starts_from_the_shape_asked_for(tmp_path):
 
 
 def test_anneal_supraparticle_places_the_crystallite_in_a_vapour_without_overlaps():
-    import argparse
-
     import numpy as np
 
     anneal = _load("anneal_supraparticle")
-    args = argparse.Namespace(
-        shape="cube",
-        cubes=27,
-        packing_fraction=0.1,
-        vapour=0.1,
-        box=12.0,
-        seed=4,
-        polydispersity=0.0,
-        rounding=0.0,
-    )
+    args = anneal.parse(["--shape", "cube", "--cubes", "27", "--vapour", "0.1", "--box", "12", "--seed", "4"])
     state = anneal.crystallite_in_vapour(args)  # cubemc.State refuses overlapping cubes
     block = anneal.sites("cube", 27) * anneal.SPACING
     np.testing.assert_allclose(state.positions[:27], block - block.mean(axis=0))
@@ -56,21 +45,11 @@ def test_anneal_supraparticle_grows_polydisperse_cubes_from_a_dense_seed(tmp_pat
     own site of a 4^3 block) in a fluid of cuboids, sizes of both drawn with 12 % width; the
     State refuses overlaps; one short run draws the cuboids at their sizes.  --rounding: rounded
     cubes of edge 1 in seed and fluid alike."""
-    import argparse
-
     import numpy as np
 
     anneal = _load("anneal_supraparticle")
-    args = argparse.Namespace(
-        shape="cube",
-        cubes=64,
-        packing_fraction=0.1,
-        vapour=0.1,
-        box=12.0,
-        seed=4,
-        polydispersity=0.12,
-        rounding=0.0,
-    )
+    base = ["--shape", "cube", "--cubes", "64", "--vapour", "0.1", "--box", "12", "--seed", "4"]
+    args = anneal.parse(base + ["--polydispersity", "0.12"])
     state = anneal.crystallite_in_vapour(args)
     assert state.shape == "cuboid" and 60 < state.N - 64 <= 170
     sizes = state.shape_params[:, 0]
@@ -86,9 +65,7 @@ def test_anneal_supraparticle_grows_polydisperse_cubes_from_a_dense_seed(tmp_pat
     assert rows[0]["largest"] >= 32 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(SystemExit, match="k >= 4"):
         anneal.main(["--shape", "cube", "--cubes", "27", "--polydispersity", "0.12"])
-    rounded = anneal.crystallite_in_vapour(
-        argparse.Namespace(**{**vars(args), "polydispersity": 0.0, "rounding": 0.1})
-    )
+    rounded = anneal.crystallite_in_vapour(anneal.parse(base + ["--rounding", "0.1"]))
     assert rounded.shape == "rounded_cuboid" and rounded.N > 64
     np.testing.assert_allclose(rounded.shape_params, np.tile([0.8, 0.8, 0.8, 0.1], (rounded.N, 1)))
 

@@ -21,6 +21,7 @@ frame (crystallites.png, summary ``crystallites_png``).
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -156,10 +157,17 @@ def _induction_text(point):
     return text + ("" if len(t) == point["runs"] else f" in {len(t)} of {point['runs']} runs")
 
 
-def fluid_section(jobs, outdir=None) -> list[str]:
+def figure_prefix(particles: str) -> str:
+    """File-name prefix of the figures of a section of other particles than unit cubes:
+    'cuboid poly=0.12' -> 'cuboid-poly-0.12-' ('' for unit cubes)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "-", particles).strip("-") + "-" if particles else ""
+
+
+def fluid_section(jobs, outdir=None, particles="") -> list[str]:
     """Markdown lines: the state diagram table (when runs are classified), the per-run table and
-    links to the pictures of grown SPs (paths relative to `outdir`, the report's folder)."""
-    lines = ["## Runs from a fluid (nucleation)", ""]
+    links to the pictures of grown SPs (paths relative to `outdir`, the report's folder).
+    `particles`: the shape label of runs of other particles than unit cubes (their own section)."""
+    lines = [f"## Runs from a fluid{f' of {particles}' if particles else ''} (nucleation)", ""]
     points = state_points(jobs)
     if points:
         lines += [
@@ -180,7 +188,7 @@ def fluid_section(jobs, outdir=None) -> list[str]:
                 f"{moves_text(p['vmmc'])} | "
                 f"{'—' if p['sweeps'] is None else p['sweeps']} | {_counts_text(p)} | {_induction_text(p)} |"
             )
-        lines += ["", "![State diagram](state_diagram.png)", ""]
+        lines += ["", f"![State diagram]({figure_prefix(particles)}state_diagram.png)", ""]
     lines += [
         "| λ | φ | βε | replica | N | class | bonds / cube (hard start) | largest cluster (final) "
         "| crystalline fraction | crystallites ≥ 30 | induction | cuboidality | hull fill |",
@@ -284,21 +292,26 @@ def growth_figure(jobs, outdir, name="cluster_growth.png"):
     return _save(fig, outdir, name)
 
 
-def fluid_figures(jobs, outdir) -> dict:
-    """Draw the section's figures the data allow; returns {file name: caption}."""
-    made = {}
+def fluid_figures(jobs, outdir, particles="") -> dict:
+    """Draw the section's figures the data allow; returns {file name: caption}.  `particles`: as
+    fluid_section's (names prefixed by figure_prefix, captions name the particles)."""
+    made, pre = {}, figure_prefix(particles)
+    of = f" of {particles}" if particles else ""
     if any((j.get("series") or {}).get("largest_cluster") for j in jobs):
-        made[growth_figure(jobs, outdir)] = "Growth of the largest SC cluster in runs from a fluid"
+        made[growth_figure(jobs, outdir, pre + "cluster_growth.png")] = (
+            f"Growth of the largest SC cluster in runs from a fluid{of}"
+        )
     if state_points(jobs):
-        made[state_diagram_figure(jobs, outdir)] = (
-            "State diagram of the runs from a fluid: class of each run's last frame"
+        made[state_diagram_figure(jobs, outdir, pre + "state_diagram.png")] = (
+            f"State diagram of the runs from a fluid{of}: class of each run's last frame"
         )
     shown, total = growth_runs(jobs)
     if shown:
-        made[size_classes_figure(shown, outdir)] = (
-            f"Crystalline cluster sizes against sweeps in {len(shown)} of the {total} runs classed crystal "
-            "(state points in order, the first replica of each before any second): the fraction of all "
-            "cubes in clusters of each size class (stacked) and the number of SPs (≥ 30 cubes, black)"
+        made[size_classes_figure(shown, outdir, pre + "cluster_sizes.png")] = (
+            f"Crystalline cluster sizes against sweeps in {len(shown)} of the {total} runs{of} classed "
+            "crystal (state points in order, the first replica of each before any second): the fraction "
+            "of all cubes in clusters of each size class (stacked) and the number of SPs (≥ 30 cubes, "
+            "black)"
         )
     return made
 

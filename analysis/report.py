@@ -32,7 +32,7 @@ from .report_figures import (
     orientation_figure,
     vacancy_shapes_figure,
 )
-from .shape_report import crystal_rows, shape_label, shape_section, vacancy_shape_rows
+from .shape_report import crystal_rows, shape_label, shape_section, shaped_fluid_runs, vacancy_shape_rows
 from .vacancy_criteria import ON_SITE_BOUND, shared_sites_line_shift, spread, strong_limit
 from .verdicts import AGREE, DISAGREE, fmt, pm
 
@@ -120,6 +120,7 @@ def _context(jobs):
         "jobs": jobs,
         "crystal": crystal,
         "fluid_jobs": [j for j in fluid if not shape_label(j)],
+        "shaped_fluid_jobs": shaped_fluid_runs(fluid),
         "crystal_shapes": crystal_rows(jobs),
         "primary": primary,
         "groups": groups,
@@ -170,6 +171,8 @@ def _figures(ctx, outdir):
         )
     made.update(_shape_figures(ctx, outdir))
     made.update(fluid_figures(ctx["fluid_jobs"], outdir))
+    for particles, js in ctx["shaped_fluid_jobs"].items():
+        made.update(fluid_figures(js, outdir, particles))
     return made
 
 
@@ -390,6 +393,8 @@ def write_report(job_summaries, outdir, pending=0):
             )
     if ctx["fluid_jobs"]:
         lines += fluid_section(ctx["fluid_jobs"], outdir)
+    for particles, js in ctx["shaped_fluid_jobs"].items():
+        lines += fluid_section(js, outdir, particles)
     if ctx["eos_points"]:
         lines += _eos_section(ctx)
     lines += shape_section(ctx["vacancy_shapes"], ctx["crystal_shapes"])

@@ -103,6 +103,16 @@ def froze(job) -> bool:
     return _crystal_type({name: _combined([job], name) for name in CLASSES}) != "fluid"
 
 
+def shaped_fluid_runs(jobs) -> dict:
+    """{shape label: jobs} of the runs of other particles than unit cubes quenched from a fluid
+    to attraction (nucleation runs; the hard ones are crystal_rows'), labels in order."""
+    groups = {}
+    for j in jobs:
+        if shape_label(j) and statepoint_value(j, "beta_epsilon"):
+            groups.setdefault(shape_label(j), []).append(j)
+    return dict(sorted(groups.items()))
+
+
 def crystal_rows(jobs):
     """Per (rounding radius, phi, N) of hard-particle fluid runs: the class fractions combined
     over all replicas and their crystal type, and the same over the replicas that froze (`froze`;

@@ -128,13 +128,21 @@ def _point_label(key):
     )
 
 
+def _needs_fluid_runs(context, what="runs of unit cubes started from a fluid"):
+    """Not measured: no unit-cube fluid runs; names the other particles' fluid runs, which the
+    report shows in their own sections (seed 000's claims are tested on unit cubes only)."""
+    others = sorted(context.get("shaped_fluid_jobs") or {})
+    extra = f" (runs of {', '.join(others)} from a fluid: their own report section)" if others else ""
+    return Verdict(NOT_MEASURED, test=f"needs {what}{extra}")
+
+
 def clusters_grow(context, fraction, shown=3):
     """Largest SC cluster over N at the end of each run, averaged over the replicas of a state
     point (λ, φ, βε, N and protocol: nucleation_report.state_key); state points are never
     pooled (a scan mixes fluids that nucleate with ones that cannot)."""
     fluid = context.get("fluid_jobs", [])
     if not fluid:
-        return Verdict(NOT_MEASURED, test="needs runs started from a fluid")
+        return _needs_fluid_runs(context)
     points = {}
     for j in fluid:
         n, big = get(j.get("summary"), "N"), get(j.get("summary"), "clusters.largest_final")
@@ -174,7 +182,7 @@ def _nonspanning(job):
 def clusters_cuboidal(context, cuboidality, min_size):
     fluid = context.get("fluid_jobs", [])
     if not fluid:
-        return Verdict(NOT_MEASURED, test="needs runs started from a fluid")
+        return _needs_fluid_runs(context)
     values, sizes = [], []
     for j in fluid:
         ns = _nonspanning(j)
@@ -214,7 +222,7 @@ def sp_vacancies(context, bulk, surface):
     sps = [get(ns, "supraparticle") for ns in map(_nonspanning, context.get("fluid_jobs", [])) if ns]
     sps = [sp for sp in sps if sp and sp.get("bulk_sites") is not None]
     if not sps:
-        return Verdict(NOT_MEASURED, test="needs a crystallite (SP) that does not wrap the box")
+        return _needs_fluid_runs(context, "a crystallite (SP) of unit cubes that does not wrap the box")
     kb, nb = (sum(sp[k] for sp in sps) for k in ("bulk_vacancies", "bulk_sites"))
     ks, ns = (sum(sp[k] for sp in sps) for k in ("surface_vacancies", "surface_sites"))
     value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"

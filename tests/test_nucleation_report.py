@@ -149,6 +149,33 @@ def test_report_draws_the_state_diagram(tmp_path):
     assert (tmp_path / "cluster_growth.png").exists()
 
 
+def test_runs_of_other_particles_get_their_own_section_and_figures(tmp_path):
+    """Cube and polydisperse-cuboid runs from a fluid: each kind its own section and figures,
+    the cuboids' runs never pooled into N1 (seed 000's claims are on unit cubes); with only
+    cuboid runs, N1 says where they are instead of asking for runs from a fluid."""
+    poly = {"shape": "cuboid", "size_polydispersity": 0.12}
+    cuboids = [_job(0.45, -4.0, 0, "crystal", 58000, **poly), _job(0.45, -5.0, 0, "fluid", None, **poly)]
+    text = open(write_report([*STUDY, *cuboids], str(tmp_path / "both")), encoding="utf-8").read()
+    cubes_at, cuboids_at = (
+        text.index("## Runs from a fluid (nucleation)"),
+        text.index("## Runs from a fluid of cuboid poly=0.12"),
+    )
+    cuboid_part = text[cuboids_at:]
+    assert "| 1.14 | 0.45 | -4 | 500 | single | 100000 | crystal 1/1 | 58000 |" in cuboid_part
+    assert "| 1.14 | 0.45 | -5 | 500 | single | 100000 | fluid 1/1 | — |" in cuboid_part
+    assert "0.45" not in text[cubes_at:cuboids_at]  # the cube section holds STUDY's points only
+    for name in ("state_diagram.png", "cluster_growth.png"):
+        assert (tmp_path / "both" / name).exists() and (
+            tmp_path / "both" / f"cuboid-poly-0.12-{name}"
+        ).exists()
+    assert "(cuboid-poly-0.12-state_diagram.png)" in cuboid_part
+    n1 = next(line for line in text.splitlines() if line.startswith("| N1 |"))
+    assert "2 of 3 state point(s)" not in n1 and "1 of 3 state point(s)" in n1  # STUDY's alone
+    alone = open(write_report(cuboids, str(tmp_path / "alone")), encoding="utf-8").read()
+    n1 = next(line for line in alone.splitlines() if line.startswith("| N1 |"))
+    assert "runs of cuboid poly=0.12 from a fluid: their own report section" in n1 and "not measured" in n1
+
+
 def test_n1_judges_state_points_not_beta_epsilon_pooled_over_phi():
     """Four dilute runs without a crystallite and one dense run that nucleated, all at βε -4:
     pooled over φ the mean (0.06) is below 10 % of N; the dense point alone is 0.3."""

@@ -61,14 +61,16 @@ def size_class_key(kind, size_class):
 
 @dataclass(frozen=True)
 class Frame:
-    """One trajectory frame: sweep, box edges (3,), float64 positions and quaternions, and the
-    scalar ``log/cubemc/*`` values of the frame (without the prefix)."""
+    """One trajectory frame: sweep, box edges (3,), float64 positions and quaternions, the
+    scalar ``log/cubemc/*`` values of the frame (without the prefix), and the particle sizes
+    (mean outer edges, the scale of the well; None for unit cubes)."""
 
     step: int
     box: np.ndarray
     positions: np.ndarray
     orientations: np.ndarray
     log: dict = field(default_factory=dict)
+    sizes: np.ndarray | None = None
 
     @property
     def N(self) -> int:
@@ -392,7 +394,9 @@ class ClusterAnalyzer(Analyzer):
         if beta is None or well is None or beta >= 0:
             return None
         # self.clusters holds the last frame's crystalline clusters already
-        return classify_computed(self.clusters, f.box, f.positions, well, reference=self.reference)
+        return classify_computed(
+            self.clusters, f.box, f.positions, well, reference=self.reference, sizes=f.sizes
+        )
 
 
 class OrthosliceWriter(Analyzer):

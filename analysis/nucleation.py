@@ -296,17 +296,26 @@ MIN_AGGREGATE = 30
 AGGREGATE_BOND_RATIO = 2.0
 
 
-def _well_pairs(box, positions, well_range):
-    """freud box, float32 centres and the neighbour list of pairs closer than `well_range`."""
+def _well_pairs(box, positions, well_range, sizes=None):
+    """freud box, float32 centres and the neighbour list of pairs inside the well: centres closer
+    than `well_range`, or than `well_range` times the pair's mean size given particle `sizes`
+    (the engine's well, cubemc.pairs.square_well)."""
     fbox = freud.box.Box(*np.asarray(box, dtype=float)[:3])
     pos = np.asarray(positions, dtype=np.float32)[:, :3]
-    query = freud.locality.AABBQuery(fbox, pos).query(pos, {"r_max": well_range, "exclude_ii": True})
-    return fbox, pos, query.toNeighborList()
+    reach = well_range * (1.0 if sizes is None else float(np.max(sizes)))
+    query = freud.locality.AABBQuery(fbox, pos).query(pos, {"r_max": reach, "exclude_ii": True})
+    nl = query.toNeighborList()
+    if sizes is not None:
+        s = np.asarray(sizes, dtype=float)
+        mean = 0.5 * (s[nl.query_point_indices] + s[nl.point_indices])
+        nl = nl.copy().filter(np.asarray(nl.distances) < well_range * mean)
+    return fbox, pos, nl
 
 
-def bonded_clusters(box, positions, well_range):
-    """Sizes (descending) of the clusters of cubes joined by the square well (centres < well_range)."""
-    fbox, pos, nl = _well_pairs(box, positions, well_range)
+def bonded_clusters(box, positions, well_range, sizes=None):
+    """Sizes (descending) of the clusters of cubes joined by the square well (centres closer than
+    `well_range`, times the pair's mean size given particle `sizes`), and the number of pairs."""
+    fbox, pos, nl = _well_pairs(box, positions, well_range, sizes)
     cl = freud.cluster.Cluster().compute((fbox, pos), neighbors=nl)
     return np.sort(np.bincount(np.asarray(cl.cluster_idx)))[::-1], len(nl) // 2
 
@@ -334,15 +343,23 @@ def classify_state(
     return classify_computed(cc, box, positions, well_range, min_crystal, min_aggregate, reference)
 
 
-def classify_computed(
-    cc, box, positions, well_range, min_crystal=MIN_CRYSTAL, min_aggregate=MIN_AGGREGATE, reference=None
-):  # noqa: PLR0913
-    """classify_state of a frame whose CrystalClusters `cc` are already computed."""
-    bonded, n_pairs = bonded_clusters(box, positions, well_range)
+def classify_computed(  # noqa: PLR0913
+    cc,
+    box,
+    positions,
+    well_range,
+    min_crystal=MIN_CRYSTAL,
+    min_aggregate=MIN_AGGREGATE,
+    reference=None,
+    sizes=None,
+):
+    """classify_state of a frame whose CrystalClusters `cc` are already computed; `sizes`:
+    particle sizes (the well scales with a pair's mean size), the reference's too."""
+    bonded, n_pairs = bonded_clusters(box, positions, well_range, sizes)
     per_cube = n_pairs / int(bonded.sum())
     ref = None
     if reference is not None:
-        ref_sizes, ref_pairs = bonded_clusters(reference[0], reference[1], well_range)
+        ref_sizes, ref_pairs = bonded_clusters(reference[0], reference[1], well_range, sizes)
         ref = {"largest_bonded": int(ref_sizes[0]), "bonds_per_cube": ref_pairs / int(ref_sizes.sum())}
     beyond_packing = ref is None or per_cube >= AGGREGATE_BOND_RATIO * ref["bonds_per_cube"]
     if cc.largest_cluster_size >= min_crystal:

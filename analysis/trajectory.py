@@ -83,6 +83,7 @@ def read_frames(path, start=0, stop=None, stride=1):
     """Yield the selected frames of a trajectory as `Frame` objects (float64 arrays); the logs
     log/cubemc/* as floats, NaN in frames that did not log them (files whose first frame lacks
     a key later frames log included: gsd.hoomd cannot read those, cubemc.gsd_logs can)."""
+    sizes = particle_sizes(path)
     with gsdio.open_frames(path) as traj:
         n_total = len(traj)
         logs = gsdio.frame_logs(path, LOG_PREFIX)
@@ -94,7 +95,23 @@ def read_frames(path, start=0, stop=None, stride=1):
                 positions=np.asarray(f.particles.position, dtype=float),
                 orientations=np.asarray(f.particles.orientation, dtype=float),
                 log={key: float(values[i]) for key, values in logs.items()},
+                sizes=sizes,
             )
+
+
+def particle_sizes(path):
+    """Per-particle sizes (mean outer edges: the engine's scale of the well) from the last frame's
+    particles/type_shapes; None for unit cubes or shapes the engine does not write (particles
+    keep their sizes through a run)."""
+    from cubemc import shapes
+    from cubemc.errors import InputError
+
+    try:
+        _, _, _, name, params = gsdio.read_frame(path, -1, with_shape=True)
+    except InputError:  # not boxes or rounded boxes: the well of unit particles
+        return None
+    sizes = np.asarray(shapes.sizes(shapes.get(name), params, params.shape[0]), dtype=float)
+    return None if np.all(sizes == 1.0) else sizes
 
 
 def _is_crystal(frame, n_cells, max_missing=0.05):
@@ -108,7 +125,7 @@ def _is_crystal(frame, n_cells, max_missing=0.05):
 
 
 def _last_frame(path):
-    """(box, positions) of the last frame of a GSD file."""
+    """(box, positions) of the last frame of a GSD file (its particles are the run's, in order)."""
     *_, last = read_frames(path)
     return last.box, last.positions
 

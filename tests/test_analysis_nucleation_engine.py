@@ -192,3 +192,33 @@ def test_n2_measures_a_thermal_crystallite_by_its_sites(kind):
     assert n2.verdict == ("agree" if kind == "cube" else "disagree") and n2.value.startswith(fmt(value))
     if kind == "cube":
         assert ns["shape"]["cuboidality"] < 0.92  # why N2 counts sites
+
+
+@pytest.mark.parametrize("shape", ["cuboid", "rounded_cuboid"])
+def test_well_contacts_of_sized_particles_are_the_engine_bonds(tmp_path, shape):
+    """Polydisperse cuboids or rounded cubes in a bonded fluid: the analysis reads each particle's
+    size from the engine's GSD frames, and its well pairs (centres closer than lambda times the
+    pair's mean size) equal the engine's own integer bond count in every frame; the unit-cube
+    well (sizes ignored) does not."""
+    from cubemc.analysis.nucleation import bonded_clusters
+    from cubemc.analysis.trajectory import read_frames
+
+    from cubemc import lattices
+
+    sizes = lattices.draw_sizes(300, 0.12, seed=5)
+    params = lattices.shape_params(shape, sizes, rounding=0.1 if shape == "rounded_cuboid" else 0.0)
+    state = lattices.fluid(300, 0.3, shape, params, seed=5)
+    sim = cubemc.Simulation(state, beta_epsilon=-5.0, well_range=1.14, seed=2, device="cpu")
+    sim.run(600, trajectory=str(tmp_path / "t.gsd"), period=200)
+    frames = list(read_frames(str(tmp_path / "t.gsd")))
+    assert len(frames) == 4 and np.allclose(frames[0].sizes, cubemc.shapes.sizes(sim.shape, params, 300))
+    assert [bonded_clusters(f.box, f.positions, 1.14, f.sizes)[1] for f in frames] == [
+        f.log["bonds"] for f in frames
+    ]
+    last = frames[-1]
+    assert last.log["bonds"] > 100 and bonded_clusters(last.box, last.positions, 1.14)[1] != last.log["bonds"]
+    cubes = cubemc.Simulation(
+        cubemc.State.fluid(100, 0.2, seed=1), beta_epsilon=-1.0, well_range=1.14, seed=1
+    )
+    cubes.run(1, trajectory=str(tmp_path / "c.gsd"), period=1)
+    assert all(f.sizes is None for f in read_frames(str(tmp_path / "c.gsd")))

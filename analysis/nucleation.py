@@ -308,7 +308,7 @@ def _well_pairs(box, positions, well_range, sizes=None):
     if sizes is not None:
         s = np.asarray(sizes, dtype=float)
         mean = 0.5 * (s[nl.query_point_indices] + s[nl.point_indices])
-        nl = nl.copy().filter(np.asarray(nl.distances) < well_range * mean)
+        nl.filter(np.asarray(nl.distances) < well_range * mean)  # in place: the list is ours
     return fbox, pos, nl
 
 

@@ -165,6 +165,16 @@ def _register_rows(state, n):
     return state
 
 
+def _seated(state, n):
+    """(flat site per particle, its site (i, j, k), the particle's minimum-image offset from that
+    site in lattice constants, lattice constants) with crowded sites relieved along chains."""
+    rel, a = _lattice_frame(state, n)
+    site_of = seat_on_lattice(rel, n, REASSIGN)
+    ijk = np.stack(np.unravel_index(site_of, (n, n, n)), axis=1)
+    offsets = rel - ijk
+    return site_of, ijk, offsets - n * np.rint(offsets / n), a
+
+
 def sc_order(state, n) -> dict:
     """Simple-cubic order of `state` on an n x n x n lattice filling its box (drift removed).
 
@@ -178,12 +188,9 @@ def sc_order(state, n) -> dict:
     between a body axis and its nearest box axis, the worst of the three axes (0: aligned with
     the lattice, as built; about 38 for random orientations)."""
     n = validate.positive_int("n", n)
-    rel, _ = _lattice_frame(state, n)
-    site_of = seat_on_lattice(rel, n, REASSIGN)
+    site_of, _, offsets, _ = _seated(state, n)
     occupancy = np.bincount(site_of, minlength=n**3)
-    ijk = np.stack(np.unravel_index(site_of, (n, n, n)), axis=1)
-    disp = rel - ijk
-    disp = np.linalg.norm(disp - n * np.rint(disp / n), axis=1)
+    disp = np.linalg.norm(offsets, axis=1)
     cosines = np.abs(quaternion_matrices(state.orientations)).max(axis=1).min(axis=1)
     tilt = np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
     return {
@@ -202,7 +209,5 @@ def block(state, n):
     larger box.  Pairs that were neighbours across the box's faces become the block's surface;
     no pair comes closer than it was, so the block is overlap-free wherever `state` was."""
     n = validate.positive_int("n", n)
-    rel, a = _lattice_frame(state, n)
-    ijk = np.stack(np.unravel_index(seat_on_lattice(rel, n, REASSIGN), (n, n, n)), axis=1)
-    unwrapped = ijk + (rel - ijk) - n * np.rint((rel - ijk) / n)
-    return (unwrapped - (n - 1) / 2) * a
+    _, ijk, offsets, a = _seated(state, n)
+    return (ijk + offsets - (n - 1) / 2) * a

@@ -76,7 +76,9 @@ def vapour(args, box_volume):
     if not (args.polydispersity or args.rounding):
         n = round(args.vapour * box_volume)
         return cubemc.State.fluid(n_particles=n, packing_fraction=args.vapour, seed=args.seed)
-    shape, unit = particles(argparse.Namespace(polydispersity=0.0, rounding=args.rounding), 1, 0)
+    shape = "rounded_cuboid" if args.rounding else "cuboid"
+    unit = lattices.shape_params(shape, [1.0], rounding=args.rounding)
+    # E[s^3] of the untruncated Gaussian: sets only how many particles fill the box
     mean_volume = shapes.get(shape).volumes(unit, 1)[0] * (1.0 + 3.0 * args.polydispersity**2)
     n = round(args.vapour * box_volume / mean_volume)
     shape, params = particles(args, n, args.seed + 1)
@@ -93,7 +95,7 @@ def crystallite_in_vapour(args):
         edge = (float(mod.volumes(params, len(pos)).sum()) / args.packing_fraction) ** (1 / 3)
         return cubemc.State(pos, q, np.full(3, edge), shape=shape, shape_params=params)
     fluid = vapour(args, args.box**3)
-    big = float(mod.extents(params).max()) if shape != "cube" else 1.0
+    big = shapes.max_size(mod, params)
     reach = np.abs(pos).max() + (0.5 * SPACING + 0.9) * big  # a fluid particle this far out misses the block
     gap = np.linalg.norm(fluid.positions[:, None, :] - pos[None], axis=2).min(axis=1)
     away = (np.abs(fluid.positions).max(axis=1) > reach) | (gap > 1.8 * big)

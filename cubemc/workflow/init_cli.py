@@ -8,6 +8,7 @@ import sys
 from cubemc import files
 from cubemc.cli_errors import OneLineArgumentParser, run_reporting_errors
 
+from . import extend
 from .eos import memory_packing_fraction
 from .errors import StatePointError, WorkflowError
 from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
@@ -80,6 +81,12 @@ def build_parser() -> OneLineArgumentParser:
         metavar="SIZE",
         help=f"memory one job may use, e.g. 64G (default: ${files.MEMORY_LIMIT_ENV}, "
         "else this machine's memory); larger state points are rejected",
+    )
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="lengthen the production runs of the project's jobs (those matching the grid options "
+        "given) to --production-sweeps; `python project.py run` continues them where they stopped",
     )
     parser.add_argument("--dry-run", action="store_true", help="validate and list, write nothing")
     parser.add_argument("--quiet", "-q", action="store_true")
@@ -244,6 +251,40 @@ def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
     return new, existing
 
 
+def extend_from_args(args, out=None) -> int:
+    """``init.py --extend``: the grid options select jobs, --production-sweeps is the new length."""
+    out = out or sys.stdout
+    if args.production_sweeps is None:
+        raise StatePointError("--extend needs --production-sweeps, the new production length")
+    other = (
+        *SCALAR_OPTIONS,
+        "shape",
+        "edge_ratios",
+        "rounding_radius",
+        "size_polydispersity",
+        "initial_state",
+    )
+    fixed = [f"--{key.replace('_', '-')}" for key in other if getattr(args, key) is not None]
+    fixed = [option for option in fixed if option != "--production-sweeps"]
+    if args.studies or args.quick or fixed:
+        given = " ".join(args.studies) or ("--quick" if args.quick else fixed[0])
+        raise StatePointError(
+            f"--extend selects existing jobs by grid options and changes only --production-sweeps; "
+            f"{given} does not apply"
+        )
+    if not os.path.isfile(os.path.join(args.project_dir, ".signac", "config")):
+        raise WorkflowError(f"{os.path.abspath(args.project_dir)} holds no signac project to extend")
+    project = _open_project(args.project_dir)
+    filters = {key: getattr(args, key) for key in extend.FILTER_KEYS}
+    if args.dry_run:
+        jobs = extend.select_jobs(project, filters)
+        longer = extend.check_extension(jobs, args.production_sweeps)
+        print(f"init.py: {len(longer)} job(s) would be extended; nothing written (--dry-run)", file=out)
+        return 0
+    extend.extend_jobs(project, filters, args.production_sweeps, out)
+    return 0
+
+
 def _repair_statepoint(job) -> None:
     """Write the state point file of an existing job again if it is damaged: init.py knows it
     (the job id is its hash), so re-running init.py is the way to recover one."""
@@ -260,6 +301,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     def work():
+        if args.extend:
+            return extend_from_args(args)
         pairs = statepoints_from_args(args)
         statepoints = [sp for _, sp in pairs]
         if args.dry_run:

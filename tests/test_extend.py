@@ -1,0 +1,120 @@
+"""``init.py --extend`` lengthens finished runs (cubemc/workflow/extend.py).
+
+The independent answer is the engine itself run without interruption: the extended job must end
+exactly where one uninterrupted run of the longer length from the same burnt-in state ends.
+"""
+
+import os
+
+import gsd.hoomd
+import numpy as np
+import signac
+
+import cubemc
+from cubemc.workflow import operations, stages
+from cubemc.workflow.config import load_config
+from cubemc.workflow.init_cli import create_jobs, main
+from cubemc.workflow.locking import job_lock
+from cubemc.workflow.studies import make_statepoint
+
+PERIOD = 20
+SHORT, LONG = 200, 400
+
+
+def point(production_sweeps=SHORT):
+    return make_statepoint(
+        initial_state="fluid",
+        beta_epsilon=-2.0,
+        packing_fraction=0.2,
+        well_range=1.14,
+        N=64,
+        replica=0,
+        tune_sweeps=30,
+        equilibration_sweeps=40,
+        production_sweeps=production_sweeps,
+        sample_period=PERIOD,
+    )
+
+
+def finished_job(path):
+    create_jobs(str(path), [("custom", point())], quiet=True)
+    (job,) = signac.get_project(str(path))
+    config = load_config(str(path))
+    for stage in stages.STAGES:
+        assert stages.run_stage(job, stage, config, "cpu")
+    operations.analyse(job)
+    assert operations.is_analysed(job)
+    return job, config
+
+
+def extend(path, *options):
+    return main(["--extend", "--production-sweeps", str(LONG), "--project-dir", str(path), *options])
+
+
+def frames(path):
+    with gsd.hoomd.open(str(path)) as traj:
+        return [
+            (int(f.configuration.step), f.particles.position.tobytes(), f.particles.orientation.tobytes())
+            for f in traj
+        ]
+
+
+def one_error_line(capsys, *fragments):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, capsys):
+    job, config = finished_job(tmp_path)
+    old_id, seed = job.id, job.doc["seed"]
+    shorter_end = np.load(job.fn(stages.FINAL))["positions"].copy()
+    assert extend(tmp_path) == 0
+    (job,) = signac.get_project(str(tmp_path))
+    assert job.id != old_id and job.sp["production_sweeps"] == LONG
+    assert not stages.is_sampled(job) and not operations.is_analysed(job)
+    kept = job.fn(f"production-{SHORT}")
+    assert np.array_equal(np.load(os.path.join(kept, stages.FINAL))["positions"], shorter_end)
+    assert os.path.isfile(os.path.join(kept, operations.ANALYSIS_JSON))
+    assert job.doc["extensions"][-1]["from_id"] == old_id and job.doc["seed"] == seed
+
+    assert stages.run_stage(job, "sample", config, "cpu")
+    operations.analyse(job)
+    assert operations.is_analysed(job)
+    uninterrupted = cubemc.Simulation.from_checkpoint(job.fn(stages.EQUILIBRATED), device="cpu")
+    start = uninterrupted.sweep
+    uninterrupted.run(LONG, trajectory=str(tmp_path / "uninterrupted.gsd"), period=PERIOD)
+    end = cubemc.Simulation.from_checkpoint(job.fn(stages.FINAL), device="cpu")
+    assert end.sweep == start + LONG
+    assert np.array_equal(end.positions, uninterrupted.positions)
+    assert np.array_equal(end.orientations, uninterrupted.orientations)
+    assert int(end.energy) == int(uninterrupted.energy)
+    extended = frames(job.fn(stages.TRAJECTORY))
+    first = -(-start // PERIOD) * PERIOD  # frames every PERIOD sweeps from the production start
+    assert [step for step, *_ in extended] == list(range(first, start + LONG + 1, PERIOD))
+    assert extended == frames(tmp_path / "uninterrupted.gsd")
+
+    assert extend(tmp_path) == 0  # the same line again changes nothing
+    assert "already 400 production sweeps" in capsys.readouterr().out
+
+
+def test_extend_refuses_with_one_line_and_changes_nothing(tmp_path, capsys):
+    job, _ = finished_job(tmp_path)
+    capsys.readouterr()
+    before = sorted(os.listdir(job.path))
+    with job_lock(job, "a test holding the job"):  # as a running project.py would
+        assert extend(tmp_path) != 0
+    one_error_line(capsys, "already being worked on")
+    create_jobs(str(tmp_path), [("custom", point(LONG))], quiet=True)
+    assert extend(tmp_path, "--beta-epsilon", "-2") != 0
+    one_error_line(capsys, "already has that state point")
+    assert sorted(os.listdir(job.path)) == before and job.sp["production_sweeps"] == SHORT
+    assert main(["--extend", "--project-dir", str(tmp_path)]) != 0
+    one_error_line(capsys, "needs --production-sweeps")
+    assert extend(tmp_path, "--replicas", "3") != 0
+    one_error_line(capsys, "--replicas does not apply")
+    assert extend(tmp_path, "--beta-epsilon", "-7") != 0
+    one_error_line(capsys, "no job of the project matches")
+    assert extend(tmp_path / "nowhere") != 0
+    one_error_line(capsys, "holds no signac project")

@@ -97,6 +97,10 @@ def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, 
 
     assert extend(tmp_path) == 0  # the same line again changes nothing
     assert "already 400 production sweeps" in capsys.readouterr().out
+    # init.py's original line must not make the shorter job again: same seed, the same run twice
+    create_jobs(str(tmp_path), [("custom", point())], quiet=True)
+    assert [j.id for j in signac.get_project(str(tmp_path))] == [job.id]
+    assert f"now job {job.id}" in capsys.readouterr().out
 
 
 def test_extend_refuses_with_one_line_and_changes_nothing(tmp_path, capsys):

@@ -72,6 +72,12 @@ def _same(a, b) -> bool:
     return a is not None and abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
 
 
+def extended_ids(project) -> dict[str, str]:
+    """{old id: id now} for every job of `project` that was extended (init.py must not make the
+    shorter job again: it would be the same run, seed included, counted twice)."""
+    return {entry["from_id"]: job.id for job in project for entry in job.doc.get("extensions", [])}
+
+
 def check_extension(jobs, production_sweeps: int) -> list[dict]:
     """Validate the longer state points of `jobs` (all of them, before anything changes)."""
     if not jobs:

@@ -220,8 +220,9 @@ def _open_project(project_dir: str):
         ) from None
 
 
-def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
+def create_jobs(project_dir: str, pairs, quiet=False, out=None):
     """Validate everything, then create the project and jobs. Returns (new, existing) counts."""
+    out = out or sys.stdout
     statepoints = [sp for _, sp in pairs]
     warnings = validate_grid(statepoints)  # raises before anything is written
     for message in warnings:
@@ -233,8 +234,13 @@ def create_jobs(project_dir: str, pairs, quiet=False, out=sys.stdout):
     os.makedirs(project_dir, exist_ok=True)  # check_target found its parent
     project = signac.init_project(path=project_dir)
     new = existing = 0
+    extended = extend.extended_ids(project)
     for study_name, sp in pairs:
         job = project.open_job(sp)
+        if job.id in extended:
+            existing += 1
+            print(f"{job.id}  extended: now job {extended[job.id]} (same run, longer)", file=out)
+            continue
         if job in project:
             existing += 1
             _repair_statepoint(job)

@@ -270,6 +270,17 @@ class OrientationAnalyzer(Analyzer):
         }
 
 
+#: per-frame series of the largest non-spanning crystallite: {series key: Supraparticle attribute}
+#: (counts, not fractions, so frames and replicas pool by summing)
+SP_SERIES = {
+    "largest_cuboidality": "cuboidality",
+    "largest_bulk_sites": "bulk_sites",
+    "largest_bulk_vacancies": "bulk_vacancies",
+    "largest_surface_sites": "surface_sites",
+    "largest_surface_vacancies": "surface_vacancies",
+}
+
+
 class ClusterAnalyzer(Analyzer):
     """Crystalline SC clusters and their shapes (analysis.nucleation).
 
@@ -277,8 +288,8 @@ class ClusterAnalyzer(Analyzer):
     (`CrystalClusters.largest_nonspanning`, at least `min_shape_size` cubes): a box-spanning
     crystal has no faces of its own. The summary's `nonspanning_final` holds that crystallite's
     shape and its supraparticle numbers (analysis.supraparticle, site mapping along bonds); the
-    series `largest_cuboidality` (the site measure N2 judges) and `nonspanning_size` follow that
-    crystallite frame by frame.
+    series `largest_cuboidality` (the site measure N2 judges), the site and vacancy counts of
+    SP_SERIES (F1's) and `nonspanning_size` follow that crystallite frame by frame.
     The size distribution follows as series per class of SIZE_CLASSES: `clusters_<lo>_<hi>`
     (how many crystalline clusters of lo to hi cubes) and `cubes_<lo>_<hi>` (the cubes they hold);
     `n_crystallites` counts the clusters of >= nucleation.MIN_CRYSTAL cubes (the SPs).
@@ -302,7 +313,7 @@ class ClusterAnalyzer(Analyzer):
 
         self.clusters = CrystalClusters(**cluster_options)
         self.min_shape_size = min_shape_size
-        self._nonspanning_cluster = None
+        self._nonspanning = None  # (cluster index, its Supraparticle) of the last frame
         self._last_frame = None
         self._steps = []
 
@@ -314,18 +325,18 @@ class ClusterAnalyzer(Analyzer):
         self._last_frame = frame
         self._steps.append(frame.step)
         c = cc.largest_nonspanning(self.min_shape_size)
-        self._nonspanning_cluster = c
-        cuboidality = None  # N2's measure (sites along bonds), frame by frame
+        sp = None  # N2's and F1's measures (sites along bonds), frame by frame
         if c is not None:
             pos, q, _ = cc.cluster_configuration(c)
-            cuboidality = Supraparticle(mapping="bonds").compute(pos, q).cuboidality
+            sp = Supraparticle(mapping="bonds").compute(pos, q)
+        self._nonspanning = c, sp
+        self._append(**{key: None if sp is None else getattr(sp, attr) for key, attr in SP_SERIES.items()})
         self._append(
             crystalline_fraction=cc.crystalline_fraction,
             largest_cluster=cc.largest_cluster_size,
             n_clusters=cc.num_clusters,
             n_crystallites=int((cc.cluster_sizes >= MIN_CRYSTAL).sum()),
             nonspanning_size=0 if c is None else int(cc.cluster_sizes[c]),
-            largest_cuboidality=cuboidality,
             mean_q4=float(cc.q4.mean()),
             **self._size_classes(cc.cluster_sizes),
         )
@@ -341,20 +352,19 @@ class ClusterAnalyzer(Analyzer):
             out[size_class_key("cubes", (lo, hi))] = int(inside.sum())
         return out
 
-    def _nonspanning(self):
+    def _nonspanning_final(self):
         """Shape and SP numbers of the last frame's largest non-spanning crystallite (or None)."""
         from .nucleation import cluster_shape
-        from .supraparticle import Supraparticle
 
-        c, cc = self._nonspanning_cluster, self.clusters
+        c, sp = self._nonspanning
         if c is None:
             return None
-        pos, q, _ = cc.cluster_configuration(c)
+        pos, q, _ = self.clusters.cluster_configuration(c)
         return {
             "cluster": int(c),
-            "size": int(cc.cluster_sizes[c]),
+            "size": int(self.clusters.cluster_sizes[c]),
             "shape": cluster_shape(pos, None, q),
-            "supraparticle": Supraparticle(mapping="bonds").compute(pos, q).summary(),
+            "supraparticle": sp.summary(),
         }
 
     @property
@@ -370,7 +380,7 @@ class ClusterAnalyzer(Analyzer):
             "n_clusters_final": int(s["n_clusters"][-1]),
             "size_distribution_final": cc.size_distribution,
             "largest_shapes_final": cc.shapes(max_clusters=3),
-            "nonspanning_final": self._nonspanning(),
+            "nonspanning_final": self._nonspanning_final(),
             "mean_q4": time_average(self.production("mean_q4")),
             "n_crystallites_final": int(s["n_crystallites"][-1]),
             "induction_steps": self._induction(),

@@ -106,6 +106,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Vacancy fraction 3.3 % (bulk) / 5.5 ± 1.5 % (surface)",
         "sp_vacancies",
         {"bulk": 0.033, "surface": (0.055, 0.015)},
+        "sp_history.png",
     ),
     Claim(
         "N1",
@@ -121,6 +122,7 @@ CLAIMS: tuple[Claim, ...] = (
         "Supraparticles are cuboidal",
         "clusters_cuboidal",
         {"cuboidality": 0.75, "min_size": 50},
+        "sp_history.png",
     ),
     Claim(
         "O1",

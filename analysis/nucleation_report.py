@@ -44,6 +44,7 @@ __all__ = [
     "growth_figure",
     "growth_runs",
     "size_classes_figure",
+    "sp_history_figure",
 ]
 
 #: classes in the order of increasing order, with their markers in the diagram
@@ -53,6 +54,9 @@ _MARKERS = {"fluid": ("o", "none"), "aggregate": ("^", "C1"), "crystal": ("s", "
 INDUCTION_SIZE = "50"
 #: size_classes_figure draws at most this many runs (one panel each)
 MAX_GROWTH_PANELS = 6
+#: sp_history_figure draws a vacancy fraction only from this many sites on (fewer read in
+#: steps of 2 % or more)
+MIN_SITES_DRAWN = 50
 
 
 def run_row(job) -> dict:
@@ -297,7 +301,7 @@ def fluid_figures(jobs, outdir, particles="") -> dict:
     fluid_section's (names prefixed by figure_prefix, captions name the particles)."""
     made, pre = {}, figure_prefix(particles)
     of = f" of {particles}" if particles else ""
-    if any((j.get("series") or {}).get("largest_cluster") for j in jobs):
+    if any((j.get("series") or {}).get("largest_cluster") and j["series"].get("step") for j in jobs):
         made[growth_figure(jobs, outdir, pre + "cluster_growth.png")] = (
             f"Growth of the largest SC cluster in runs from a fluid{of}"
         )
@@ -306,6 +310,14 @@ def fluid_figures(jobs, outdir, particles="") -> dict:
             f"State diagram of the runs from a fluid{of}: class of each run's last frame"
         )
     shown, total = growth_runs(jobs)
+    followed = [j for j in shown if (j.get("series") or {}).get("largest_bulk_sites")]
+    if followed:
+        made[sp_history_figure(followed, outdir, pre + "sp_history.png")] = (
+            f"The largest SP (non-spanning crystallite) of {len(followed)} runs{of} against sweeps: "
+            "cuboidality (N2's site measure; dashed: its 0.75) and the bulk and surface vacancy "
+            f"fractions (F1's; shown once the SP has {MIN_SITES_DRAWN} sites of the kind; dashed "
+            "and band: the experiments' 3.3 % and 5.5 ± 1.5 %)"
+        )
     if shown:
         made[size_classes_figure(shown, outdir, pre + "cluster_sizes.png")] = (
             f"Crystalline cluster sizes against sweeps in {len(shown)} of the {total} runs{of} classed "
@@ -366,4 +378,38 @@ def size_classes_figure(runs, outdir, name="cluster_sizes.png"):
         twin.yaxis.set_major_locator(MaxNLocator(integer=True))
         if i == 0:
             ax.legend(fontsize=6, loc="upper left")
+    return _save(fig, outdir, name)
+
+
+def _floats(series, key):
+    return np.array([np.nan if v is None else v for v in series[key]], dtype=float)
+
+
+def sp_history_figure(runs, outdir, name="sp_history.png"):
+    """The largest non-spanning crystallite of each run against sweeps: cuboidality and the bulk
+    and surface vacancy fractions (analyzers.SP_SERIES), with N2's threshold and F1's values."""
+    from .claims import CLAIMS
+    from .report_figures import _figure, _save
+
+    fig, axes = _figure(3, 4.4, 3.6)
+    params = {c.id: c.parameters for c in CLAIMS}
+    bulk, (surface, band) = params["F1"]["bulk"], params["F1"]["surface"]
+    for job in runs:
+        r, s = run_row(job), job["series"]
+        axes[0].plot(s["step"], _floats(s, "largest_cuboidality"), lw=1, label=_run_label(r))
+        for ax, kind in zip(axes[1:], ("bulk", "surface"), strict=True):
+            sites, holes = _floats(s, f"largest_{kind}_sites"), _floats(s, f"largest_{kind}_vacancies")
+            shown = np.where(sites >= MIN_SITES_DRAWN, 100 * holes / np.maximum(sites, 1), np.nan)
+            ax.plot(s["step"], shown, lw=1)
+    axes[0].axhline(params["N2"]["cuboidality"], color="k", ls="--", lw=0.8)
+    axes[1].axhline(100 * bulk, color="k", ls="--", lw=0.8)
+    axes[2].axhspan(100 * (surface - band), 100 * (surface + band), color="0.85")
+    axes[2].axhline(100 * surface, color="k", ls="--", lw=0.8)
+    steps = [x for job in runs for x in job["series"]["step"]]
+    for ax, label in zip(axes, ("cuboidality", "bulk vacancies (%)", "surface vacancies (%)"), strict=True):
+        ax.set_xlim(min(steps), max(steps))  # one time axis for the three panels
+        ax.set_xlabel("sweep")
+        ax.set_ylabel(label)
+    axes[0].set_ylim(0, 1.05)
+    axes[0].legend(fontsize=6)
     return _save(fig, outdir, name)

@@ -7,6 +7,7 @@ classified as fluid; a chain of bonded cubes that turns at random is an aggregat
 
 import numpy as np
 import pytest
+from cubemc.analysis.analyzers import SP_SERIES
 from cubemc.analysis.nucleation import CrystalClusters, classify_state
 from cubemc.analysis.supraparticle import Supraparticle
 
@@ -161,9 +162,25 @@ def _crystallite_in_vapour(sites, seed):
     sim.run(500)
     series = {}
     ns = _summary_of(sim, series)["nonspanning_final"]
-    # the per-frame series follows the same crystallite with the same (site) measure as N2
-    assert series["largest_cuboidality"] == [ns["supraparticle"]["cuboidality"]]
+    # the per-frame series follow the same crystallite with the same (site) measures as N2, F1
+    for key, attr in SP_SERIES.items():
+        assert series[key] == [ns["supraparticle"][attr]], key
     return ns
+
+
+def test_holes_in_a_thermal_crystallite_are_counted_frame_by_frame():
+    """A 7^3 block with three holes in its bulk, shaken by the engine: F1's per-frame counts read
+    3 vacancies in 125 bulk sites and none in 218 surface sites (a cube next to a hole would have
+    to break five bonds to move into it, e^-25 at beta*eps -5)."""
+    g = np.arange(7)
+    sites = np.array(np.meshgrid(g, g, g, indexing="ij")).reshape(3, -1).T
+    holes = [(2, 2, 2), (4, 4, 4), (2, 4, 3)]
+    sites = sites[~(sites[:, None, :] == np.array(holes)[None]).all(axis=2).any(axis=1)]
+    ns = _crystallite_in_vapour(sites.astype(float), seed=17)
+    sp = ns["supraparticle"]
+    assert ns["size"] == len(sites) == 340
+    assert (sp["bulk_vacancies"], sp["bulk_sites"]) == (3, 125)
+    assert (sp["surface_vacancies"], sp["surface_sites"]) == (0, 218)
 
 
 @pytest.mark.parametrize("kind", ["cube", "ball"])

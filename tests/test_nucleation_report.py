@@ -265,3 +265,23 @@ def test_the_summary_of_a_nucleation_study_counts_the_classes(tmp_path):
         "state point(s), whose last frames are 2 crystal, 1 aggregate, 2 fluid" in summary
     )
     assert "seed 000, Fig. 5" not in summary  # the vacancy measure is for crystal runs
+
+
+def test_the_largest_sps_history_is_drawn_and_linked_from_n2_and_f1(tmp_path):
+    """The analyzer's per-frame SP counts (a perfect 5^3 block at the last frame: 27 bulk and 98
+    surface sites, no vacancy) reach the report as sp_history.png, the figure of N2 and F1."""
+    analyzer = ClusterAnalyzer()
+    for frame in _growing_run():
+        analyzer.compute(frame)
+    series = {"step": [1000, 2000, 3000], **analyzer.series}
+    assert series["largest_bulk_sites"][-1] == 27 and series["largest_surface_sites"][-1] == 98
+    assert series["largest_bulk_vacancies"][-1] == series["largest_surface_vacancies"][-1] == 0
+    assert series["largest_bulk_sites"][0] is None  # the fluid frame has no crystallite
+    job = _job(0.4, -4.0, 0, "crystal", 2000)
+    job["summary"]["clusters"] = analyzer.summary
+    job["series"] = series
+    text = open(write_report([job], str(tmp_path)), encoding="utf-8").read()
+    assert (tmp_path / "sp_history.png").stat().st_size > 10000
+    for claim in ("N2", "F1"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {claim} |"))
+        assert row.endswith("| [sp_history.png](sp_history.png) |"), row

@@ -13,6 +13,7 @@ import signac
 import cubemc
 from cubemc.workflow import operations, stages
 from cubemc.workflow.config import load_config
+from cubemc.workflow.flowproject import sweeps_left
 from cubemc.workflow.init_cli import create_jobs, main
 from cubemc.workflow.locking import job_lock
 from cubemc.workflow.studies import make_statepoint
@@ -79,6 +80,7 @@ def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, 
     assert os.path.isfile(os.path.join(kept, operations.ANALYSIS_JSON))
     assert job.doc["extensions"][-1]["from_id"] == old_id and job.doc["seed"] == seed
 
+    assert sweeps_left(job, ("production_sweeps",)) == LONG - SHORT  # the walltime asks for these
     assert stages.run_stage(job, "sample", config, "cpu")
     operations.analyse(job)
     assert operations.is_analysed(job)

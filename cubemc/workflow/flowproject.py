@@ -61,10 +61,18 @@ def _max_walltime():
         return 24.0
 
 
+def sweeps_left(job, sweep_keys) -> int:
+    """Sweeps of `sweep_keys` the job still has to run: a production run resumed or lengthened
+    (init.py --extend) counts from its last checkpoint (job.doc's progress)."""
+    total = sum(job.cached_statepoint[key] for key in sweep_keys)
+    progress = job.doc.get("progress") or {}
+    if sweep_keys == ("production_sweeps",) and progress.get("stage") == "sample":
+        total -= min(total, int(progress.get("done", 0)))
+    return total
+
+
 def _hours(jobs, sweep_keys, rate):
-    work = sum(
-        job.cached_statepoint["N"] * sum(job.cached_statepoint[key] for key in sweep_keys) for job in jobs
-    )
+    work = sum(job.cached_statepoint["N"] * sweeps_left(job, sweep_keys) for job in jobs)
     hours = 0.05 * len(jobs) + 2.0 * work / rate / 3600.0
     return round(min(_max_walltime(), max(MIN_WALLTIME_HOURS, hours)), 2)
 

@@ -81,6 +81,7 @@ def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, 
     assert job.doc["extensions"][-1]["from_id"] == old_id and job.doc["seed"] == seed
 
     assert sweeps_left(job, ("production_sweeps",)) == LONG - SHORT  # the walltime asks for these
+    assert (job.doc["progress"]["done"], job.doc["progress"]["total"]) == (SHORT, LONG)
     assert stages.run_stage(job, "sample", config, "cpu")
     operations.analyse(job)
     assert operations.is_analysed(job)

@@ -111,6 +111,9 @@ def extend_job(job, production_sweeps: int) -> str | None:
         entry |= {"to_production_sweeps": production_sweeps, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         job.doc["extensions"] = history + [entry]
         job.doc.pop("final", None)
+        progress = job.doc.get("progress")
+        if progress and progress.get("stage") == "sample":  # status and dashboard show the new length
+            job.doc["progress"] = dict(progress, total=production_sweeps)
         job.update_statepoint({"production_sweeps": production_sweeps}, overwrite=True)  # the commit
     return old_id
 

@@ -6,9 +6,9 @@ exactly where one uninterrupted run of the longer length from the same burnt-in 
 
 import os
 
-import gsd.hoomd
 import numpy as np
 import signac
+from workflow_support import PERIOD, small_fluid_point, trajectory_frames
 
 import cubemc
 from cubemc.workflow import operations, stages
@@ -16,25 +16,12 @@ from cubemc.workflow.config import load_config
 from cubemc.workflow.flowproject import sweeps_left
 from cubemc.workflow.init_cli import create_jobs, main
 from cubemc.workflow.locking import job_lock
-from cubemc.workflow.studies import make_statepoint
 
-PERIOD = 20
 SHORT, LONG = 200, 400
 
 
 def point(production_sweeps=SHORT):
-    return make_statepoint(
-        initial_state="fluid",
-        beta_epsilon=-2.0,
-        packing_fraction=0.2,
-        well_range=1.14,
-        N=64,
-        replica=0,
-        tune_sweeps=30,
-        equilibration_sweeps=40,
-        production_sweeps=production_sweeps,
-        sample_period=PERIOD,
-    )
+    return small_fluid_point(production_sweeps=production_sweeps)
 
 
 def finished_job(path):
@@ -50,14 +37,6 @@ def finished_job(path):
 
 def extend(path, *options):
     return main(["--extend", "--production-sweeps", str(LONG), "--project-dir", str(path), *options])
-
-
-def frames(path):
-    with gsd.hoomd.open(str(path)) as traj:
-        return [
-            (int(f.configuration.step), f.particles.position.tobytes(), f.particles.orientation.tobytes())
-            for f in traj
-        ]
 
 
 def one_error_line(capsys, *fragments):
@@ -93,10 +72,10 @@ def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, 
     assert np.array_equal(end.positions, uninterrupted.positions)
     assert np.array_equal(end.orientations, uninterrupted.orientations)
     assert int(end.energy) == int(uninterrupted.energy)
-    extended = frames(job.fn(stages.TRAJECTORY))
+    extended = trajectory_frames(job.fn(stages.TRAJECTORY))
     first = -(-start // PERIOD) * PERIOD  # frames every PERIOD sweeps from the production start
     assert [step for step, *_ in extended] == list(range(first, start + LONG + 1, PERIOD))
-    assert extended == frames(tmp_path / "uninterrupted.gsd")
+    assert extended == trajectory_frames(tmp_path / "uninterrupted.gsd")
 
     assert extend(tmp_path) == 0  # the same line again changes nothing
     assert "already 400 production sweeps" in capsys.readouterr().out

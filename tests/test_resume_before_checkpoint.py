@@ -13,15 +13,13 @@ import gsd.hoomd
 import numpy as np
 import pytest
 import signac
+from workflow_support import PERIOD, small_fluid_point, trajectory_frames
 
 import cubemc
 from cubemc.files import FileCheckError
 from cubemc.workflow import batched, stages
 from cubemc.workflow.config import load_config
 from cubemc.workflow.init_cli import create_jobs
-from cubemc.workflow.studies import make_statepoint
-
-PERIOD = 20
 
 
 def make_job(path, replica=0):
@@ -30,25 +28,10 @@ def make_job(path, replica=0):
 
 
 def make_jobs(path, replicas):
-    points = [("custom", point(replica)) for replica in replicas]
+    points = [("custom", small_fluid_point(replica)) for replica in replicas]
     create_jobs(str(path), points, quiet=True)
     jobs = sorted(signac.get_project(str(path)), key=lambda job: job.sp["replica"])
     return jobs, load_config(str(path))
-
-
-def point(replica):
-    return make_statepoint(
-        initial_state="fluid",
-        beta_epsilon=-2.0,
-        packing_fraction=0.2,
-        well_range=1.14,
-        N=64,
-        replica=replica,
-        tune_sweeps=30,
-        equilibration_sweeps=40,
-        production_sweeps=200,
-        sample_period=PERIOD,
-    )
 
 
 def kill_before_checkpoint(job, start_file, trajectory, sweeps):
@@ -59,14 +42,6 @@ def kill_before_checkpoint(job, start_file, trajectory, sweeps):
         steps = [int(frame.configuration.step) for frame in traj]
     assert steps and steps[0] > int(np.load(job.fn(start_file))["sweep"])  # none to compare
     return steps
-
-
-def frames(path):
-    with gsd.hoomd.open(path) as traj:
-        return [
-            (int(f.configuration.step), f.particles.position.tobytes(), f.particles.orientation.tobytes())
-            for f in traj
-        ]
 
 
 def test_both_stages_restart_from_their_start_file_and_write_the_same_files(tmp_path, capsys):
@@ -92,7 +67,7 @@ def test_both_stages_restart_from_their_start_file_and_write_the_same_files(tmp_
         assert set(a.files) == set(b.files)
         assert all(np.array_equal(a[key], b[key]) for key in a.files)
     for name in (stages.EQUILIBRATION_TRAJECTORY, stages.TRAJECTORY):
-        assert frames(reference.fn(name)) == frames(job.fn(name)), name
+        assert trajectory_frames(reference.fn(name)) == trajectory_frames(job.fn(name)), name
 
 
 def test_a_batch_of_jobs_restarts_the_killed_one_from_its_start_file(tmp_path, capsys):
@@ -108,7 +83,9 @@ def test_a_batch_of_jobs_restarts_the_killed_one_from_its_start_file(tmp_path, c
     assert batched.sample_group(jobs, config, "cpu") is True  # one batch, not one job after another
     assert "were written before the stage's first checkpoint" in capsys.readouterr().err
     for reference, job in zip(references, jobs):
-        assert frames(reference.fn(stages.TRAJECTORY)) == frames(job.fn(stages.TRAJECTORY))
+        assert trajectory_frames(reference.fn(stages.TRAJECTORY)) == trajectory_frames(
+            job.fn(stages.TRAJECTORY)
+        )
         with np.load(reference.fn(stages.FINAL)) as a, np.load(job.fn(stages.FINAL)) as b:
             assert all(np.array_equal(a[key], b[key]) for key in a.files)
 

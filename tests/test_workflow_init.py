@@ -60,10 +60,16 @@ def test_quick_and_nucleation_studies_are_valid():
     nucleation = get_study("nucleation").statepoints()
     assert {p["initial_state"] for p in nucleation} == {"fluid"}
     assert {p["packing_fraction"] for p in nucleation} == {0.3, 0.4, 0.45, 0.5}
-    # the slow branch (docs/validation.md): phi 0.3 at beta*eps -5 only, for 10^6 sweeps
+    # the slow branches (docs/validation.md): phi 0.3 at beta*eps -5 for 10^6 sweeps (1000 cubes)
+    # and at -4.75 for 3 x 10^6 (2000 cubes: the cuboidal SPs), two replicas each
     slow = [p for p in nucleation if p["packing_fraction"] == 0.3]
-    assert {(p["beta_epsilon"], p["production_sweeps"]) for p in slow} == {(-5.0, 1000000)} and len(slow) == 2
-    assert len(nucleation) == 26
+    assert sorted((p["beta_epsilon"], p["N"], p["production_sweeps"]) for p in slow) == [
+        (-5.0, 1000, 1000000),
+        (-5.0, 1000, 1000000),
+        (-4.75, 2000, 3000000),
+        (-4.75, 2000, 3000000),
+    ]
+    assert len(nucleation) == 28 and {p["N"] for p in nucleation if p["packing_fraction"] > 0.3} == {1000}
     assert all(p["beta_epsilon"] <= -1.5 for p in nucleation)
     validate_grid(quick + nucleation)
 

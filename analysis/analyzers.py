@@ -313,7 +313,7 @@ class ClusterAnalyzer(Analyzer):
 
         self.clusters = CrystalClusters(**cluster_options)
         self.min_shape_size = min_shape_size
-        self._nonspanning = None  # (cluster index, its Supraparticle) of the last frame
+        self._nonspanning = None  # (cluster index, unwrapped (pos, q), Supraparticle) of the last frame
         self._last_frame = None
         self._steps = []
 
@@ -325,11 +325,11 @@ class ClusterAnalyzer(Analyzer):
         self._last_frame = frame
         self._steps.append(frame.step)
         c = cc.largest_nonspanning(self.min_shape_size)
-        sp = None  # N2's and F1's measures (sites along bonds), frame by frame
+        sp = configuration = None  # N2's and F1's measures (sites along bonds), frame by frame
         if c is not None:
-            pos, q, _ = cc.cluster_configuration(c)
-            sp = Supraparticle(mapping="bonds").compute(pos, q)
-        self._nonspanning = c, sp
+            configuration = cc.cluster_configuration(c)[:2]
+            sp = Supraparticle(mapping="bonds").compute(*configuration)
+        self._nonspanning = c, configuration, sp
         self._append(**{key: None if sp is None else getattr(sp, attr) for key, attr in SP_SERIES.items()})
         self._append(
             crystalline_fraction=cc.crystalline_fraction,
@@ -356,10 +356,10 @@ class ClusterAnalyzer(Analyzer):
         """Shape and SP numbers of the last frame's largest non-spanning crystallite (or None)."""
         from .nucleation import cluster_shape
 
-        c, sp = self._nonspanning
+        c, configuration, sp = self._nonspanning
         if c is None:
             return None
-        pos, q, _ = self.clusters.cluster_configuration(c)
+        pos, q = configuration
         return {
             "cluster": int(c),
             "size": int(self.clusters.cluster_sizes[c]),

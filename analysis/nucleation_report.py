@@ -27,6 +27,7 @@ import numpy as np
 
 from .analyzers import SIZE_CLASSES, size_class_key
 from .evidence import get, statepoint_value
+from .stats import as_floats
 from .verdicts import fmt
 
 __all__ = [
@@ -381,10 +382,6 @@ def size_classes_figure(runs, outdir, name="cluster_sizes.png"):
     return _save(fig, outdir, name)
 
 
-def _floats(series, key):
-    return np.array([np.nan if v is None else v for v in series[key]], dtype=float)
-
-
 def sp_history_figure(runs, outdir, name="sp_history.png"):
     """The largest non-spanning crystallite of each run against sweeps: cuboidality and the bulk
     and surface vacancy fractions (analyzers.SP_SERIES), with N2's threshold and F1's values."""
@@ -396,9 +393,9 @@ def sp_history_figure(runs, outdir, name="sp_history.png"):
     bulk, (surface, band) = params["F1"]["bulk"], params["F1"]["surface"]
     for job in runs:
         r, s = run_row(job), job["series"]
-        axes[0].plot(s["step"], _floats(s, "largest_cuboidality"), lw=1, label=_run_label(r))
+        axes[0].plot(s["step"], as_floats(s["largest_cuboidality"]), lw=1, label=_run_label(r))
         for ax, kind in zip(axes[1:], ("bulk", "surface"), strict=True):
-            sites, holes = _floats(s, f"largest_{kind}_sites"), _floats(s, f"largest_{kind}_vacancies")
+            sites, holes = as_floats(s[f"largest_{kind}_sites"]), as_floats(s[f"largest_{kind}_vacancies"])
             shown = np.where(sites >= MIN_SITES_DRAWN, 100 * holes / np.maximum(sites, 1), np.nan)
             ax.plot(s["step"], shown, lw=1)
     axes[0].axhline(params["N2"]["cuboidality"], color="k", ls="--", lw=0.8)

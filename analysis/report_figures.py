@@ -10,7 +10,7 @@ import numpy as np
 
 from .evidence import get
 from .scattering import MEASURED_PEAKS_NM
-from .stats import combine_replicas
+from .stats import as_floats, combine_replicas
 from .vacancy_criteria import ON_SITE_BOUND, shared_sites_line_shift, spread, strong_limit
 
 __all__ = [
@@ -174,7 +174,7 @@ def intensity_figure(groups, outdir, name="intensity.png"):
             sc = get(j.get("summary"), "scattering")
             if sc and sc.get("q_nm") is not None:
                 q = np.asarray(sc["q_nm"], dtype=float)
-                iq = np.asarray([np.nan if v is None else v for v in sc["I"]], dtype=float)
+                iq = as_floats(sc["I"])
                 ok = np.isfinite(iq) & (iq > 0)
                 ax.semilogy(q[ok], iq[ok] * 10.0**c, lw=1, label=rf"$\beta\varepsilon$ = {b:g}")
                 break

@@ -22,6 +22,7 @@ __all__ = [
     "MIN_EFFECTIVE",
     "MIN_REPLICAS",
     "Estimate",
+    "as_floats",
     "block_average",
     "combine_replicas",
     "difference",
@@ -38,8 +39,13 @@ MIN_EFFECTIVE = 20
 MIN_REPLICAS = 3
 
 
+def as_floats(values):
+    """Float array of a JSON series, missing values (None) as NaN."""
+    return np.asarray([np.nan if v is None else v for v in values], dtype=float)
+
+
 def _finite(values):
-    x = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    x = as_floats(values)
     return x[np.isfinite(x)]
 
 
@@ -48,7 +54,7 @@ def time_average(series, discard=0.0):
 
     NaN/None entries are ignored; an empty remainder gives NaN.
     """
-    x = np.asarray([np.nan if v is None else v for v in series], dtype=float)
+    x = as_floats(series)
     x = x[int(math.floor(discard * len(x))) :]
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else float("nan")

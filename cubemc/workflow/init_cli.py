@@ -14,6 +14,7 @@ from .errors import StatePointError, WorkflowError
 from .studies import NUCLEATION, QUICK_STUDIES, STUDIES, VACANCY, describe, get_study, validate_grid
 
 GRID_OPTIONS = ("beta_epsilon", "packing_fraction", "pressure", "well_range", "n_lattice", "n_particles")
+SHAPE_OPTIONS = ("shape", "edge_ratios", "rounding_radius", "size_polydispersity")
 SCALAR_OPTIONS = (
     "replicas",
     "vacancies",
@@ -138,8 +139,7 @@ def statepoints_from_args(args) -> list[tuple[str, dict]]:
 def shape_axis(args):
     """The shapes grid axis of --shape, --edge-ratios, --rounding-radius, --size-polydispersity
     (None without them: the study's own shapes)."""
-    given = (args.shape, args.edge_ratios, args.rounding_radius, args.size_polydispersity)
-    if all(value is None for value in given):
+    if all(getattr(args, key) is None for key in SHAPE_OPTIONS):
         return None
     common = {
         "shape": args.shape,
@@ -262,16 +262,8 @@ def extend_from_args(args, out=None) -> int:
     out = out or sys.stdout
     if args.production_sweeps is None:
         raise StatePointError("--extend needs --production-sweeps, the new production length")
-    other = (
-        *SCALAR_OPTIONS,
-        "shape",
-        "edge_ratios",
-        "rounding_radius",
-        "size_polydispersity",
-        "initial_state",
-    )
+    other = [key for key in (*SCALAR_OPTIONS, *SHAPE_OPTIONS, "initial_state") if key != "production_sweeps"]
     fixed = [f"--{key.replace('_', '-')}" for key in other if getattr(args, key) is not None]
-    fixed = [option for option in fixed if option != "--production-sweeps"]
     if args.studies or args.quick or fixed:
         given = " ".join(args.studies) or ("--quick" if args.quick else fixed[0])
         raise StatePointError(

@@ -11,7 +11,7 @@ import signac
 from workflow_support import PERIOD, small_fluid_point, trajectory_frames
 
 import cubemc
-from cubemc.workflow import operations, stages
+from cubemc.workflow import batched, operations, stages
 from cubemc.workflow.config import load_config
 from cubemc.workflow.flowproject import sweeps_left
 from cubemc.workflow.init_cli import create_jobs, main
@@ -33,6 +33,22 @@ def finished_job(path):
     operations.analyse(job)
     assert operations.is_analysed(job)
     return job, config
+
+
+def assert_same_as_one_longer_run(job, scratch):
+    """The job's trajectory and end state equal one uninterrupted LONG run from its burnt-in state."""
+    uninterrupted = cubemc.Simulation.from_checkpoint(job.fn(stages.EQUILIBRATED), device="cpu")
+    start = uninterrupted.sweep
+    uninterrupted.run(LONG, trajectory=str(scratch), period=PERIOD)
+    end = cubemc.Simulation.from_checkpoint(job.fn(stages.FINAL), device="cpu")
+    assert end.sweep == start + LONG
+    assert np.array_equal(end.positions, uninterrupted.positions)
+    assert np.array_equal(end.orientations, uninterrupted.orientations)
+    assert int(end.energy) == int(uninterrupted.energy)
+    extended = trajectory_frames(job.fn(stages.TRAJECTORY))
+    first = -(-start // PERIOD) * PERIOD  # frames every PERIOD sweeps from the production start
+    assert [step for step, *_ in extended] == list(range(first, start + LONG + 1, PERIOD))
+    assert extended == trajectory_frames(scratch)
 
 
 def extend(path, *options):
@@ -64,18 +80,7 @@ def test_an_extended_job_ends_where_one_uninterrupted_longer_run_ends(tmp_path, 
     assert stages.run_stage(job, "sample", config, "cpu")
     operations.analyse(job)
     assert operations.is_analysed(job)
-    uninterrupted = cubemc.Simulation.from_checkpoint(job.fn(stages.EQUILIBRATED), device="cpu")
-    start = uninterrupted.sweep
-    uninterrupted.run(LONG, trajectory=str(tmp_path / "uninterrupted.gsd"), period=PERIOD)
-    end = cubemc.Simulation.from_checkpoint(job.fn(stages.FINAL), device="cpu")
-    assert end.sweep == start + LONG
-    assert np.array_equal(end.positions, uninterrupted.positions)
-    assert np.array_equal(end.orientations, uninterrupted.orientations)
-    assert int(end.energy) == int(uninterrupted.energy)
-    extended = trajectory_frames(job.fn(stages.TRAJECTORY))
-    first = -(-start // PERIOD) * PERIOD  # frames every PERIOD sweeps from the production start
-    assert [step for step, *_ in extended] == list(range(first, start + LONG + 1, PERIOD))
-    assert extended == trajectory_frames(tmp_path / "uninterrupted.gsd")
+    assert_same_as_one_longer_run(job, tmp_path / "uninterrupted.gsd")
 
     assert extend(tmp_path) == 0  # the same line again changes nothing
     assert "already 400 production sweeps" in capsys.readouterr().out
@@ -104,3 +109,23 @@ def test_extend_refuses_with_one_line_and_changes_nothing(tmp_path, capsys):
     one_error_line(capsys, "no job of the project matches")
     assert extend(tmp_path / "nowhere") != 0
     one_error_line(capsys, "holds no signac project")
+
+
+def test_extended_jobs_sampled_as_one_batch_end_where_their_longer_runs_end(tmp_path):
+    # the GPU bundles (sample_gpu) sample extended jobs through batched.py; the batch runs here on
+    # the CPU kernels, which the GPU ones match bit for bit (tests/test_batch.py)
+    points = [("custom", small_fluid_point(replica)) for replica in (0, 1)]
+    create_jobs(str(tmp_path), points, quiet=True)
+    config = load_config(str(tmp_path))
+    for job in signac.get_project(str(tmp_path)):
+        for stage in stages.STAGES:
+            assert stages.run_stage(job, stage, config, "cpu")
+    assert extend(tmp_path) == 0
+    jobs = sorted(signac.get_project(str(tmp_path)), key=lambda job: job.sp["replica"])
+    assert [job.sp["production_sweeps"] for job in jobs] == [LONG, LONG]
+    assert batched.sample_group(jobs, config, "cpu") is True  # one batch, not one job after another
+    for job in jobs:
+        assert stages.is_sampled(job) and not job.isfile(stages.SAMPLE_RESTART)
+        last = job.doc["stages"]["sample"]["segments"][-1]  # it continued the shorter run
+        assert (last["batch"], last["sweeps"]) == (2, LONG - SHORT), last
+        assert_same_as_one_longer_run(job, tmp_path / f"uninterrupted-{job.sp['replica']}.gsd")

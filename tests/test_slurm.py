@@ -203,19 +203,20 @@ def test_submit_to_a_real_slurm_until_done(local_slurm, tiny_project, tmp_path):
     for _ in range(10):  # create, equilibrate, sample, analyse, report: one round each
         if (project_dir / "report" / "manifest.json").exists():
             break
-        sub = cli("project.py", "submit", "--job-output", f"{logs}/%j.out", cwd=project_dir, env=env)
+        # submitted held (sbatch --hold), so they are surely still queued at the second submit
+        sub = cli(
+            "project.py", "submit", "--job-output", f"{logs}/%j.out", "--", "--hold", cwd=project_dir, env=env
+        )
         names = submitted_names(sub.stdout + sub.stderr)
         assert names, sub.stdout + sub.stderr
-        # while queued or running, flow knows the submission and does not submit it twice
+        held = waiting_or_running(names)
+        assert set(held.values()) == names, _squeue()
+        # while queued, flow knows the submission and does not submit it twice
         status = cli("project.py", "status", cwd=project_dir, env=env).stdout
         seen_states |= set(re.findall(r"\[(Q|A|S|GQ|GA)\]: \d", status))
-        before = waiting_or_running(names)
         again = cli("project.py", "submit", "--job-output", f"{logs}/%j.out", cwd=project_dir, env=env)
-        resubmitted = submitted_names(again.stdout + again.stderr)
-        # pending or running before and after the second submit, so also when flow asked SLURM
-        listed = {name for slurm_id, name in waiting_or_running(names).items() if slurm_id in before}
-        assert not resubmitted & listed, (again.stdout + again.stderr, _squeue())
-        names |= resubmitted
+        assert not submitted_names(again.stdout + again.stderr), (again.stdout + again.stderr, _squeue())
+        subprocess.run(["scontrol", "release", ",".join(held)], check=True, capture_output=True)
         while in_queue(names):
             assert time.time() < deadline, "SLURM jobs did not finish in time:\n" + "\n".join(in_queue(names))
             time.sleep(1)

@@ -218,3 +218,33 @@ def test_f1_vacancy_fractions_unlike_the_experiment_disagree(bulk, surface):
     # 0 of 512 bulk: below 3.3 % at 2 Poisson errors of one count (0.2 %); 3 of 488 surface
     # (0.6 %) is more than 2 errors (the experiment's 1.5 % dominates) below 5.5 %
     assert _f1_verdict(bulk, surface).verdict == "disagree"
+
+
+def test_f1_also_pools_the_last_quarter_of_each_runs_frames():
+    """Beside the last frame, F1's evidence pools the largest SP's counts over the last quarter of
+    each run's frames: 8 frames -> the last 2; a frame without a crystallite (None) is skipped."""
+    from cubemc.analysis.structure_criteria import late_vacancies
+
+    def run(bulk, surface):
+        sites = [None if b is None else 100 for b in bulk]
+        return {
+            "series": {
+                "largest_bulk_vacancies": bulk,
+                "largest_bulk_sites": sites,
+                "largest_surface_vacancies": surface,
+                "largest_surface_sites": [None if n is None else 2 * n for n in sites],
+            }
+        }
+
+    early = [50] * 6  # frames before the last quarter must not count
+    jobs = [run(early + [3, 5], early + [1, 3]), run([9, 9, 9, None], [9, 9, 9, None]), {"series": {}}]
+    totals, frames = late_vacancies(jobs)
+    assert frames == 2 and totals == {"bulk": (8, 200), "surface": (4, 400)}
+    assert late_vacancies([{"series": {}}]) is None
+    assert "last quarter" not in _f1_verdict(17, 27).evidence  # a summary without series: nothing
+    from cubemc.analysis.structure_criteria import TESTS
+
+    sp = {"bulk_vacancies": 5, "bulk_sites": 100, "surface_vacancies": 3, "surface_sites": 200}
+    jobs[0]["summary"] = {"clusters": {"nonspanning_final": {"size": 290, "supraparticle": sp}}}
+    v = TESTS["sp_vacancies"]({"fluid_jobs": jobs}, bulk=0.033, surface=(0.055, 0.015))
+    assert "last quarter of the frames (2 pooled): bulk 4.0 %, surface 1.0 %" in v.evidence, v.evidence

@@ -13,7 +13,7 @@ cluster had >= 50 cubes (summary ``clusters.induction_steps``), counted from the
 tuning sweeps at the quench conditions come before it).
 
 Growth of the runs classed crystal: the cubes held by crystalline clusters of each size class
-(analyzers.SIZE_CLASSES) and the number of SPs (clusters of >= 30 cubes) against sweeps, one
+(clusters.SIZE_CLASSES) and the number of SPs (clusters of >= 30 cubes) against sweeps, one
 panel per run for at most MAX_GROWTH_PANELS runs, and a link to each one's picture of the last
 frame (crystallites.png, summary ``crystallites_png``).
 """
@@ -25,7 +25,7 @@ import re
 
 import numpy as np
 
-from .analyzers import SIZE_CLASSES, size_class_key
+from .clusters import SIZE_CLASSES, size_class_key
 from .evidence import get, statepoint_value
 from .stats import as_floats
 from .verdicts import fmt
@@ -384,7 +384,7 @@ def size_classes_figure(runs, outdir, name="cluster_sizes.png"):
 
 def sp_history_figure(runs, outdir, name="sp_history.png"):
     """The largest non-spanning crystallite of each run against sweeps: cuboidality and the bulk
-    and surface vacancy fractions (analyzers.SP_SERIES), with N2's threshold and F1's values."""
+    and surface vacancy fractions (clusters.SP_SERIES), with N2's threshold and F1's values."""
     from .claims import CLAIMS
     from .report_figures import _figure, _save
 

@@ -219,7 +219,7 @@ def _fraction(k, n):
 
 def late_vacancies(jobs, tail=0.25):
     """Vacancies of the largest SP pooled over the last `tail` of each run's frames (the
-    analyzers.SP_SERIES counts): {"bulk"|"surface": (empty, sites)} and the frames pooled, or None
+    clusters.SP_SERIES counts): {"bulk"|"surface": (empty, sites)} and the frames pooled, or None
     without such series.  A steadier figure than one frame's; frames correlate, so no error."""
     keys = ("bulk", "surface")
     totals, frames = dict.fromkeys(keys, (0, 0)), 0

@@ -16,14 +16,8 @@ import numpy as np
 
 from cubemc import trajectory as gsdio
 
-from .analyzers import (
-    ClusterAnalyzer,
-    Frame,
-    LogAnalyzer,
-    OrientationAnalyzer,
-    OrthosliceWriter,
-    VacancyAnalyzer,
-)
+from .analyzers import Frame, LogAnalyzer, OrientationAnalyzer, OrthosliceWriter, VacancyAnalyzer
+from .clusters import ClusterAnalyzer
 from .crystal_type import CrystalTypeAnalyzer
 from .eos import EquationOfStateAnalyzer
 from .jsonio import to_jsonable, write_json

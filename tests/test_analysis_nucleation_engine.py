@@ -7,7 +7,7 @@ classified as fluid; a chain of bonded cubes that turns at random is an aggregat
 
 import numpy as np
 import pytest
-from cubemc.analysis.analyzers import SP_SERIES
+from cubemc.analysis.clusters import SP_SERIES
 from cubemc.analysis.nucleation import CrystalClusters, classify_state
 from cubemc.analysis.supraparticle import Supraparticle
 
@@ -92,7 +92,8 @@ def _lattice_block(shape, spacing, centre):
 
 def _summary_of(sim, series=None):
     """The cluster summary of the simulation's present frame (its series into `series`)."""
-    from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
+    from cubemc.analysis.analyzers import Frame
+    from cubemc.analysis.clusters import ClusterAnalyzer
 
     frame = Frame(sim.sweep, sim.box, sim.positions, sim.orientations)
     analyzer = ClusterAnalyzer().compute(frame)

@@ -7,7 +7,8 @@ import os
 
 import numpy as np
 import pytest
-from cubemc.analysis.analyzers import SIZE_CLASSES, ClusterAnalyzer, Frame, size_class_key
+from cubemc.analysis.analyzers import Frame
+from cubemc.analysis.clusters import SIZE_CLASSES, ClusterAnalyzer, size_class_key
 from cubemc.analysis.nucleation_report import fluid_section, growth_runs
 from cubemc.analysis.report import write_report
 from cubemc.analysis.synthetic import crystallite, gsd_frame, random_fluid, write_gsd

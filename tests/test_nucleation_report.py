@@ -4,7 +4,8 @@ into state points."""
 
 import numpy as np
 import pytest
-from cubemc.analysis.analyzers import ClusterAnalyzer, Frame
+from cubemc.analysis.analyzers import Frame
+from cubemc.analysis.clusters import ClusterAnalyzer
 from cubemc.analysis.nucleation_report import fluid_section, run_row, state_points
 from cubemc.analysis.report import write_report
 from cubemc.analysis.synthetic import crystallite, random_fluid, two_crystallites_in_fluid

@@ -27,6 +27,7 @@ import numpy as np
 
 from .clusters import SIZE_CLASSES, size_class_key
 from .evidence import get, statepoint_value
+from .nucleation_rate import nucleation_rate
 from .stats import as_floats
 from .verdicts import fmt
 
@@ -81,6 +82,7 @@ def run_row(job) -> dict:
         "crystallites": get(s, "clusters.n_crystallites_final"),
         "induction": (get(s, "clusters.induction_steps") or {}).get(INDUCTION_SIZE),
         "sweeps": get(s, "last_step"),
+        "volume": float(np.prod(s["box"])) if s.get("box") else None,
         # N2's number: the largest crystallite that does not wrap the box (None: none)
         "cuboidality": None if nonspanning is None else sp_cuboidality(nonspanning),
         # tells a compact round crystallite (cuboidality ~0.5, hull fill ~1) from a ragged one
@@ -129,7 +131,8 @@ def moves_text(vmmc) -> str:
 
 def state_points(jobs) -> list[dict]:
     """One entry per (well range, phi, beta*eps, N) with a classified run: the class counts over
-    its runs, the induction times of the runs that reached the size, and the sweeps run."""
+    its runs, the induction times of the runs that reached the size, the rate of reaching it
+    (analysis.nucleation_rate; None without the box in the summaries) and the sweeps run."""
     groups = {}
     for row in map(run_row, jobs):
         if row["class"] in CLASSES and None not in state_key(row)[:4]:
@@ -137,12 +140,15 @@ def state_points(jobs) -> list[dict]:
     points = []
     for key, rows in sorted(groups.items()):
         times = [r["induction"] for r in rows if r["induction"] is not None]
+        waited = [r["sweeps"] for r in rows if r["induction"] is None and r["sweeps"] is not None]
+        volumes = [r["volume"] for r in rows if r["volume"]]
         points.append(
             dict(
                 zip(STATE_FIELDS, key, strict=True),
                 runs=len(rows),
                 counts={c: sum(r["class"] == c for r in rows) for c in CLASSES},
                 induction=times,
+                rate=nucleation_rate(times, waited, np.mean(volumes)) if volumes else None,
                 sweeps=min((r["sweeps"] for r in rows if r["sweeps"] is not None), default=None),
             )
         )
@@ -182,16 +188,19 @@ def fluid_section(jobs, outdir=None, particles="") -> list[str]:
             "≥ 30 cubes bonded by the well, with at least twice the well contacts per cube of the hard "
             "fluid the run started from; fluid: neither) after the sweeps shown; induction: first "
             "sampled sweep with a crystalline cluster of ≥ 50 cubes, mean (range) over the runs that "
-            "reached it.  A run that stays fluid within its sweeps may still nucleate later.",
+            "reached it.  A run that stays fluid within its sweeps may still nucleate later.  Rate: "
+            "of reaching 50 cubes per σ³ and sweep, maximum likelihood from the induction times (runs "
+            "that never did count their sweeps), 95 % interval (analysis.nucleation_rate).",
             "",
-            "| λ | φ | βε | N | moves | sweeps | runs by class | induction (sweeps) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| λ | φ | βε | N | moves | sweeps | runs by class | induction (sweeps) | rate (σ⁻³ sweep⁻¹) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for p in points:
             lines.append(
                 f"| {p['well_range']:g} | {p['packing_fraction']:g} | {p['beta_epsilon']:g} | {p['N']} | "
                 f"{moves_text(p['vmmc'])} | "
-                f"{'—' if p['sweeps'] is None else p['sweeps']} | {_counts_text(p)} | {_induction_text(p)} |"
+                f"{'—' if p['sweeps'] is None else p['sweeps']} | {_counts_text(p)} | {_induction_text(p)} | "
+                f"{'—' if p['rate'] is None else p['rate'].text()} |"
             )
         lines += ["", f"![State diagram]({figure_prefix(particles)}state_diagram.png)", ""]
     lines += [

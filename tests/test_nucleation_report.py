@@ -84,6 +84,7 @@ def _job(phi, beta, replica, cls, induction, well=1.14, n=500, **protocol):  # n
         },
         "summary": {
             "N": n,
+            "box": [(n / phi) ** (1 / 3)] * 3,  # unit cubes: volume N / phi
             "last_step": 100000,
             "clusters": {
                 "largest_final": 80 if cls == "crystal" else 3,
@@ -139,6 +140,10 @@ def test_fluid_section_reads_the_counts_and_induction_spread():
         "40000 (20000–60000) in 2 of 3 runs |" in text
     )
     assert "| 1.3 | 0.2 | -3 | 500 | single | 100000 | fluid 1/1 | — |" in text
+    # rates: 2 nuclei in 20000 + 60000 + 100000 (censored) sweeps of a 1250 sigma^3 box, 2 / 2.25e8;
+    # none in 100000 sweeps of 2500 sigma^3, below 7.378 / 5e8 (chi-square tables)
+    assert "| 40000 (20000–60000) in 2 of 3 runs | 8.9e-09 (1e-09–3e-08) |" in text
+    assert "| fluid 1/1 | — | < 1e-08 |" in text
     assert "| 1.14 | 0.4 | -4.0 | 1 | 500 | fluid |" in text  # every run has its own row
 
 

@@ -43,7 +43,7 @@ class NucleationRate:
         return self.exposure / self.events if self.events else None
 
     def text(self) -> str:
-        """'2.1e-10 (0.5-6e-10)' or '< 3e-11' (no run nucleated) per sigma^3 and sweep."""
+        """'2.1e-10 (5e-11–6e-10)' or '< 3e-11' (no run nucleated) per sigma^3 and sweep."""
         if not self.events:
             return f"< {self.high:.1g}"
         return f"{self.rate:.2g} ({self.low:.1g}–{self.high:.1g})"

@@ -200,28 +200,44 @@ def test_submit_to_a_real_slurm_until_done(local_slurm, tiny_project, tmp_path):
     logs.mkdir()
     seen_states = set()
     deadline = time.time() + 900
-    for _ in range(10):  # create, equilibrate, sample, analyse, report: one round each
-        if (project_dir / "report" / "manifest.json").exists():
-            break
-        # submitted held (sbatch --hold), so they are surely still queued at the second submit
-        sub = cli(
-            "project.py", "submit", "--job-output", f"{logs}/%j.out", "--", "--hold", cwd=project_dir, env=env
-        )
-        names = submitted_names(sub.stdout + sub.stderr)
-        assert names, sub.stdout + sub.stderr
-        held = waiting_or_running(names)
-        assert set(held.values()) == names, _squeue()
-        # while queued, flow knows the submission and does not submit it twice
-        status = cli("project.py", "status", cwd=project_dir, env=env).stdout
-        seen_states |= set(re.findall(r"\[(Q|A|S|GQ|GA)\]: \d", status))
-        again = cli("project.py", "submit", "--job-output", f"{logs}/%j.out", cwd=project_dir, env=env)
-        assert not submitted_names(again.stdout + again.stderr), (again.stdout + again.stderr, _squeue())
-        subprocess.run(["scontrol", "release", ",".join(held)], check=True, capture_output=True)
-        while in_queue(names):
-            assert time.time() < deadline, "SLURM jobs did not finish in time:\n" + "\n".join(in_queue(names))
-            time.sleep(1)
-    else:
-        raise AssertionError("the report was not written after 10 submission rounds")
+    ours = set()  # every cluster-job name this test submitted
+    try:
+        for _ in range(10):  # create, equilibrate, sample, analyse, report: one round each
+            if (project_dir / "report" / "manifest.json").exists():
+                break
+            # submitted held (sbatch --hold), so they are surely still queued at the second submit
+            sub = cli(
+                "project.py",
+                "submit",
+                "--job-output",
+                f"{logs}/%j.out",
+                "--",
+                "--hold",
+                cwd=project_dir,
+                env=env,
+            )
+            names = submitted_names(sub.stdout + sub.stderr)
+            ours |= names
+            assert names, sub.stdout + sub.stderr
+            held = waiting_or_running(names)
+            assert set(held.values()) == names, _squeue()
+            # while queued, flow knows the submission and does not submit it twice
+            status = cli("project.py", "status", cwd=project_dir, env=env).stdout
+            seen_states |= set(re.findall(r"\[(Q|A|S|GQ|GA)\]: \d", status))
+            again = cli("project.py", "submit", "--job-output", f"{logs}/%j.out", cwd=project_dir, env=env)
+            assert not submitted_names(again.stdout + again.stderr), (again.stdout + again.stderr, _squeue())
+            subprocess.run(["scontrol", "release", ",".join(held)], check=True, capture_output=True)
+            while in_queue(names):
+                assert time.time() < deadline, "SLURM jobs did not finish in time:\n" + "\n".join(
+                    in_queue(names)
+                )
+                time.sleep(1)
+        else:
+            raise AssertionError("the report was not written after 10 submission rounds")
+    finally:  # a failure between the held submit and the release must not leave jobs queued
+        stale = waiting_or_running(ours) if ours else {}
+        if stale:
+            subprocess.run(["scancel", *stale], check=False, capture_output=True)
 
     assert seen_states, "status never showed a queued/active submission"
     out = cli("project.py", "status", "-d", cwd=project_dir, env=env).stdout

@@ -240,3 +240,45 @@ def test_well_contacts_of_sized_particles_are_the_engine_bonds(tmp_path, shape):
     )
     cubes.run(1, trajectory=str(tmp_path / "c.gsd"), period=1)
     assert all(f.sizes is None for f in read_frames(str(tmp_path / "c.gsd")))
+
+
+def _two_grains(twist_deg):
+    """Two 6^3 SC blocks face to face along x, the second turned by `twist_deg` about x (a twist
+    boundary: the x faces still meet, so the crystal bonds join the grains), in a vapour box."""
+    from cubemc.geometry import quaternion_matrices
+
+    a = _lattice_block((6, 6, 6), SPACING, (-3 * SPACING, 0.0, 0.0))
+    b = _lattice_block((6, 6, 6), SPACING, (3 * SPACING, 0.0, 0.0))
+    half = np.radians(twist_deg) / 2
+    qb = np.array([np.cos(half), np.sin(half), 0.0, 0.0])
+    centre = np.array([3 * SPACING, 0.0, 0.0])
+    b = (b - centre) @ quaternion_matrices(qb[None])[0].T + centre
+    q = np.concatenate([np.tile([1.0, 0, 0, 0], (len(a), 1)), np.tile(qb, (len(b), 1))])
+    pos = np.concatenate([a, b])
+    return cubemc.State(pos, q, np.full(3, (len(pos) / 0.1) ** (1 / 3)))
+
+
+def test_n2_names_a_bicrystal_that_one_lattice_does_not_fit():
+    """Two grains run by the engine: aligned they are one 6 x 6 x 12 block (cuboidality 1, all
+    cubes on their sites); turned 15 degrees against each other they stay one crystallite, whose
+    outline is the same block but whose cubes one lattice cannot hold (the cuboidality in sites
+    drops with it). N2's value counts the crystallites above the threshold and names the one
+    that is not on one lattice; its verdict still reads the mean."""
+    from cubemc.analysis.structure_criteria import TESTS
+
+    jobs = []
+    for twist in (0.0, 15.0):
+        sim = cubemc.Simulation(_two_grains(twist), beta_epsilon=-5.0, well_range=1.14, seed=5, device="cpu")
+        sim.run(300)
+        summary = _summary_of(sim)
+        sp = summary["nonspanning_final"]["supraparticle"]
+        assert summary["nonspanning_final"]["size"] >= 420
+        if twist:
+            assert sp["site_fraction"] < 0.3 and sp["double_sites"] > 0 and sp["cuboidality"] < 0.75
+        else:
+            assert sp["site_fraction"] > 0.95 and sp["cuboidality"] > 0.95
+        jobs.append({"statepoint": {"initial_state": "fluid"}, "summary": {"N": 1, "clusters": summary}})
+    n2 = TESTS["clusters_cuboidal"]({"fluid_jobs": jobs}, cuboidality=0.75, min_size=50)
+    assert "; 1 of 2 ≥ 0.75; 1 not on one lattice (< 90 % of cubes on its sites)" in n2.value, n2.value
+    aligned = TESTS["clusters_cuboidal"]({"fluid_jobs": [jobs[0], jobs[0]]}, cuboidality=0.75, min_size=50)
+    assert aligned.verdict == "agree" and aligned.value.endswith("; 2 of 2 ≥ 0.75"), aligned.value

@@ -7,7 +7,8 @@ back): :func:`nucleation_studies` returns them for studies.STUDIES / QUICK_STUDI
 melts), while the dense fluid quenched to beta*eps -3 to -4 at phi 0.45-0.5 grows SC crystallites
 of 100+ cubes within 10^5 sweeps.  A second branch runs 10^6 sweeps at phi 0.3, beta*eps -5, where
 the quick scan's long runs nucleated slowly into one compact SP; a third, 2000 cubes at phi 0.3 and
-beta*eps -4.75 for 3 x 10^6 sweeps, grows one cuboidal SP of about 1200 cubes per run.
+beta*eps -4.75 for 3 x 10^6 sweeps, grows one SP of about 1100-1200 cubes per run (cuboidal,
+0.77-0.86, in five of six runs; the sixth a bicrystal: docs/validation.md).
 
 ``nucleation-scan``: the state diagram.  Hard-cube fluids from dilute to near freezing, quenched
 to attraction at sweep 0, for the narrow well (1.14) and a wider one (1.3, which binds at a
@@ -57,7 +58,8 @@ def nucleation_studies(study_class):
         dense, beta_epsilon=(-5.0,), packing_fraction=(0.3,), production_sweeps=1000000, sample_period=10000
     )
     # Cuboidal SPs (docs/validation.md): in 2000 cubes at phi 0.3 and beta*eps -4.75 one nucleus per
-    # run grows to ~1200 cubes by 2 x 10^6 sweeps and turns cuboidal (0.77-0.78) by 3 x 10^6.
+    # run grows to ~1100-1200 cubes by 2 x 10^6 sweeps and turns cuboidal (0.77-0.86) by 3 x 10^6
+    # (five of six runs; one bicrystal).
     cuboidal = dataclasses.replace(
         slow, beta_epsilon=(-4.75,), n_particles=(2000,), production_sweeps=3000000, sample_period=20000
     )

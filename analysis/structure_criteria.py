@@ -231,9 +231,25 @@ def _per_crystallite(values, on_sites, cuboidality):
     return text
 
 
-def _fraction(k, n):
-    """Vacancy fraction and its Poisson error (at least one count, so 0 of n is not exact)."""
-    return k / n, math.sqrt(max(k, 1)) / n
+def _fraction(pairs):
+    """Pooled vacancy fraction of (empty, sites) pairs, one per SP, and its error: the larger of
+    the Poisson error (at least one count, so 0 of n is not exact) and the spread between SPs
+    (the ratio estimator's standard error), since SPs that grew differently differ by more than
+    counting noise."""
+    pairs = [(k, n) for k, n in pairs if n > 0]
+    k_all, n_all = sum(k for k, _ in pairs), sum(n for _, n in pairs)
+    f = k_all / n_all
+    err = math.sqrt(max(k_all, 1)) / n_all
+    m = len(pairs)
+    if m > 1:
+        spread = sum((k - f * n) ** 2 for k, n in pairs) * m / (m - 1)
+        err = max(err, math.sqrt(spread) / n_all)
+    return f, err
+
+
+def _on_one_lattice(sp):
+    """One lattice fits the SP (N2's ON_ONE_LATTICE; summaries without site_fraction count)."""
+    return sp.get("site_fraction") is None or sp["site_fraction"] >= ON_ONE_LATTICE
 
 
 def late_vacancies(jobs, tail=0.25):
@@ -270,29 +286,78 @@ def _late_text(jobs):
     return f"; last quarter of the frames ({late[1]} pooled): bulk {share[0]} %, surface {share[1]} %"
 
 
+def _mapped_sps(jobs):
+    """(job, SP summary) of each run whose largest non-spanning crystallite was mapped on sites."""
+    out = []
+    for job in jobs:
+        ns = _nonspanning(job)
+        sp = get(ns, "supraparticle") if ns else None
+        if sp and sp.get("bulk_sites") is not None:
+            out.append((job, sp))
+    return out
+
+
+def _counts(sps, kind):
+    return [(sp[f"{kind}_vacancies"], sp[f"{kind}_sites"]) for sp in sps]
+
+
+def _totals(sps, kind):
+    """(empty, sites) summed over SPs."""
+    counts = _counts(sps, kind)
+    return sum(k for k, _ in counts), sum(n for _, n in counts)
+
+
+def _excluded_text(off):
+    """'; not pooled: k SP(s) not on one lattice (...)': their holes are where a bent or
+    multi-grain crystallite's bond walk leaves gaps, not the vacancies the experiment counts."""
+    if not off:
+        return ""
+    (kb, nb), (ks, ns) = _totals(off, "bulk"), _totals(off, "surface")
+    return (
+        f"; not pooled: {len(off)} SP(s) not on one lattice (< {100 * ON_ONE_LATTICE:g} % of cubes "
+        f"on its sites), bulk {kb}/{nb}, surface {ks}/{ns}"
+    )
+
+
 def sp_vacancies(context, bulk, surface):
-    """Bulk and surface vacancy fractions pooled over the runs' largest non-spanning SPs."""
-    sps = [get(ns, "supraparticle") for ns in map(_nonspanning, context.get("fluid_jobs", [])) if ns]
-    sps = [sp for sp in sps if sp and sp.get("bulk_sites") is not None]
-    if not sps:
+    """Bulk and surface vacancy fractions pooled over the runs' largest non-spanning SPs that one
+    lattice fits (the experiment counts holes in crystalline SPs; in a bent or multi-grain
+    crystallite a hole is where the site mapping breaks down).  The others are shown apart."""
+    mapped = _mapped_sps(context.get("fluid_jobs", []))
+    if not mapped:
         return _needs_fluid_runs(context, "a crystallite (SP) of unit cubes that does not wrap the box")
-    kb, nb = (sum(sp[k] for sp in sps) for k in ("bulk_vacancies", "bulk_sites"))
-    ks, ns = (sum(sp[k] for sp in sps) for k in ("surface_vacancies", "surface_sites"))
-    value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"
+    sps = [sp for _, sp in mapped if _on_one_lattice(sp)]
+    off = [sp for _, sp in mapped if not _on_one_lattice(sp)]
+    off_jobs = {id(j) for j, sp in mapped if not _on_one_lattice(sp)}
     expected = f"{100 * bulk:g} % bulk, {100 * surface[0]:g} ± {100 * surface[1]:g} % surface"
     test = f"within {Z:g} errors of {expected}"
+    if not sps:
+        return Verdict(
+            NOT_MEASURED,
+            _excluded_text(off)[2:],
+            f"needs an SP on one lattice; {test}",
+            f"{len(off)} SP(s), last frame",
+        )
+    (kb, nb), (ks, ns) = _totals(sps, "bulk"), _totals(sps, "surface")
+    value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"
+    late_jobs = [j for j in context["fluid_jobs"] if id(j) not in off_jobs]  # same SPs as the last frame
     evidence = (
         f"{len(sps)} SP(s), last frame, sites mapped along bonds; vacancies left by growth in a fixed-N box"
-        + _late_text(context.get("fluid_jobs", []))
+        + _late_text(late_jobs)
     )
     if ns == 0 or nb * bulk < 3:  # fewer than 3 expected bulk vacancies: no resolution at 3.3 %
-        return Verdict(TOO_SMALL, value, test + f"; a bulk of {nb} sites expects {nb * bulk:.1f}", evidence)
-    fb, eb = _fraction(kb, nb)
-    fs, es = _fraction(ks, ns)
+        return Verdict(
+            TOO_SMALL,
+            value + _excluded_text(off),
+            test + f"; a bulk of {nb} sites expects {nb * bulk:.1f}",
+            evidence,
+        )
+    fb, eb = _fraction(_counts(sps, "bulk"))
+    fs, es = _fraction(_counts(sps, "surface"))
     sides = [compare(fb, eb, bulk), compare(fs, math.hypot(es, surface[1]), surface[0])]
     verdict = AGREE if sides == [None, None] else DISAGREE
     value += f" ({fmt(100 * fb, 1)} ± {fmt(100 * eb, 1)} %, {fmt(100 * fs, 1)} ± {fmt(100 * es, 1)} %)"
-    return Verdict(verdict, value, test, evidence)
+    return Verdict(verdict, value + _excluded_text(off), test, evidence)
 
 
 TESTS = {

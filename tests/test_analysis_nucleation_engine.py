@@ -282,3 +282,8 @@ def test_n2_names_a_bicrystal_that_one_lattice_does_not_fit():
     assert "; 1 of 2 ≥ 0.75; 1 not on one lattice (< 90 % of cubes on its sites)" in n2.value, n2.value
     aligned = TESTS["clusters_cuboidal"]({"fluid_jobs": [jobs[0], jobs[0]]}, cuboidality=0.75, min_size=50)
     assert aligned.verdict == "agree" and aligned.value.endswith("; 2 of 2 ≥ 0.75"), aligned.value
+    # F1 pools the aligned block alone and shows the bicrystal apart; the bicrystal alone: no SP
+    f1 = TESTS["sp_vacancies"]({"fluid_jobs": jobs}, bulk=0.033, surface=(0.055, 0.015))
+    assert f1.evidence.startswith("1 SP(s)") and "; not pooled: 1 SP(s) not on one lattice" in f1.value
+    twisted = TESTS["sp_vacancies"]({"fluid_jobs": jobs[1:]}, bulk=0.033, surface=(0.055, 0.015))
+    assert twisted.verdict == "not measured" and "needs an SP on one lattice" in twisted.test

@@ -248,3 +248,46 @@ def test_f1_also_pools_the_last_quarter_of_each_runs_frames():
     jobs[0]["summary"] = {"clusters": {"nonspanning_final": {"size": 290, "supraparticle": sp}}}
     v = TESTS["sp_vacancies"]({"fluid_jobs": jobs}, bulk=0.033, surface=(0.055, 0.015))
     assert "last quarter of the frames (2 pooled): bulk 4.0 %, surface 1.0 %" in v.evidence, v.evidence
+
+
+def _sp_job(bulk, surface, site_fraction=0.98):
+    """A run whose last-frame SP has (empty, sites) `bulk` and `surface` and that share of its
+    cubes on the sites of one lattice."""
+    sp = {"bulk_vacancies": bulk[0], "bulk_sites": bulk[1], "surface_vacancies": surface[0]}
+    sp.update(surface_sites=surface[1], site_fraction=site_fraction)
+    return {
+        "summary": {"clusters": {"nonspanning_final": {"size": bulk[1] + surface[1], "supraparticle": sp}}}
+    }
+
+
+def _f1(jobs):
+    from cubemc.analysis.structure_criteria import TESTS
+
+    return TESTS["sp_vacancies"]({"fluid_jobs": jobs}, bulk=0.033, surface=(0.055, 0.015))
+
+
+def test_f1_pools_only_sps_on_one_lattice():
+    """A bent crystallite's holes (24 % here, where the bond walk breaks down) would turn an
+    agreeing pool into a disagreeing one; F1 leaves it out of the pool and shows it apart."""
+    good = _sp_job((17, 512), (27, 488))
+    bent = _sp_job((40, 160), (60, 300), site_fraction=0.05)
+    v = _f1([good, bent])
+    assert v.verdict == "agree" and v.value.startswith("bulk 17/512, surface 27/488"), v.value
+    assert v.value.endswith(
+        "; not pooled: 1 SP(s) not on one lattice (< 90 % of cubes on its sites), bulk 40/160, surface 60/300"
+    )
+    assert _f1([bent]).verdict == "not measured"
+    # a summary from before site_fraction existed is pooled as before
+    old = _sp_job((40, 160), (60, 300), site_fraction=None)
+    assert _f1([old]).verdict == "disagree" and "not pooled" not in _f1([old]).value
+
+
+def test_f1_error_is_the_larger_of_counting_and_sp_to_sp_spread():
+    """Two SPs of 512 bulk sites with 0 and 20 holes pool to 2.0 %: counting alone (0.4 %) puts
+    that below 3.3 %, but the SPs differ by far more than counting noise; the ratio estimator's
+    error, sqrt(2 (10^2 + 10^2)) / 1024 = 2.0 %, keeps it undecided. Equal SPs: counting error."""
+    surface = (27, 488)
+    v = _f1([_sp_job((0, 512), surface), _sp_job((20, 512), surface)])
+    assert v.verdict == "agree" and "(2.0 ± 2.0 %, 5.5 ± 0.8 %)" in v.value, v.value
+    v = _f1([_sp_job((10, 512), surface), _sp_job((10, 512), surface)])
+    assert v.verdict == "disagree" and "(2.0 ± 0.4 %, 5.5 ± 0.8 %)" in v.value, v.value

@@ -34,6 +34,7 @@ from .verdicts import fmt
 __all__ = [
     "CLASSES",
     "run_row",
+    "run_order",
     "STATE_FIELDS",
     "moves_text",
     "quench_summary",
@@ -208,7 +209,7 @@ def fluid_section(jobs, outdir=None, particles="") -> list[str]:
         "| crystalline fraction | crystallites ≥ 30 | induction | cuboidality | hull fill |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(map(run_row, jobs), key=_order):
+    for r in sorted(map(run_row, jobs), key=run_order):
         cells = [r[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "replica", "N", "class")]
         bonds = fmt(r["bonds_per_cube"]) + (
             "" if r["reference_bonds"] is None else f" ({fmt(r['reference_bonds'])})"
@@ -216,7 +217,9 @@ def fluid_section(jobs, outdir=None, particles="") -> list[str]:
         cells += [bonds, r["largest"], fmt(r["crystalline_fraction"]), r["crystallites"]]
         cells += [r["induction"], fmt(r["cuboidality"]), fmt(r["hull_fill"])]
         lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
-    return lines + [""] + _crystallite_links(jobs, outdir)
+    from .sp_report import sp_table  # it builds on run_row: imported here, not at the top
+
+    return lines + [""] + sp_table(jobs) + _crystallite_links(jobs, outdir)
 
 
 def _crystallite_links(jobs, outdir):
@@ -226,7 +229,7 @@ def _crystallite_links(jobs, outdir):
         r, path = run_row(job), get(job.get("summary"), "crystallites_png")
         if r["class"] == "crystal" and path:
             rel = os.path.relpath(path, outdir) if outdir and os.path.isabs(path) else path
-            links.append((_order(r), f"- {_run_label(r)}: ![]({rel})"))
+            links.append((run_order(r), f"- {_run_label(r)}: ![]({rel})"))
     if not links:
         return []
     return [
@@ -249,7 +252,8 @@ def _sortable(x):
     return (1, 0) if x is None else (0, x)
 
 
-def _order(row):
+def run_order(row):
+    """Sort key of a run_row: state point (STATE_FIELDS), then replica; None last."""
     return tuple(_sortable(x) for x in (*state_key(row), row["replica"]))
 
 
@@ -343,7 +347,7 @@ def growth_runs(jobs, limit=MAX_GROWTH_PANELS):
     `limit`, in state-point order with the first replica of every state point before any second."""
     key = size_class_key("cubes", SIZE_CLASSES[0])
     runs = [(run_row(j), j) for j in jobs if (j.get("series") or {}).get(key) and j["series"].get("step")]
-    runs = sorted(((r, j) for r, j in runs if r["class"] == "crystal"), key=lambda rj: _order(rj[0]))
+    runs = sorted(((r, j) for r, j in runs if r["class"] == "crystal"), key=lambda rj: run_order(rj[0]))
     turns, seen = [], {}
     for r, _ in runs:  # the how-many-th replica of its state point this run is
         k = state_key(r)

@@ -10,6 +10,7 @@ from .evidence import get
 from .nucleation_report import moves_text, run_row, sp_cuboidality, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .stats import block_average, combine_replicas, replica_mean_sem
+from .supraparticle import ON_ONE_LATTICE, on_one_lattice
 from .verdicts import (
     AGREE,
     DISAGREE,
@@ -25,9 +26,6 @@ from .verdicts import (
 
 __all__ = ["TESTS", "matched_peaks"]
 
-#: a crystallite with fewer of its cubes within Supraparticle's site tolerance of their sites is
-#: not one lattice (single SPs grown from a fluid: 0.98; a bicrystal of two nuclei: 0.15-0.30)
-ON_ONE_LATTICE = 0.9
 #: SC ratios of the four peaks the experiment lists ({100} {110} {200} {210}; no {111})
 LISTED_RATIOS = tuple(SC_RATIOS[[0, 1, 3, 4]])
 
@@ -247,11 +245,6 @@ def _fraction(pairs):
     return f, err
 
 
-def _on_one_lattice(sp):
-    """One lattice fits the SP (N2's ON_ONE_LATTICE; summaries without site_fraction count)."""
-    return sp.get("site_fraction") is None or sp["site_fraction"] >= ON_ONE_LATTICE
-
-
 def late_vacancies(jobs, tail=0.25):
     """Vacancies of the largest SP pooled over the last `tail` of each run's frames (the
     clusters.SP_SERIES counts): {"bulk"|"surface": (empty, sites)} and the frames pooled, or None
@@ -326,9 +319,9 @@ def sp_vacancies(context, bulk, surface):
     mapped = _mapped_sps(context.get("fluid_jobs", []))
     if not mapped:
         return _needs_fluid_runs(context, "a crystallite (SP) of unit cubes that does not wrap the box")
-    sps = [sp for _, sp in mapped if _on_one_lattice(sp)]
-    off = [sp for _, sp in mapped if not _on_one_lattice(sp)]
-    off_jobs = {id(j) for j, sp in mapped if not _on_one_lattice(sp)}
+    sps = [sp for _, sp in mapped if on_one_lattice(sp)]
+    off = [sp for _, sp in mapped if not on_one_lattice(sp)]
+    off_jobs = {id(j) for j, sp in mapped if not on_one_lattice(sp)}
     expected = f"{100 * bulk:g} % bulk, {100 * surface[0]:g} ± {100 * surface[1]:g} % surface"
     test = f"within {Z:g} errors of {expected}"
     if not sps:

@@ -35,7 +35,7 @@ from .geometry import quat_conjugate, quat_multiply
 from .nucleation import mean_cubic_orientation
 from .orientation import fwhm, inplane_angles, misorientation_angles
 
-__all__ = ["SIGMA_NM", "EXPERIMENT", "Supraparticle", "hull_fill"]
+__all__ = ["SIGMA_NM", "EXPERIMENT", "ON_ONE_LATTICE", "Supraparticle", "hull_fill", "on_one_lattice"]
 
 #: sigma in nm when the phi = 0.80 SC crystal (a = 0.80^(-1/3)) has the measured 11.4 nm spacing
 SIGMA_NM = 11.4 / 0.80 ** (-1.0 / 3.0)
@@ -46,6 +46,10 @@ EXPERIMENT = {
     "lattice_constant_nm": (11.4, 0.1),
     "inplane_fwhm_deg": (9.6, 1.4),
 }
+#: an SP with fewer of its cubes within the site tolerance of their sites is not one lattice
+#: (single SPs grown from a fluid: 0.93-1.00; a bicrystal of two nuclei or a bent, ragged
+#: deep-quench crystallite: 0.01-0.50), and its site counts (vacancies, extents) are unreliable
+ON_ONE_LATTICE = 0.9
 _NEIGHBOURS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
 
 
@@ -220,3 +224,10 @@ class Supraparticle:
             "surface_vacancy_fraction",
         )
         return {k: getattr(self, k) for k in keys} | {"sigma_nm": self.sigma_nm}
+
+
+def on_one_lattice(summary):
+    """Whether one lattice fits an SP's `summary()` (True for summaries without site_fraction,
+    from before it was measured)."""
+    fraction = summary.get("site_fraction")
+    return fraction is None or fraction >= ON_ONE_LATTICE

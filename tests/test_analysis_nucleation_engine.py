@@ -287,3 +287,8 @@ def test_n2_names_a_bicrystal_that_one_lattice_does_not_fit():
     assert f1.evidence.startswith("1 SP(s)") and "; not pooled: 1 SP(s) not on one lattice" in f1.value
     twisted = TESTS["sp_vacancies"]({"fluid_jobs": jobs[1:]}, bulk=0.033, surface=(0.055, 0.015))
     assert twisted.verdict == "not measured" and "needs an SP on one lattice" in twisted.test
+    # the report's SP table says which SP F1 pools
+    from cubemc.analysis.sp_report import sp_table
+
+    rows = [t for t in sp_table(jobs) if t.startswith("| —")]
+    assert [r.rsplit("|", 2)[1].strip() for r in rows] == ["pooled", "apart"], rows

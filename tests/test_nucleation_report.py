@@ -258,7 +258,9 @@ def test_each_run_row_gives_the_shape_of_the_crystallite_n2_measures():
     job["summary"]["clusters"] = clusters
     row = run_row(job)
     assert row["cuboidality"] == 1.0 and row["hull_fill"] == pytest.approx(1.0)
-    header, rule, line = [t for t in fluid_section([job]) if t.startswith("|")][-3:]
+    section = fluid_section([job])
+    runs = section[: section.index("### Supraparticles measured as in the experiments (last frame)")]
+    header, rule, line = [t for t in runs if t.startswith("|")][-3:]
     assert header.endswith("| cuboidality | hull fill |") and line.endswith("| 1.00 | 1.00 |")
     assert header.count("|") == rule.count("|") == line.count("|")
 
@@ -291,3 +293,10 @@ def test_the_largest_sps_history_is_drawn_and_linked_from_n2_and_f1(tmp_path):
     for claim in ("N2", "F1"):
         row = next(line for line in text.splitlines() if line.startswith(f"| {claim} |"))
         assert row.endswith("| [sp_history.png](sp_history.png) |"), row
+    # the SP table: the experiments' row, then the block measured as they measure it
+    table = text[text.index("### Supraparticles measured as in the experiments") :].splitlines()
+    header, rule, experiment, row = [t for t in table if t.startswith("|")][:4]
+    assert header.count("|") == rule.count("|") == experiment.count("|") == row.count("|") == 17
+    assert "| 3.3 % | 5.5 ± 1.5 % |" in experiment and "≤ 9.6 ± 1.4 (ED)" in experiment
+    assert row.startswith("| 1.14 | 0.4 | -4.0 | 0 | 125 | 5 × 5 × 5 | 1.00 | 1.00 | 1.00 |"), row
+    assert row.endswith("| 0/27 (0.0 %) | 0/98 (0.0 %) | pooled |"), row

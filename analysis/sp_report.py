@@ -71,7 +71,7 @@ def sp_table(jobs) -> list[str]:
     ]
     for r, sp in rows:
         cells = [r[k] for k in ("well_range", "packing_fraction", "beta_epsilon", "replica")]
-        cells += [sp["size"], " × ".join(map(str, sp.get("extents") or [])) or None]
+        cells += [sp.get("size"), " × ".join(map(str, sp.get("extents") or [])) or None]
         cells += [fmt(sp.get(k)) for k in ("cuboidality", "hull_fill", "site_fraction", "rms_displacement")]
         cells += [
             fmt(sp.get(k), 1) for k in ("misorientation_mean_deg", "inplane_fwhm_deg", "lattice_constant_nm")

@@ -15,7 +15,7 @@ from .nucleation_report import run_order, run_row
 from .supraparticle import EXPERIMENT, ON_ONE_LATTICE, on_one_lattice
 from .verdicts import fmt
 
-__all__ = ["sp_rows", "sp_table"]
+__all__ = ["mapped_sp", "sp_rows", "sp_table"]
 
 _HEADER = (
     "| λ | φ | βε | replica | cubes | extents (sites) | cuboidality | hull fill | on its sites "
@@ -38,14 +38,16 @@ def _vacancies(sp, kind):
     return f"{k}/{n} ({fmt(100 * k / n, 1)} %)" if n else "—"
 
 
+def mapped_sp(job):
+    """The SP summary of a run's last-frame non-spanning crystallite when it was mapped on sites
+    (the SP that N2, F1 and this table measure), else None."""
+    sp = get(job.get("summary"), "clusters.nonspanning_final.supraparticle")
+    return sp if sp and sp.get("bulk_sites") is not None else None
+
+
 def sp_rows(jobs):
-    """(run_row, SP summary) of each run whose last frame has a mapped non-spanning crystallite,
-    in the report's order."""
-    found = []
-    for job in jobs:
-        sp = get(job.get("summary"), "clusters.nonspanning_final.supraparticle")
-        if sp and sp.get("bulk_sites") is not None:
-            found.append((run_row(job), sp))
+    """(run_row, SP summary) of each run with a mapped_sp, in the report's order."""
+    found = [(run_row(job), sp) for job in jobs if (sp := mapped_sp(job))]
     return sorted(found, key=lambda pair: run_order(pair[0]))
 
 

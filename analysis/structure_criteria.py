@@ -9,6 +9,7 @@ import numpy as np
 from .evidence import get
 from .nucleation_report import moves_text, run_row, sp_cuboidality, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
+from .sp_report import mapped_sp
 from .stats import block_average, combine_replicas, replica_mean_sem
 from .supraparticle import ON_ONE_LATTICE, on_one_lattice
 from .verdicts import (
@@ -279,17 +280,6 @@ def _late_text(jobs):
     return f"; last quarter of the frames ({late[1]} pooled): bulk {share[0]} %, surface {share[1]} %"
 
 
-def _mapped_sps(jobs):
-    """(job, SP summary) of each run whose largest non-spanning crystallite was mapped on sites."""
-    out = []
-    for job in jobs:
-        ns = _nonspanning(job)
-        sp = get(ns, "supraparticle") if ns else None
-        if sp and sp.get("bulk_sites") is not None:
-            out.append((job, sp))
-    return out
-
-
 def _counts(sps, kind):
     return [(sp[f"{kind}_vacancies"], sp[f"{kind}_sites"]) for sp in sps]
 
@@ -316,12 +306,13 @@ def sp_vacancies(context, bulk, surface):
     """Bulk and surface vacancy fractions pooled over the runs' largest non-spanning SPs that one
     lattice fits (the experiment counts holes in crystalline SPs; in a bent or multi-grain
     crystallite a hole is where the site mapping breaks down).  The others are shown apart."""
-    mapped = _mapped_sps(context.get("fluid_jobs", []))
+    jobs = context.get("fluid_jobs", [])
+    mapped = [(job, sp) for job in jobs if (sp := mapped_sp(job))]
     if not mapped:
         return _needs_fluid_runs(context, "a crystallite (SP) of unit cubes that does not wrap the box")
     sps = [sp for _, sp in mapped if on_one_lattice(sp)]
-    off = [sp for _, sp in mapped if not on_one_lattice(sp)]
-    off_jobs = {id(j) for j, sp in mapped if not on_one_lattice(sp)}
+    off_jobs = {id(job): sp for job, sp in mapped if not on_one_lattice(sp)}
+    off = list(off_jobs.values())
     expected = f"{100 * bulk:g} % bulk, {100 * surface[0]:g} ± {100 * surface[1]:g} % surface"
     test = f"within {Z:g} errors of {expected}"
     if not sps:
@@ -333,7 +324,7 @@ def sp_vacancies(context, bulk, surface):
         )
     (kb, nb), (ks, ns) = _totals(sps, "bulk"), _totals(sps, "surface")
     value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"
-    late_jobs = [j for j in context["fluid_jobs"] if id(j) not in off_jobs]  # same SPs as the last frame
+    late_jobs = [j for j in jobs if id(j) not in off_jobs]  # the runs of the pooled SPs and the rest
     evidence = (
         f"{len(sps)} SP(s), last frame, sites mapped along bonds; vacancies left by growth in a fixed-N box"
         + _late_text(late_jobs)

@@ -108,17 +108,22 @@ class ClusterAnalyzer(Analyzer):
 
     def _nonspanning_final(self):
         """Shape and SP numbers of the last frame's largest non-spanning crystallite (or None)."""
+        from .local_sites import LocalSites
         from .nucleation import cluster_shape
 
         c, configuration, sp = self._nonspanning
         if c is None:
             return None
         pos, q = configuration
+        frame = self._last_frame
+        others = frame.positions[self.clusters.cluster_idx != c]
         return {
             "cluster": int(c),
             "size": int(self.clusters.cluster_sizes[c]),
             "shape": cluster_shape(pos, None, q),
-            "supraparticle": sp.summary(),
+            # the site counts, and the same counted from each cube's own lattice (LocalSites)
+            "supraparticle": sp.summary()
+            | {"lattice_free": LocalSites().compute(pos, q, others, frame.box).summary()},
         }
 
     @property

@@ -2,10 +2,10 @@
 
 One row per run from a fluid whose last frame has a crystallite that does not wrap the box
 (ClusterAnalyzer's `nonspanning_final`, mapped by analysis.supraparticle): shape, SC order,
-alignment, lattice constant and vacancies, under a first row with the experiments' numbers.
-The last column says whether F1 pools the SP's vacancy counts (one lattice fits it:
-supraparticle.ON_ONE_LATTICE) or shows them apart, so a pooled verdict can be traced to the
-SPs behind it.
+alignment, lattice constant and vacancies (by sites, and without a lattice: local_sites), under
+a first row with the experiments' numbers.  The last column says whether F1 pools the SP's
+vacancy counts (one lattice fits it: supraparticle.ON_ONE_LATTICE) or shows them apart, so a
+pooled verdict can be traced to the SPs behind it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ __all__ = ["mapped_sp", "sp_rows", "sp_table"]
 _HEADER = (
     "| λ | φ | βε | replica | cubes | extents (sites) | cuboidality | hull fill | on its sites "
     "| rms shift (a) | misorientation (°) | in-plane FWHM (°) | a (nm) | bulk empty | surface empty "
-    "| F1 |"
+    "| without a lattice: bulk, surface | F1 |"
 )
 
 
@@ -29,13 +29,23 @@ def _experiment_row():
     fwhm, a_nm, surface = e["inplane_fwhm_deg"], e["lattice_constant_nm"], e["surface_vacancy_fraction"]
     cells = ["experiment (seed 000)", "", "", "", "10²-10³", "", "cuboidal", "", "", ""]
     cells += ["", f"≤ {fwhm[0]:g} ± {fwhm[1]:g} (ED)", f"{a_nm[0]:g} ± {a_nm[1]:g}"]
-    cells += [f"{100 * e['bulk_vacancy_fraction']:g} %", f"{100 * surface[0]:g} ± {100 * surface[1]:g} %", ""]
+    cells += [
+        f"{100 * e['bulk_vacancy_fraction']:g} %",
+        f"{100 * surface[0]:g} ± {100 * surface[1]:g} %",
+        "",
+        "",
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
 def _vacancies(sp, kind):
     k, n = sp[f"{kind}_vacancies"], sp[f"{kind}_sites"]
     return f"{k}/{n} ({fmt(100 * k / n, 1)} %)" if n else "—"
+
+
+def _lattice_free(sp):
+    counts = sp.get("lattice_free")
+    return None if counts is None else f"{_vacancies(counts, 'bulk')}, {_vacancies(counts, 'surface')}"
 
 
 def mapped_sp(job):
@@ -63,9 +73,11 @@ def sp_table(jobs) -> list[str]:
         "lattice along its bonds: extents in sites, cuboidality (cubes / product of the extents), "
         "hull fill, the fraction of cubes within 0.25 a of their site and their rms shift from it, "
         "mean misorientation from the SP's axes, in-plane FWHM (the electron-diffraction "
-        "counterpart), lattice constant and empty bulk and surface sites. F1 pools the SPs that "
+        "counterpart), lattice constant and empty bulk and surface sites, also counted without a "
+        "lattice from each cube's own axes (analysis.local_sites). F1 pools the SPs that "
         f"one lattice fits (≥ {100 * ON_ONE_LATTICE:g} % of cubes on their sites); in the others a "
-        "hole may be where the mapping breaks down (docs/analysis.md).",
+        "hole in the site count may be where the mapping breaks down, and F1 shows their count "
+        "without a lattice (docs/analysis.md).",
         "",
         _HEADER,
         "|" + "---|" * _HEADER.count(" | ") + "---|",
@@ -78,7 +90,7 @@ def sp_table(jobs) -> list[str]:
         cells += [
             fmt(sp.get(k), 1) for k in ("misorientation_mean_deg", "inplane_fwhm_deg", "lattice_constant_nm")
         ]
-        cells += [_vacancies(sp, "bulk"), _vacancies(sp, "surface")]
+        cells += [_vacancies(sp, "bulk"), _vacancies(sp, "surface"), _lattice_free(sp)]
         cells.append("pooled" if on_one_lattice(sp) else "apart")
         lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
     return lines + [""]

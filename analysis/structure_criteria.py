@@ -291,15 +291,18 @@ def _totals(sps, kind):
 
 
 def _excluded_text(off):
-    """'; not pooled: k SP(s) not on one lattice (...)': their holes are where a bent or
-    multi-grain crystallite's bond walk leaves gaps, not the vacancies the experiment counts."""
+    """'; not pooled: k SP(s) not on one lattice (...)': the bond walk's holes there may be where
+    a bent or multi-grain crystallite leaves gaps, so their count without a lattice is shown
+    (analysis.local_sites; the bond walk's for summaries from before it was measured)."""
     if not off:
         return ""
-    (kb, nb), (ks, ns) = _totals(off, "bulk"), _totals(off, "surface")
-    return (
-        f"; not pooled: {len(off)} SP(s) not on one lattice (< {100 * ON_ONE_LATTICE:g} % of cubes "
-        f"on its sites), bulk {kb}/{nb}, surface {ks}/{ns}"
-    )
+    share = f"{100 * ON_ONE_LATTICE:g} % of cubes on its sites"
+    text = f"; not pooled: {len(off)} SP(s) not on one lattice (< {share})"
+    free = [sp["lattice_free"] for sp in off if sp.get("lattice_free")]
+    counted, label = (free, ", counted without a lattice:") if len(free) == len(off) else (off, ",")
+    (kb, nb), (ks, ns) = _totals(counted, "bulk"), _totals(counted, "surface")
+    share = [f" ({fmt(100 * k / n, 1)} %)" if n else "" for k, n in ((kb, nb), (ks, ns))]
+    return f"{text}{label} bulk {kb}/{nb}{share[0]}, surface {ks}/{ns}{share[1]}"
 
 
 def sp_vacancies(context, bulk, surface):

@@ -273,10 +273,20 @@ def test_f1_pools_only_sps_on_one_lattice():
     bent = _sp_job((40, 160), (60, 300), site_fraction=0.05)
     v = _f1([good, bent])
     assert v.verdict == "agree" and v.value.startswith("bulk 17/512, surface 27/488"), v.value
-    assert v.value.endswith(
-        "; not pooled: 1 SP(s) not on one lattice (< 90 % of cubes on its sites), bulk 40/160, surface 60/300"
-    )
+    apart = "; not pooled: 1 SP(s) not on one lattice (< 90 % of cubes on its sites)"
+    # a summary from before the count without a lattice: the bond walk's holes
+    assert v.value.endswith(f"{apart}, bulk 40/160 (25.0 %), surface 60/300 (20.0 %)"), v.value
     assert _f1([bent]).verdict == "not measured"
+    # with it, that count is shown (and an SP without one falls back for all)
+    free = {"bulk_vacancies": 1, "bulk_sites": 150, "surface_vacancies": 4, "surface_sites": 310}
+    counted = _sp_job((40, 160), (60, 300), site_fraction=0.05)
+    get_sp = lambda job: job["summary"]["clusters"]["nonspanning_final"]["supraparticle"]  # noqa: E731
+    get_sp(counted)["lattice_free"] = free
+    v = _f1([good, counted])
+    assert v.verdict == "agree" and v.value.startswith("bulk 17/512, surface 27/488"), v.value
+    text = f"{apart}, counted without a lattice: bulk 1/150 (0.7 %), surface 4/310 (1.3 %)"
+    assert v.value.endswith(text), v.value
+    assert "bulk 80/320 (25.0 %)" in _f1([good, counted, bent]).value
     # a summary from before site_fraction existed is pooled as before
     old = _sp_job((40, 160), (60, 300), site_fraction=None)
     assert _f1([old]).verdict == "disagree" and "not pooled" not in _f1([old]).value

@@ -29,6 +29,8 @@ __all__ = ["TESTS", "matched_peaks"]
 
 #: SC ratios of the four peaks the experiment lists ({100} {110} {200} {210}; no {111})
 LISTED_RATIOS = tuple(SC_RATIOS[[0, 1, 3, 4]])
+#: how N2 and F1 name a crystallite that one lattice does not fit
+_OFF_LATTICE = f"not on one lattice (< {100 * ON_ONE_LATTICE:g} % of cubes on its sites)"
 
 
 def matched_peaks(jobs):
@@ -226,7 +228,7 @@ def _per_crystallite(values, on_sites, cuboidality):
     text = f"; {sum(v >= cuboidality for v in values)} of {len(values)} ≥ {cuboidality}"
     off = sum(f is not None and f < ON_ONE_LATTICE for f in on_sites)
     if off:
-        text += f"; {off} not on one lattice (< {100 * ON_ONE_LATTICE:g} % of cubes on its sites)"
+        text += f"; {off} {_OFF_LATTICE}"
     return text
 
 
@@ -296,8 +298,7 @@ def _excluded_text(off):
     (analysis.local_sites; the bond walk's for summaries from before it was measured)."""
     if not off:
         return ""
-    share = f"{100 * ON_ONE_LATTICE:g} % of cubes on its sites"
-    text = f"; not pooled: {len(off)} SP(s) not on one lattice (< {share})"
+    text = f"; not pooled: {len(off)} SP(s) {_OFF_LATTICE}"
     free = [sp["lattice_free"] for sp in off if sp.get("lattice_free")]
     counted, label = (free, ", counted without a lattice:") if len(free) == len(off) else (off, ",")
     (kb, nb), (ks, ns) = _totals(counted, "bulk"), _totals(counted, "surface")

@@ -273,10 +273,13 @@ def test_n2_names_a_bicrystal_that_one_lattice_does_not_fit():
         summary = _summary_of(sim)
         sp = summary["nonspanning_final"]["supraparticle"]
         assert summary["nonspanning_final"]["size"] >= 420
+        free = sp["lattice_free"]  # both grains are full blocks: no hole without a lattice either
+        assert free["bulk_vacancies"] == free["surface_vacancies"] == 0, free
         if twist:
             assert sp["site_fraction"] < 0.3 and sp["double_sites"] > 0 and sp["cuboidality"] < 0.75
         else:
             assert sp["site_fraction"] > 0.95 and sp["cuboidality"] > 0.95
+            assert all(free[k] == sp[k] for k in ("bulk_sites", "surface_sites")), (free, sp)
         jobs.append({"statepoint": {"initial_state": "fluid"}, "summary": {"N": 1, "clusters": summary}})
     n2 = TESTS["clusters_cuboidal"]({"fluid_jobs": jobs}, cuboidality=0.75, min_size=50)
     assert "; 1 of 2 ≥ 0.75; 1 not on one lattice (< 90 % of cubes on its sites)" in n2.value, n2.value
@@ -285,6 +288,7 @@ def test_n2_names_a_bicrystal_that_one_lattice_does_not_fit():
     # F1 pools the aligned block alone and shows the bicrystal apart; the bicrystal alone: no SP
     f1 = TESTS["sp_vacancies"]({"fluid_jobs": jobs}, bulk=0.033, surface=(0.055, 0.015))
     assert f1.evidence.startswith("1 SP(s)") and "; not pooled: 1 SP(s) not on one lattice" in f1.value
+    assert "counted without a lattice: bulk 0/" in f1.value, f1.value
     twisted = TESTS["sp_vacancies"]({"fluid_jobs": jobs[1:]}, bulk=0.033, surface=(0.055, 0.015))
     assert twisted.verdict == "not measured" and "needs an SP on one lattice" in twisted.test
     # the report's SP table says which SP F1 pools

@@ -105,7 +105,7 @@ CLAIMS: tuple[Claim, ...] = (
         "000",
         "Vacancy fraction 3.3 % (bulk) / 5.5 ± 1.5 % (surface)",
         "sp_vacancies",
-        {"bulk": 0.033, "surface": (0.055, 0.015)},
+        {"bulk": 0.033, "surface": (0.055, 0.015), "min_size": 50},
         "sp_history.png",
     ),
     Claim(

@@ -301,3 +301,16 @@ def test_f1_error_is_the_larger_of_counting_and_sp_to_sp_spread():
     assert v.verdict == "agree" and "(2.0 ± 2.0 %, 5.5 ± 0.8 %)" in v.value, v.value
     v = _f1([_sp_job((10, 512), surface), _sp_job((10, 512), surface)])
     assert v.verdict == "disagree" and "(2.0 ± 0.4 %, 5.5 ± 0.8 %)" in v.value, v.value
+
+
+def test_f1_counts_only_sps_of_at_least_50_cubes():
+    """As N2: a 14-cube crystallite with a perfect surface would pull the pooled surface
+    fraction down; F1 leaves it out and says so.  Summaries without a size still count."""
+    good = _sp_job((17, 512), (27, 488))
+    tiny = _sp_job((0, 0), (0, 14))
+    tiny["summary"]["clusters"]["nonspanning_final"]["supraparticle"]["size"] = 14
+    v = _f1([good, tiny])
+    assert v.value.startswith("bulk 17/512, surface 27/488"), v.value
+    assert "1 SP(s) of ≥ 50 cubes" in v.evidence and "1 smaller SP(s) not counted" in v.evidence
+    alone = _f1([tiny])
+    assert alone.verdict == "not measured" and "≥ 50 unit cubes" in alone.test and "1 smaller" in alone.test

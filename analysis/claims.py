@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .supraparticle import MIN_SP_CUBES
+
 __all__ = ["Claim", "CLAIMS", "CLAIM_IDS", "ED_FWHM_DEG", "SHARED_SITES_MANY"]
 
 #: in-plane rotational freedom of the NCs, FWHM and its error in degrees (seed 000, ED; an upper limit)
@@ -105,7 +107,7 @@ CLAIMS: tuple[Claim, ...] = (
         "000",
         "Vacancy fraction 3.3 % (bulk) / 5.5 ± 1.5 % (surface)",
         "sp_vacancies",
-        {"bulk": 0.033, "surface": (0.055, 0.015), "min_size": 50},
+        {"bulk": 0.033, "surface": (0.055, 0.015), "min_size": MIN_SP_CUBES},
         "sp_history.png",
     ),
     Claim(
@@ -121,7 +123,7 @@ CLAIMS: tuple[Claim, ...] = (
         "000 SI",
         "Supraparticles are cuboidal",
         "clusters_cuboidal",
-        {"cuboidality": 0.75, "min_size": 50},
+        {"cuboidality": 0.75, "min_size": MIN_SP_CUBES},
         "sp_history.png",
     ),
     Claim(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .evidence import get
 from .nucleation_report import run_order, run_row
-from .supraparticle import EXPERIMENT, ON_ONE_LATTICE, on_one_lattice
+from .supraparticle import EXPERIMENT, MIN_SP_CUBES, ON_ONE_LATTICE, on_one_lattice
 from .verdicts import fmt
 
 __all__ = ["mapped_sp", "sp_rows", "sp_table"]
@@ -48,6 +48,13 @@ def _lattice_free(sp):
     return None if counts is None else f"{_vacancies(counts, 'bulk')}, {_vacancies(counts, 'surface')}"
 
 
+def _f1_use(sp):
+    """What F1 does with the SP: pools it, shows it apart (not on one lattice) or skips it."""
+    if (sp.get("size") or MIN_SP_CUBES) < MIN_SP_CUBES:
+        return f"too small (< {MIN_SP_CUBES})"
+    return "pooled" if on_one_lattice(sp) else "apart"
+
+
 def mapped_sp(job):
     """The SP summary of a run's last-frame non-spanning crystallite when it was mapped on sites
     (the SP that N2, F1 and this table measure), else None."""
@@ -75,7 +82,8 @@ def sp_table(jobs) -> list[str]:
         "mean misorientation from the SP's axes, in-plane FWHM (the electron-diffraction "
         "counterpart), lattice constant and empty bulk and surface sites, also counted without a "
         "lattice from each cube's own axes (analysis.local_sites). F1 pools the SPs that "
-        f"one lattice fits (≥ {100 * ON_ONE_LATTICE:g} % of cubes on their sites); in the others a "
+        f"one lattice fits (≥ {100 * ON_ONE_LATTICE:g} % of cubes on their sites) of at least "
+        f"{MIN_SP_CUBES} cubes; in the others a "
         "hole in the site count may be where the mapping breaks down, and F1 shows their count "
         "without a lattice (docs/analysis.md).",
         "",
@@ -91,6 +99,6 @@ def sp_table(jobs) -> list[str]:
             fmt(sp.get(k), 1) for k in ("misorientation_mean_deg", "inplane_fwhm_deg", "lattice_constant_nm")
         ]
         cells += [_vacancies(sp, "bulk"), _vacancies(sp, "surface"), _lattice_free(sp)]
-        cells.append("pooled" if on_one_lattice(sp) else "apart")
+        cells.append(_f1_use(sp))
         lines.append("| " + " | ".join("—" if c is None else str(c) for c in cells) + " |")
     return lines + [""]

@@ -333,7 +333,7 @@ def sp_vacancies(context, bulk, surface, min_size=50):
             NOT_MEASURED,
             _excluded_text(off)[2:],
             f"needs an SP on one lattice; {test}",
-            f"{len(off)} SP(s), last frame",
+            f"{len(off)} SP(s), last frame" + (f"; {small} smaller SP(s) not counted" if small else ""),
         )
     (kb, nb), (ks, ns) = _totals(sps, "bulk"), _totals(sps, "surface")
     value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"

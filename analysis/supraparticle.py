@@ -35,7 +35,15 @@ from .geometry import quat_conjugate, quat_multiply
 from .nucleation import mean_cubic_orientation
 from .orientation import fwhm, inplane_angles, misorientation_angles
 
-__all__ = ["SIGMA_NM", "EXPERIMENT", "ON_ONE_LATTICE", "Supraparticle", "hull_fill", "on_one_lattice"]
+__all__ = [
+    "SIGMA_NM",
+    "EXPERIMENT",
+    "MIN_SP_CUBES",
+    "ON_ONE_LATTICE",
+    "Supraparticle",
+    "hull_fill",
+    "on_one_lattice",
+]
 
 #: sigma in nm when the phi = 0.80 SC crystal (a = 0.80^(-1/3)) has the measured 11.4 nm spacing
 SIGMA_NM = 11.4 / 0.80 ** (-1.0 / 3.0)
@@ -50,6 +58,8 @@ EXPERIMENT = {
 #: (single SPs grown from a fluid: 0.93-1.00; a bicrystal of two nuclei or a bent, ragged
 #: deep-quench crystallite: 0.01-0.50), and its site counts (vacancies, extents) are unreliable
 ON_ONE_LATTICE = 0.9
+#: the smallest crystallite N2 and F1 judge as an SP (the experiments' SPs hold 10^2-10^3 NCs)
+MIN_SP_CUBES = 50
 _NEIGHBOURS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
 
 

@@ -314,3 +314,10 @@ def test_f1_counts_only_sps_of_at_least_50_cubes():
     assert "1 SP(s) of ≥ 50 cubes" in v.evidence and "1 smaller SP(s) not counted" in v.evidence
     alone = _f1([tiny])
     assert alone.verdict == "not measured" and "≥ 50 unit cubes" in alone.test and "1 smaller" in alone.test
+    from cubemc.analysis.sp_report import sp_table
+
+    for job in (good, tiny):
+        job["statepoint"] = {"initial_state": "fluid", "packing_fraction": 0.3}
+        job["summary"]["clusters"]["nonspanning_final"]["supraparticle"]["cuboidality"] = 1.0
+    cells = [t.rsplit("|", 2)[1].strip() for t in sp_table([good, tiny]) if t.startswith("| —")]
+    assert sorted(cells) == ["pooled", "too small (< 50)"], cells

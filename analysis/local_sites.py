@@ -28,6 +28,13 @@ __all__ = ["LocalSites"]
 _DIRECTIONS = [(k, s) for k in range(3) for s in (1, -1)]
 
 
+def _neighbour_sites(points, axes, a):
+    """(n * 6, 3): the six face-neighbour positions of each point, `a` along its own axes
+    (columns of axes[i]); row 6 i + d is direction _DIRECTIONS[d]."""
+    steps = np.stack([s * axes[:, :, k] for k, s in _DIRECTIONS], axis=1)
+    return (points[:, None, :] + a * steps).reshape(-1, 3)
+
+
 def _groups(points, radius):
     """Labels of single-linkage groups of points closer than `radius`."""
     from scipy.sparse import coo_matrix
@@ -73,6 +80,26 @@ def _lines_with_both_sides(offsets, frame):
     return sum(bool(np.any(sign[axis == k]) and np.any(~sign[axis == k])) for k in range(3))
 
 
+def _holes(pos, axes, points, owners, radius):
+    """Positions and frames of the sites the crystallite's cubes leave empty between them
+    (predicting cubes on both sides along >= 2 lines); owners[j]: the cube that predicted points[j]."""
+    found, frames = [], []
+    if len(points) == 0:
+        return np.empty((0, 3)), np.empty((0, 3, 3))
+    labels = _groups(points, radius)
+    for g in range(labels.max() + 1):
+        members = labels == g
+        if members.sum() < 4:  # two lines need four cubes
+            continue
+        site = points[members].mean(axis=0)
+        cubes = owners[members]
+        frame = axes[cubes[0]]
+        if _lines_with_both_sides(pos[cubes] - site, frame) >= 2:
+            found.append(site)
+            frames.append(frame)
+    return np.reshape(found, (-1, 3)), np.reshape(frames, (-1, 3, 3))
+
+
 class LocalSites:
     """Bulk and surface vacancies of one crystallite from each cube's local lattice (freud style).
 
@@ -95,35 +122,14 @@ class LocalSites:
         tree = cKDTree(pos)
         self.lattice_constant = a = _spacing(tree, pos)
         radius = self.tolerance * a
-        # predicted[i, d]: cube i's neighbour site in direction d
-        steps = np.stack([s * axes[:, :, k] for k, s in _DIRECTIONS], axis=1)
-        predicted = (pos[:, None, :] + a * steps).reshape(-1, 3)
+        predicted = _neighbour_sites(pos, axes, a)
         empty = np.flatnonzero(tree.query(predicted, distance_upper_bound=radius)[0] > radius)
-        holes, frames = self._holes(pos, axes, predicted[empty], empty // len(_DIRECTIONS))
+        holes, frames = _holes(pos, axes, predicted[empty], empty // len(_DIRECTIONS), radius)
         filled = _near(holes, others, box, radius)
         self.vacancy_positions = holes[~filled]
         self.filled_holes = int(filled.sum())
         self._classify(pos, axes, holes, frames, filled, a, radius)
         return self
-
-    def _holes(self, pos, axes, points, owners):
-        """Positions and frames of the sites the crystallite's cubes leave empty between them
-        (predicting cubes on both sides along >= 2 lines)."""
-        found, frames = [], []
-        if len(points) == 0:
-            return np.empty((0, 3)), np.empty((0, 3, 3))
-        labels = _groups(points, self.tolerance * self.lattice_constant)
-        for g in range(labels.max() + 1):
-            members = labels == g
-            if members.sum() < 4:  # two lines need four cubes
-                continue
-            site = points[members].mean(axis=0)
-            cubes = owners[members]
-            frame = axes[cubes[0]]
-            if _lines_with_both_sides(pos[cubes] - site, frame) >= 2:
-                found.append(site)
-                frames.append(frame)
-        return np.reshape(found, (-1, 3)), np.reshape(frames, (-1, 3, 3))
 
     def _classify(self, pos, axes, holes, frames, filled, a, radius):
         """Surface or bulk for every SP site by whether all six neighbour positions hold one."""
@@ -131,8 +137,7 @@ class LocalSites:
 
         sites = np.concatenate([pos, holes])
         site_axes = np.concatenate([axes, frames])
-        steps = np.stack([s * site_axes[:, :, k] for k, s in _DIRECTIONS], axis=1)
-        neighbours = (sites[:, None, :] + a * steps).reshape(-1, 3)
+        neighbours = _neighbour_sites(sites, site_axes, a)
         held = cKDTree(sites).query(neighbours, distance_upper_bound=radius)[0] <= radius
         bulk = held.reshape(len(sites), len(_DIRECTIONS)).all(axis=1)
         is_vacancy = np.concatenate([np.zeros(len(pos), dtype=bool), ~filled])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .evidence import get
 from .nucleation_report import run_order, run_row
-from .supraparticle import EXPERIMENT, MIN_SP_CUBES, ON_ONE_LATTICE, on_one_lattice
+from .supraparticle import EXPERIMENT, MIN_SP_CUBES, ON_ONE_LATTICE, large_enough, on_one_lattice
 from .verdicts import fmt
 
 __all__ = ["mapped_sp", "sp_rows", "sp_table"]
@@ -50,7 +50,7 @@ def _lattice_free(sp):
 
 def _f1_use(sp):
     """What F1 does with the SP: pools it, shows it apart (not on one lattice) or skips it."""
-    if (sp.get("size") or MIN_SP_CUBES) < MIN_SP_CUBES:
+    if not large_enough(sp):
         return f"too small (< {MIN_SP_CUBES})"
     return "pooled" if on_one_lattice(sp) else "apart"
 

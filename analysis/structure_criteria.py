@@ -11,7 +11,7 @@ from .nucleation_report import moves_text, run_row, sp_cuboidality, state_key
 from .scattering import MEASURED_LATTICE_NM, MEASURED_PEAKS_NM, SC_RATIOS
 from .sp_report import mapped_sp
 from .stats import block_average, combine_replicas, replica_mean_sem
-from .supraparticle import ON_ONE_LATTICE, on_one_lattice
+from .supraparticle import MIN_SP_CUBES, ON_ONE_LATTICE, large_enough, on_one_lattice
 from .verdicts import (
     AGREE,
     DISAGREE,
@@ -306,26 +306,23 @@ def _excluded_text(off):
     return f"{text}{label} bulk {kb}/{nb}{share[0]}, surface {ks}/{ns}{share[1]}"
 
 
-def _large(sp, min_size):
-    return sp.get("size") is None or sp["size"] >= min_size  # summaries without a size count
-
-
-def sp_vacancies(context, bulk, surface, min_size=50):
+def sp_vacancies(context, bulk, surface, min_size=MIN_SP_CUBES):
     """Bulk and surface vacancy fractions pooled over the runs' largest non-spanning SPs of at
     least `min_size` cubes (N2's threshold; the experiments' SPs hold hundreds) that one lattice
     fits (the experiment counts holes in crystalline SPs; in a bent or multi-grain crystallite a
     hole is where the site mapping breaks down).  The others are shown apart."""
     jobs = context.get("fluid_jobs", [])
     found = [(job, sp) for job in jobs if (sp := mapped_sp(job))]
-    mapped = [(job, sp) for job, sp in found if _large(sp, min_size)]
+    mapped = [(job, sp) for job, sp in found if large_enough(sp, min_size)]
     small = len(found) - len(mapped)
+    smaller = f"; {small} smaller SP(s) not counted" if small else ""
     if not mapped:
         what = f"a crystallite (SP) of ≥ {min_size} unit cubes that does not wrap the box"
         return _needs_fluid_runs(context, what + (f"; {small} smaller" if small else ""))
     sps = [sp for _, sp in mapped if on_one_lattice(sp)]
     off = [sp for _, sp in mapped if not on_one_lattice(sp)]
     # the late-frame evidence skips the runs whose final SP is left out
-    left_out = {id(job) for job, sp in found if not (_large(sp, min_size) and on_one_lattice(sp))}
+    left_out = {id(job) for job, sp in found if not (large_enough(sp, min_size) and on_one_lattice(sp))}
     expected = f"{100 * bulk:g} % bulk, {100 * surface[0]:g} ± {100 * surface[1]:g} % surface"
     test = f"within {Z:g} errors of {expected}"
     if not sps:
@@ -333,16 +330,14 @@ def sp_vacancies(context, bulk, surface, min_size=50):
             NOT_MEASURED,
             _excluded_text(off)[2:],
             f"needs an SP on one lattice; {test}",
-            f"{len(off)} SP(s), last frame" + (f"; {small} smaller SP(s) not counted" if small else ""),
+            f"{len(off)} SP(s), last frame{smaller}",
         )
     (kb, nb), (ks, ns) = _totals(sps, "bulk"), _totals(sps, "surface")
     value = f"bulk {kb}/{nb}, surface {ks}/{ns} sites empty"
     late_jobs = [j for j in jobs if id(j) not in left_out]
     evidence = (
         f"{len(sps)} SP(s) of ≥ {min_size} cubes, last frame, sites mapped along bonds; vacancies left "
-        "by growth in a fixed-N box"
-        + (f"; {small} smaller SP(s) not counted" if small else "")
-        + _late_text(late_jobs)
+        f"by growth in a fixed-N box{smaller}" + _late_text(late_jobs)
     )
     if ns == 0 or nb * bulk < 3:  # fewer than 3 expected bulk vacancies: no resolution at 3.3 %
         return Verdict(

@@ -241,3 +241,9 @@ def on_one_lattice(summary):
     from before it was measured)."""
     fraction = summary.get("site_fraction")
     return fraction is None or fraction >= ON_ONE_LATTICE
+
+
+def large_enough(summary, min_size=MIN_SP_CUBES):
+    """Whether an SP's `summary()` holds at least `min_size` cubes (True without a size)."""
+    size = summary.get("size")
+    return size is None or size >= min_size

@@ -4,6 +4,8 @@ tables and one figure per claim.
     write_report(job_summaries, outdir)
     python -m cubemc.analysis.report OUTDIR job1.json job2.json ...
         (each job file: {"statepoint": ..., "summary": ..., "series": ...})
+    python -m cubemc.analysis.report OUTDIR summaries.zip
+        (what `python project.py export` writes: a project's report, drawn without the project)
 
 Errors come from block averaging within each run, combined over replicas (the larger of the
 pooled within-run error and the scatter between replicas), so a single run has an error bar.
@@ -31,6 +33,7 @@ from .report_figures import (
     vacancy_shapes_figure,
 )
 from .shape_report import crystal_rows, shape_label, shape_section, shaped_fluid_runs, vacancy_shape_rows
+from .summaries_archive import read_archive
 from .vacancy_report import (
     VACANCY_DEFINITIONS,
     VACANCY_INTRO,
@@ -305,20 +308,25 @@ def main(argv=None):
     prog = "python -m cubemc.analysis.report"
     if len(argv) < 2:
         print(
-            f"{prog}: error: usage: {prog} OUTDIR job.json [job.json ...]",
+            f"{prog}: error: usage: {prog} OUTDIR job.json|summaries.zip [...] (a .zip is what "
+            "`python project.py export` writes)",
             file=sys.stderr,
         )
         return 2
 
     def work():
-        jobs = []
+        jobs, pending = [], 0
         for fn in argv[1:]:
+            if fn.endswith(".zip"):  # an export: every job of a project, its pictures put in OUTDIR
+                rows, waiting = read_archive(fn, os.path.join(argv[0], "pictures"))
+                jobs, pending = jobs + rows, pending + waiting
+                continue
             try:
                 with open(fn, encoding="utf-8") as fh:
                     jobs.append(json.load(fh))
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read {fn}: {error}") from None
-        print(write_report(jobs, argv[0]))
+        print(write_report(jobs, argv[0], pending))
 
     # unreadable job files, a missing or full output folder, Ctrl-C: one line each
     return run_reporting_errors(prog, work, user_errors=(ValueError,))

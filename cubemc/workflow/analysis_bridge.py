@@ -6,7 +6,9 @@ Two call sites, imported lazily so ``python project.py status`` works without fr
 * :func:`analyse_trajectory` -> ``cubemc.analysis.trajectory.analyze_trajectory(path, lattice=...,
   n_cells=..., discard=..., orthoslice=..., crystallites=...)`` returning ``{"summary": {...},
   "series": {...}}``;
-* :func:`write_report` -> ``cubemc.analysis.report.write_report(job_summaries, outdir)``.
+* :func:`write_report` -> ``cubemc.analysis.report.write_report(job_summaries, outdir)``;
+* :func:`write_archive` -> ``cubemc.analysis.summaries_archive.write_archive(rows, path, ...)``
+  (``project.py export``; the report reads the file back with ``python -m cubemc.analysis.report``).
 
 JSON files are written with the analysis package's one JSON converter (numpy and signac's
 synced collections to plain types, non-finite floats to null). If the analysis package
@@ -25,6 +27,8 @@ TRAJECTORY_MODULE = "cubemc.analysis.trajectory"
 TRAJECTORY_FUNCTION = "analyze_trajectory"
 REPORT_MODULE = "cubemc.analysis.report"
 REPORT_FUNCTION = "write_report"
+ARCHIVE_MODULE = "cubemc.analysis.summaries_archive"
+ARCHIVE_FUNCTION = "write_archive"
 
 #: plain-JSON conversion used for job documents and report inputs
 to_json = to_jsonable
@@ -104,6 +108,13 @@ def write_report(job_summaries: list[dict], outdir: str, pending: int = 0):
     """Cross-job report (figures and tables) into ``outdir``; `pending` jobs not analysed yet."""
     func = _function(REPORT_MODULE, REPORT_FUNCTION)
     return func(job_summaries, outdir, pending=pending)
+
+
+def write_archive(rows: list[dict], path: str, **options) -> int:
+    """The report's inputs `rows` in one zip file (options: pending, pictures, meta); returns the
+    number of pictures stored.  An archive the analysis refuses (a file of another kind in the
+    way) is a ValueError with a one-line message."""
+    return _function(ARCHIVE_MODULE, ARCHIVE_FUNCTION)(rows, path, **options)
 
 
 def dump_json(path: str, data) -> None:

@@ -26,6 +26,7 @@ from . import (
 )
 from .config import check_environment, load_config
 from .errors import ConfigError, WorkflowError
+from .export import export
 from .parallel import kernel_warmups, operation_cost, run_job_onwards, run_operations
 
 CPU_CUBE_SWEEPS_PER_SECOND = 1.0e5  # conservative single-thread rate for walltime estimates
@@ -412,6 +413,8 @@ def main(project_path=None, entrypoint=None):
         check_project(project)
         if sys.argv[1:2] == ["report"]:  # cubemc's own subcommand: the jobs analysed so far
             return ops.interim_report(project, sys.argv[2:])
+        if sys.argv[1:2] == ["export"]:  # cubemc's own: the report's inputs in one file
+            return export(project, sys.argv[2:])
         try:
             project.main(parser=OneLineArgumentParser(prog="project.py"))
         except subprocess.CalledProcessError as error:

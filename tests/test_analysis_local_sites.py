@@ -7,7 +7,6 @@ from cubemc.analysis.local_sites import LocalSites
 from cubemc.analysis.supraparticle import ON_ONE_LATTICE, Supraparticle
 from cubemc.analysis.synthetic import crystallite, small_rotations
 
-import cubemc
 from cubemc.geometry import quaternion_matrices, random_quaternions
 
 A = 1.06
@@ -114,19 +113,3 @@ def test_a_cube_outside_the_crystallite_fills_its_hole_across_the_box_edge():
     expected = pos[empty] @ R  # the two empty sites, in the block's frame
     found = seen.vacancy_positions @ R
     assert np.allclose(np.sort(found, axis=0), np.sort(expected, axis=0), atol=0.1)
-
-
-def test_engine_block_keeps_its_planted_vacancies():
-    """A 7^3 block in the narrow well with 2 bulk and 3 face vacancies, run by the engine: the
-    count without a lattice finds them, as the lattice count does."""
-    n, spacing = 7, 1.07
-    idx = _indices((n, n, n))
-    keep = _without(idx, [(3, 3, 3), (2, 4, 3), (0, 3, 3), (6, 2, 4), (3, 0, 2)])
-    pos = (idx[keep] - (n - 1) / 2) * spacing
-    state = cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), np.full(3, (n**3 / 0.1) ** (1 / 3)))
-    sim = cubemc.Simulation(state, beta_epsilon=-5.0, well_range=1.14, seed=3, device="cpu")
-    sim.run(500)
-    local = LocalSites().compute(
-        sim.positions - sim.box * np.floor(sim.positions / sim.box + 0.5), sim.orientations
-    )
-    assert _counts(local) == ((2, 125), (3, 218))

@@ -1,5 +1,6 @@
 """Shared fixtures: the workflow, SLURM and dashboard tests run the real command lines; small
-engine systems run on one numba thread (`one_numba_thread`)."""
+engine systems run on one numba thread (`one_numba_thread`); under pytest-xdist each worker
+gets its share of the cores (tests/test_bitexact.py checks that chains do not depend on it)."""
 
 import os
 import subprocess
@@ -9,6 +10,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _threads_per_worker():
+    """numba threads for each of pytest-xdist's N workers on C cores: C // N, as `project.py run
+    --parallel` gives its workers.  Two 2-thread workers on 2 cores made the B2 test take 15 min
+    instead of 15 s: every parallel sweep waits at its barrier for a descheduled thread."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+# set before numba is imported; subprocesses (the workflow's command lines) inherit it
+if os.environ.get("PYTEST_XDIST_WORKER") and "NUMBA_NUM_THREADS" not in os.environ:
+    os.environ["NUMBA_NUM_THREADS"] = str(_threads_per_worker())
 
 #: a 4x4x4 lattice minus one cube, short runs: the whole workflow takes seconds per job
 TINY_GRID = [

@@ -8,6 +8,8 @@ not merely close.  A failure here means a refactor changed the Markov chain.
 """
 
 import hashlib
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -154,6 +156,33 @@ def test_bit_exact_against_recorded(name, tmp_path):
     assert _digest(got) == _digest(want)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_chains_do_not_depend_on_the_number_of_threads(threads):
+    """The recorded runs again with more numba threads than the test workers get (conftest gives
+    each its share of the cores): the cells' order of work changes, the chains must not."""
+    names = [n for n in CASES if n not in ("workflow", "serial")]  # serial: no parallel loop
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    command = [sys.executable, __file__, "--digest", *names]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=True)
+    got = dict(line.split() for line in out.stdout.splitlines() if line.strip())
+    for name in names:
+        with np.load(FIXTURES / f"{name}.npz") as data:
+            assert got[name] == _digest({k: data[k] for k in data.files}), name
+    assert got["threads"] == str(threads)
+
+
+def _print_digests(names):
+    import tempfile
+
+    import numba
+
+    print("threads", numba.get_num_threads())
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            arrays = CASES[name](Path(tmp))
+        print(name, _digest({k: v for k, v in arrays.items() if not k.endswith(ADDED)}))
+
+
 def _record():
     import tempfile
 
@@ -168,3 +197,5 @@ def _record():
 if __name__ == "__main__" and "--record" in sys.argv:
     sys.path.insert(0, str(REPO))
     _record()
+elif __name__ == "__main__" and "--digest" in sys.argv:
+    _print_digests(sys.argv[sys.argv.index("--digest") + 1 :])

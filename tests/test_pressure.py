@@ -217,7 +217,7 @@ def test_block_average_and_bad_input():
 
 
 @pytest.mark.slow
-def test_dilute_hard_cubes_second_virial_coefficient():
+def test_dilute_hard_cubes_second_virial_coefficient(one_numba_thread):
     """N = 64 hard cubes by Monte Carlo at three dilute densities: (beta P / rho - 1) / rho =
     B2 (N - 1) / N + c rho (finite N, canonical), fitted; B2 = 5.5."""
     n, rhos, ys, errs = 64, [0.01, 0.02, 0.04], [], []

@@ -33,7 +33,7 @@ from .report_figures import (
     vacancy_shapes_figure,
 )
 from .shape_report import crystal_rows, shape_label, shape_section, shaped_fluid_runs, vacancy_shape_rows
-from .summaries_archive import read_archive
+from .summaries_archive import merge_rows, read_archives
 from .vacancy_report import (
     VACANCY_DEFINITIONS,
     VACANCY_INTRO,
@@ -315,17 +315,19 @@ def main(argv=None):
         return 2
 
     def work():
-        jobs, pending = [], 0
+        # exports (.zip): every job of a project, pictures put in OUTDIR; several exports of one
+        # project (parts run in different places) make one report, each job counted once
+        archives = [fn for fn in argv[1:] if fn.endswith(".zip")]
+        jobs, pending = read_archives(archives, os.path.join(argv[0], "pictures"))
         for fn in argv[1:]:
-            if fn.endswith(".zip"):  # an export: every job of a project, its pictures put in OUTDIR
-                rows, waiting = read_archive(fn, os.path.join(argv[0], "pictures"))
-                jobs, pending = jobs + rows, pending + waiting
+            if fn.endswith(".zip"):
                 continue
             try:
                 with open(fn, encoding="utf-8") as fh:
                     jobs.append(json.load(fh))
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read {fn}: {error}") from None
+        jobs = merge_rows(jobs)
         print(write_report(jobs, argv[0], pending))
 
     # unreadable job files, a missing or full output folder, Ctrl-C: one line each

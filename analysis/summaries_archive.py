@@ -15,7 +15,7 @@ import zipfile
 
 from .jsonio import to_jsonable
 
-__all__ = ["ArchiveError", "is_archive", "read_archive", "write_archive"]
+__all__ = ["ArchiveError", "is_archive", "merge_rows", "read_archive", "read_archives", "write_archive"]
 
 FORMAT = "cubemc job summaries"
 VERSION = 1
@@ -40,8 +40,9 @@ def is_archive(path) -> bool:
 def write_archive(rows, path, *, pending=0, pictures=True, meta=None) -> int:
     """Write the job summaries `rows` (the report's input) to the zip file `path` atomically.
 
-    pending: the project's jobs not analysed yet (a report drawn from the archive says it is
-    interim).  pictures: store the pictures the summaries name (else their keys are dropped, so
+    pending: the project's jobs not analysed yet, a count or their ids (a report drawn from the
+    archive says it is interim; with ids, reports drawn from several exports of one project count
+    each job once).  pictures: store the pictures the summaries name (else their keys are dropped, so
     no report link dangles).  meta: extra provenance (creation time, package versions).  An
     existing file is replaced only if it is such an archive.  Returns the pictures stored.
     """
@@ -60,7 +61,8 @@ def write_archive(rows, path, *, pending=0, pictures=True, meta=None) -> int:
                     archive.write(source, name)
                 stored += len(names)
                 jobs.append(row)
-            doc = {"format": FORMAT, "version": VERSION, "pending": int(pending), "jobs": jobs}
+            doc = {"format": FORMAT, "version": VERSION, "jobs": jobs}
+            doc.update(_pending_fields(pending))
             doc.update(to_jsonable(meta or {}))
             archive.writestr(MEMBER, json.dumps(to_jsonable(doc), sort_keys=True, allow_nan=False))
         os.replace(tmp, path)
@@ -68,6 +70,13 @@ def write_archive(rows, path, *, pending=0, pictures=True, meta=None) -> int:
         if os.path.exists(tmp):  # a failed write (full disk) leaves the earlier archive as it was
             os.remove(tmp)
     return stored
+
+
+def _pending_fields(pending):
+    if isinstance(pending, int):
+        return {"pending": pending}
+    ids = sorted(str(i) for i in pending)
+    return {"pending": len(ids), "pending_ids": ids}
 
 
 def _portable(row, pictures):
@@ -86,6 +95,38 @@ def _portable(row, pictures):
 def read_archive(path, picture_dir):
     """The job summaries and pending count stored in `path`; its pictures are written under
     `picture_dir` and the summaries point at them there.  Returns (rows, pending)."""
+    doc = _read(path, picture_dir)
+    return doc["jobs"], doc.get("pending", 0)
+
+
+def read_archives(paths, picture_dir):
+    """`read_archive` over several exports, e.g. of one project's jobs run in several places:
+    each job counted once (a later file's row replaces an earlier one's), and a job pending in
+    one export but analysed in another is not pending.  Returns (rows, pending)."""
+    rows, pending, waiting = [], 0, set()
+    for path in paths:
+        doc = _read(path, picture_dir)
+        rows += doc["jobs"]
+        if "pending_ids" in doc and waiting is not None:
+            waiting |= set(doc["pending_ids"])
+        else:  # an export without ids: its count is all we know
+            pending, waiting = pending + doc.get("pending", 0), None
+    rows = merge_rows(rows)
+    if waiting is not None:
+        pending += len(waiting - {row.get("id") for row in rows})
+    return rows, pending
+
+
+def merge_rows(rows):
+    """The rows with one per job id, the last given for each, in the order of first appearance."""
+    merged = {}
+    for index, row in enumerate(rows):
+        key = row.get("id", f"#{index}")  # a row without an id is its own job
+        merged[key] = row
+    return list(merged.values())
+
+
+def _read(path, picture_dir):
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -108,7 +149,7 @@ def read_archive(path, picture_dir):
         for key in PICTURE_KEYS:
             if summary.get(key):
                 summary[key] = os.path.abspath(os.path.join(picture_dir, *summary[key].split("/")[1:]))
-    return doc["jobs"], doc.get("pending", 0)
+    return doc
 
 
 def _check(doc, path):

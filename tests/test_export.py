@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 from conftest import clean_env, cli
-from cubemc.analysis.summaries_archive import MEMBER, ArchiveError, read_archive, write_archive
+from cubemc.analysis.summaries_archive import MEMBER, ArchiveError, read_archive, read_archives, write_archive
 
 
 def _report_from(archive, outdir, cwd):
@@ -99,3 +99,36 @@ def test_a_failed_export_keeps_the_earlier_one(tmp_path):
     assert archive.read_bytes() == before and os.listdir(tmp_path) == ["summaries.zip"]
     jobs, pending = read_archive(archive, tmp_path / "pictures")
     assert pending == 3 and jobs == [{"id": "a", "statepoint": {"N": 8}, "summary": {"x": 1.0}}]
+
+
+def test_a_report_from_exported_parts_counts_each_job_once(finished_project, tmp_path):
+    path, _ = finished_project
+    whole = tmp_path / "whole.zip"
+    cli("project.py", "export", whole, "--no-pictures", cwd=path)
+    rows, pending = read_archive(whole, tmp_path / "unused")
+    assert pending == 0 and len(rows) == 2
+    first, second = rows
+    # the same project run in two places, each place analysing one job
+    write_archive([first], tmp_path / "part1.zip", pending=[second["id"]])
+    write_archive([second], tmp_path / "part2.zip", pending=[first["id"]])
+
+    def report(*parts):
+        drawn = subprocess.run(
+            [sys.executable, "-m", "cubemc.analysis.report", str(tmp_path / "out"), *map(str, parts)],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert drawn.returncode == 0, drawn.stderr
+        return (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+    full = report(whole)
+    assert "Interim report" not in full
+    assert report(tmp_path / "part1.zip", tmp_path / "part2.zip") == full
+    assert report(tmp_path / "part2.zip", whole, tmp_path / "part1.zip") == full
+    alone = report(tmp_path / "part1.zip", tmp_path / "part1.zip")  # the same part twice: one job
+    assert "1 of 2 jobs analysed" in alone
+    merged, waiting = read_archives([tmp_path / "part1.zip", tmp_path / "part1.zip"], tmp_path / "p")
+    assert [row["id"] for row in merged] == [first["id"]] and waiting == 1

@@ -45,7 +45,7 @@ def export(project, args=()) -> None:
         stored = analysis_bridge.write_archive(
             [job_summary(job) for job in analysed],
             path,
-            pending=len(project) - len(analysed),
+            pending=[job.id for job in project if not is_analysed(job)],  # ids: exports merge
             pictures=pictures,
             meta=meta,
         )

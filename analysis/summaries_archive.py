@@ -103,9 +103,14 @@ def read_archives(paths, picture_dir):
     """`read_archive` over several exports, e.g. of one project's jobs run in several places:
     each job counted once (a later file's row replaces an earlier one's), and a job pending in
     one export but analysed in another is not pending.  Returns (rows, pending)."""
+    rows, pending, _ = _merge([_read(path, picture_dir) for path in paths])
+    return rows, pending
+
+
+def _merge(docs):
+    """(rows, pending count, pending ids or None where an export lists no ids) of `docs`."""
     rows, pending, waiting = [], 0, set()
-    for path in paths:
-        doc = _read(path, picture_dir)
+    for doc in docs:
         rows += doc["jobs"]
         if "pending_ids" in doc and waiting is not None:
             waiting |= set(doc["pending_ids"])
@@ -113,8 +118,9 @@ def read_archives(paths, picture_dir):
             pending, waiting = pending + doc.get("pending", 0), None
     rows = merge_rows(rows)
     if waiting is not None:
-        pending += len(waiting - {row.get("id") for row in rows})
-    return rows, pending
+        waiting -= {row.get("id") for row in rows}
+        pending += len(waiting)
+    return rows, pending, waiting
 
 
 def merge_rows(rows):
@@ -126,19 +132,23 @@ def merge_rows(rows):
     return list(merged.values())
 
 
-def _read(path, picture_dir):
+def _read(path, picture_dir=None):
+    """The archive's document; its pictures written under `picture_dir` (None: left unread)."""
     path = os.fspath(path)
     try:
         with zipfile.ZipFile(path) as archive:
             doc = json.loads(archive.read(MEMBER).decode("utf-8"))
             _check(doc, path)
-            pictures = {name: archive.read(name) for name in _picture_names(doc["jobs"])}
+            names = list(_picture_names(doc["jobs"]))
+            pictures = {name: archive.read(name) for name in names} if picture_dir else {}
     except OSError as error:
         raise ArchiveError(f"cannot read {path}: {error.strerror or error}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as error:
         if isinstance(error, ArchiveError):
             raise
         raise ArchiveError(f"cannot read {path}: not a cubemc summaries archive ({_why(error)})") from None
+    if picture_dir is None:
+        return doc
     for name, data in pictures.items():  # errors here are the output folder's (a full disk)
         target = os.path.join(picture_dir, *name.split("/")[1:])
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -180,3 +190,52 @@ def _why(error):
     if isinstance(error, KeyError):
         return f"no member {error.args[0]!r}" if error.args else "a member is missing"
     return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+USAGE = (
+    "usage: python -m cubemc.analysis.summaries_archive [--pending] FILE.zip [...]\n\n"
+    "What the exports of one project hold: jobs analysed and not, per file and together; with\n"
+    "--pending the ids of the jobs no export holds analysed, one per line (for project.py run -j)."
+)
+
+
+def main(argv=None):
+    import sys
+
+    from cubemc.cli_errors import run_reporting_errors
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = "python -m cubemc.analysis.summaries_archive"
+    if argv in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    ids_only = "--pending" in argv
+    paths = [a for a in argv if a != "--pending"]
+    if not paths or any(a.startswith("-") or not a.endswith(".zip") for a in paths):
+        print(
+            f"{prog}: error: give export files ending in .zip (got {' '.join(argv) or 'nothing'!r})",
+            file=sys.stderr,
+        )
+        return 2
+
+    def work():
+        docs = [_read(path) for path in paths]
+        rows, pending, waiting = _merge(docs)
+        if ids_only and waiting is None:
+            raise ArchiveError(
+                "an export written before 2026-12-04 lists no pending job ids; export its project "
+                "again, or compare `python project.py status` with the analysed jobs"
+            )
+        if ids_only:
+            print("\n".join(sorted(waiting)))
+            return
+        for path, doc in zip(paths, docs):
+            print(f"{path}: {len(doc['jobs'])} job(s) analysed, {doc.get('pending', 0)} not")
+        if len(paths) > 1:
+            print(f"together: {len(rows)} job(s) analysed, {pending} not")
+
+    return run_reporting_errors(prog, work, user_errors=(ValueError,))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -132,3 +132,28 @@ def test_a_report_from_exported_parts_counts_each_job_once(finished_project, tmp
     assert "1 of 2 jobs analysed" in alone
     merged, waiting = read_archives([tmp_path / "part1.zip", tmp_path / "part1.zip"], tmp_path / "p")
     assert [row["id"] for row in merged] == [first["id"]] and waiting == 1
+
+    def holds(*args):  # what the parts hold, and which jobs are still to run
+        command = [sys.executable, "-m", "cubemc.analysis.summaries_archive", *map(str, args)]
+        return subprocess.run(
+            command, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=60
+        )
+
+    assert holds("--pending", "part1.zip").stdout.split() == [second["id"]]
+    assert holds("--pending", "part1.zip", "part2.zip").stdout.split() == []
+    told = holds("part1.zip", "part2.zip").stdout.splitlines()
+    assert told == [
+        "part1.zip: 1 job(s) analysed, 1 not",
+        "part2.zip: 1 job(s) analysed, 1 not",
+        "together: 2 job(s) analysed, 0 not",
+    ]
+    old = tmp_path / "old.zip"  # an export from before pending ids were stored
+    with zipfile.ZipFile(old, "w") as z:
+        z.writestr(
+            MEMBER, json.dumps({"format": "cubemc job summaries", "version": 1, "jobs": [], "pending": 2})
+        )
+    _one_line_error(holds("--pending", "old.zip", "part1.zip"), "lists no pending job ids")
+    _one_line_error(holds("part1.json"), "give export files ending in .zip")
+    assert (
+        holds("old.zip", "part1.zip").stdout.splitlines()[-1] == "together: 1 job(s) analysed, 3 not"
+    )  # counts added

@@ -258,10 +258,11 @@ def _eos_section(ctx):
     ]
 
 
-def write_report(job_summaries, outdir, pending=0):
+def write_report(job_summaries, outdir, pending=0, finish=None):
     """Write figures and report.md into `outdir`; returns the path of report.md.
 
     pending: jobs of the same project not analysed yet (an interim report says so at the top).
+    finish: how to finish them, for that notice (default: the project's `project.py run`).
 
     job_summaries: list of {"statepoint": {...}, "summary": {...}, "series": {...}} (the output
     of analyze_trajectory plus the job's state point). Crystal runs are those with a vacancy
@@ -273,7 +274,7 @@ def write_report(job_summaries, outdir, pending=0):
     figures = _figures(ctx, outdir)
     lines = ["# cubemc report: vacancies in attractive cube crystals and the supraparticle paper", ""]
     if pending:
-        lines += [_interim_notice(len(ctx["jobs"]), pending), ""]
+        lines += [_interim_notice(len(ctx["jobs"]), pending, finish), ""]
     lines += _summary_section(ctx, verdicts, figures) + _claims_table(verdicts, figures)
     if ctx["primary"] and len(ctx["families"]) > 1:
         lines += [f"Claims use the crystal runs with {_family_label(ctx['primary'])}.", ""]
@@ -293,11 +294,11 @@ def write_report(job_summaries, outdir, pending=0):
     return write_text("\n".join(lines + VACANCY_DEFINITIONS), os.path.join(outdir, "report.md"))
 
 
-def _interim_notice(done, pending):
+def _interim_notice(done, pending, finish=None):
+    finish = finish or "`python project.py run` finishes them and replaces this report with the full one."
     return (
         f"**Interim report: {done} of {done + pending} jobs analysed.** The other {pending} are "
-        "still running or waiting; every number below is from the analysed jobs only. "
-        "`python project.py run` finishes them and replaces this report with the full one."
+        f"still running or waiting; every number below is from the analysed jobs only. {finish}"
     )
 
 
@@ -328,7 +329,11 @@ def main(argv=None):
             except (OSError, ValueError) as error:
                 raise ValueError(f"cannot read {fn}: {error}") from None
         jobs = merge_rows(jobs)
-        print(write_report(jobs, argv[0], pending))
+        finish = (
+            "`python -m cubemc.analysis.summaries_archive --pending` on the exports names them; run "
+            "them in the project (`project.py run -j`), export, and draw this report again with the new part."
+        )
+        print(write_report(jobs, argv[0], pending, finish if archives else None))
 
     # unreadable job files, a missing or full output folder, Ctrl-C: one line each
     return run_reporting_errors(prog, work, user_errors=(ValueError,))

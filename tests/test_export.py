@@ -129,7 +129,7 @@ def test_a_report_from_exported_parts_counts_each_job_once(finished_project, tmp
     assert report(tmp_path / "part1.zip", tmp_path / "part2.zip") == full
     assert report(tmp_path / "part2.zip", whole, tmp_path / "part1.zip") == full
     alone = report(tmp_path / "part1.zip", tmp_path / "part1.zip")  # the same part twice: one job
-    assert "1 of 2 jobs analysed" in alone
+    assert "1 of 2 jobs analysed" in alone and "summaries_archive --pending" in alone
     merged, waiting = read_archives([tmp_path / "part1.zip", tmp_path / "part1.zip"], tmp_path / "p")
     assert [row["id"] for row in merged] == [first["id"]] and waiting == 1
 

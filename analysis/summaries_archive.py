@@ -109,18 +109,11 @@ def read_archives(paths, picture_dir):
 
 def _merge(docs):
     """(rows, pending count, pending ids or None where an export lists no ids) of `docs`."""
-    rows, pending, waiting = [], 0, set()
-    for doc in docs:
-        rows += doc["jobs"]
-        if "pending_ids" in doc and waiting is not None:
-            waiting |= set(doc["pending_ids"])
-        else:  # an export without ids: its count is all we know
-            pending, waiting = pending + doc.get("pending", 0), None
-    rows = merge_rows(rows)
-    if waiting is not None:
-        waiting -= {row.get("id") for row in rows}
-        pending += len(waiting)
-    return rows, pending, waiting
+    rows = merge_rows([row for doc in docs for row in doc["jobs"]])
+    if any("pending_ids" not in doc for doc in docs):  # an older export: counts are all we know
+        return rows, sum(doc.get("pending", 0) for doc in docs), None
+    waiting = set().union(*(doc["pending_ids"] for doc in docs)) - {row.get("id") for row in rows}
+    return rows, len(waiting), waiting
 
 
 def merge_rows(rows):

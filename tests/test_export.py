@@ -152,7 +152,8 @@ def test_a_report_from_exported_parts_counts_each_job_once(finished_project, tmp
         z.writestr(
             MEMBER, json.dumps({"format": "cubemc job summaries", "version": 1, "jobs": [], "pending": 2})
         )
-    _one_line_error(holds("--pending", "old.zip", "part1.zip"), "lists no pending job ids")
+    _one_line_error(holds("--pending", "part1.zip", "old.zip"), "lists no pending job ids")
+    assert holds("part1.zip", "old.zip").stdout.splitlines()[-1] == "together: 1 job(s) analysed, 3 not"
     _one_line_error(holds("part1.json"), "give export files ending in .zip")
     assert (
         holds("old.zip", "part1.zip").stdout.splitlines()[-1] == "together: 1 job(s) analysed, 3 not"

@@ -33,7 +33,10 @@ def export(project, args=()) -> None:
             f"project.py export takes one file name ending in .zip and optionally {NO_PICTURES} "
             f"(got {' '.join(args) or 'nothing'!r})"
         )
-    analysed = sorted((job for job in project if is_analysed(job)), key=lambda job: job.id)
+    jobs = sorted(project, key=lambda job: job.id)
+    done = [is_analysed(job) for job in jobs]  # read once: it opens each job's files
+    analysed = [job for job, ok in zip(jobs, done) if ok]
+    pending = [job.id for job, ok in zip(jobs, done) if not ok]  # ids, so that exports merge
     if not analysed:
         raise WorkflowError(
             f"no job of the {len(project)} is analysed yet, so there is nothing to export; "
@@ -45,13 +48,13 @@ def export(project, args=()) -> None:
         stored = analysis_bridge.write_archive(
             [job_summary(job) for job in analysed],
             path,
-            pending=[job.id for job in project if not is_analysed(job)],  # ids: exports merge
+            pending=pending,
             pictures=pictures,
             meta=meta,
         )
     except ValueError as error:  # the analysis' one-line refusal (another kind of file in the way)
         raise WorkflowError(str(error)) from None
-    waiting = f", {len(project) - len(analysed)} not analysed yet" if len(analysed) < len(project) else ""
+    waiting = f", {len(pending)} not analysed yet" if pending else ""
     log(
         f"export: {len(analysed)} job(s){waiting} and {stored} picture(s) in {path}; "
         f"draw their report with: python -m cubemc.analysis.report OUTDIR {path}"

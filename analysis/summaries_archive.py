@@ -133,7 +133,7 @@ def _read(path, picture_dir=None):
             doc = json.loads(archive.read(MEMBER).decode("utf-8"))
             _check(doc, path)
             names = list(_picture_names(doc["jobs"]))
-            pictures = {name: archive.read(name) for name in names} if picture_dir else {}
+            pictures = {name: archive.read(name) for name in names} if picture_dir is not None else {}
     except OSError as error:
         raise ArchiveError(f"cannot read {path}: {error.strerror or error}") from None
     except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as error:

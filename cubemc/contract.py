@@ -31,6 +31,9 @@ LOG_KEYS = (
 )
 #: log quantities stored as uint64 rather than float64 (a seed may not fit a double exactly)
 LOG_UINT64_KEYS = ("seed",)
+#: the native engine's schedules (Simulation(schedule=...)); a checkpoint holds one of them, or
+#: another engine's name, which continues as "checkerboard"
+SCHEDULES = ("checkerboard", "serial")
 #: checkpoint (.npz) format
 CHECKPOINT_VERSION = 1
 CHECKPOINT_KEYS = (

@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 
-from . import pairs, shapes, targets, validate
+from . import pairs, restart, shapes, targets, validate
 from . import pressure as sdf
 from . import trajectory as gsdio
-from .contract import CHECKPOINT_KEYS, CHECKPOINT_VERSION, LOG_PREFIX, run_arguments
+from .contract import LOG_PREFIX, SCHEDULES, run_arguments
 from .devices import resolve_device
 from .errors import DeviceError, InputError
 from .geometry import cell_grid, interaction_range, min_box_edge
@@ -20,8 +20,6 @@ from .state import State
 from .systems import Systems
 
 log = logging.getLogger("cubemc")
-
-SCHEDULES = ("checkerboard", "serial")
 
 
 class Simulation:
@@ -419,74 +417,11 @@ class Simulation:
 
     def save_checkpoint(self, path) -> None:
         """Everything needed to continue bit for bit, in float64, written atomically."""
-        pos, quat = self._systems.configuration(self._index)
-        gsdio.write_checkpoint(
-            str(path),
-            dict(
-                version=CHECKPOINT_VERSION,
-                positions=pos,
-                orientations=quat,
-                box=self._box,
-                sweep=self.sweep,
-                bonds=self.bonds,
-                counts=self.counts,
-                beta_epsilon=self.beta_epsilon,
-                well_range=self.well_range,
-                seed=self.seed,
-                translate_size=self.translate_size,
-                rotate_size=self.rotate_size,
-                schedule=self.schedule,
-                tuned=self.tuned,
-                **self._shape_checkpoint(),
-                **self._operations_checkpoint(),
-            ),
-        )
-
-    def _shape_checkpoint(self) -> dict:
-        """Shape name and per-particle parameters; none for unit cubes (their format is kept)."""
-        if self.shape.NAME == "cube":
-            return {}
-        return {"shape": self.shape.NAME, "shape_params": self._systems.shape_params(self._index)}
-
-    def _operations_checkpoint(self) -> dict:
-        """Keys of the attached operations that a restart needs (contract.CHECKPOINT_OPTIONAL_KEYS);
-        none without such operations, so NVT checkpoints keep their format."""
-        data = {}
-        for op in self.operations:
-            data.update(op.checkpoint_data())
-        return data
+        restart.save(self, path)
 
     @classmethod
     def from_checkpoint(cls, path, device="auto") -> Simulation:
-        data = gsdio.read_checkpoint(str(path), CHECKPOINT_KEYS)
-        state = State(
-            data["positions"],
-            data["orientations"],
-            data["box"],
-            shape=str(data["shape"]) if "shape" in data else "cube",
-            shape_params=data.get("shape_params"),
-        )
-        sim = cls(
-            state,
-            float(data["beta_epsilon"]),
-            float(data["well_range"]),
-            seed=int(data["seed"]),
-            device=device,
-            translate_size=float(data["translate_size"]),
-            rotate_size=float(data["rotate_size"]),
-            schedule=_native_schedule(data),
-            _warn_well=False,
-        )
-        # positions are stored exactly, so the recount must equal the running total
-        if sim.bonds != int(data["bonds"]):
-            raise InputError(
-                f"checkpoint {path} is inconsistent: {sim.bonds} bonds recounted, {int(data['bonds'])} stored"
-            )
-        sim.sweep = int(data["sweep"])
-        sim.tuned = bool(data["tuned"])
-        sim.counts[:] = data["counts"]
-        _restore_operations(sim, data)
-        return sim
+        return restart.load(cls, path, device)
 
 
 class _LoggedCheckpoint(CheckpointWriter):
@@ -497,30 +432,8 @@ class _LoggedCheckpoint(CheckpointWriter):
         self.progress = progress
 
 
-def _restore_operations(sim, data):
-    """Re-attach the operations whose keys a checkpoint holds (box moves, pressure series, cluster
-    moves), in that order."""
-    from .npt import BoxMove
-
-    if "box_move_settings" in data:
-        sim.operations.updaters.append(BoxMove.from_checkpoint_data(data))
-    if "pressure_settings" in data:
-        sim.operations.writers.append(sdf.PressureCompute.from_checkpoint_data(data))
-    if "vmmc_settings" in data:
-        from .vmmc import VMMC
-
-        sim.operations.updaters.append(VMMC.from_checkpoint_data(data))
-
-
 def _configuration(state):
     return (state.positions, state.orientations, state.shape_params, state.box)
-
-
-def _native_schedule(data):
-    """Schedule to continue with: a checkpoint written by another engine (e.g. "hoomd") goes on
-    with the checkerboard schedule, which samples the same distribution."""
-    schedule = str(data["schedule"])
-    return schedule if schedule in SCHEDULES else "checkerboard"
 
 
 def _progress_bar(total, progress):

@@ -137,6 +137,11 @@ class DeviceArrays:
             )
         return self._cells
 
+    def _resident(self):
+        """The arrays every update kernel takes first, in its order: the active cells' systems and
+        offsets, then the configuration, box and grid of every system."""
+        return self.owner, self.offsets, self.pos, self.quat, self.shapes, self.boxes, self.grids
+
     def tile_block(self):
         """Threads per block of the tile and fused kernels: whole groups, no more groups than
         active cells (small systems, and the simulator, then run no idle threads)."""
@@ -176,13 +181,7 @@ class DeviceArrays:
         )
         kern.sort[_blocks(cell_count.size), THREADS](cell_count, members)
         common = (
-            self.owner,
-            self.offsets,
-            self.pos,
-            self.quat,
-            self.shapes,
-            self.boxes,
-            self.grids,
+            *self._resident(),
             seeds,
             sweep0,
             s,
@@ -210,13 +209,7 @@ class DeviceArrays:
         args = (
             np.int64(self.lanes),
             np.int64(n_sweeps),
-            self.owner,
-            self.offsets,
-            self.pos,
-            self.quat,
-            self.shapes,
-            self.boxes,
-            self.grids,
+            *self._resident(),
             seeds,
             sweep0,
             cell_count,

@@ -516,6 +516,8 @@ def worker(spec_path):
     sys.path.insert(0, str(REPO))
     import warnings
 
+    import cubemc  # noqa: F401  (first: it makes numba.cuda importable under NumPy 2.5)
+
     warnings.simplefilter("ignore")  # numba's performance warnings would drown the log
     cfg = spec["cfg"]
     _say("@@GPU", _gpu_facts())

@@ -1,5 +1,12 @@
 """cubemc: Monte Carlo of hard cubes with a centre-centre square well, on CPU and CUDA."""
 
+import numpy as _np
+
+# numba-cuda registers an overload of np.row_stack when numba.cuda is imported, and NumPy 2.5
+# removed that alias of vstack: without it `import numba.cuda` fails (seen on the H200 machine).
+if not hasattr(_np, "row_stack"):
+    _np.row_stack = _np.vstack
+
 from .batch import SimulationBatch
 from .errors import DeviceError, InputError, OverlapError
 from .simulation import Simulation

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import cubemc  # noqa: F401  (before any test imports numba.cuda: see cubemc/__init__.py)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

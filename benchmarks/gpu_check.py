@@ -19,7 +19,8 @@ Steps, in this order (each records its error and the next one still runs):
    rotation; compile time excluded): every variant at N = 999 999, 128 batched systems of 999,
    the all-core CPU at 63 999 and 999 999, every variant at 63 999, 7 999 and 999, then at
    7 999 999 if time is left.  State: simple-cubic crystal with one vacancy at phi = 0.80,
-   beta*eps = -1, lambda = 1.14; move sizes tuned briefly once (N = 7 999) and used everywhere.
+   beta*eps = -1, lambda = 1.14; move sizes tuned briefly once (N = 7 999) and used everywhere;
+   each point timed for at least 0.6 s (the CPU points 3 s: a CPU sweep of 10^6 takes ~0.2 s).
    A worker that dies (a kernel fault poisons the CUDA context) is restarted without the variant
    that killed it;
 4. with --ncu VARIANT: Nsight Compute on a few update launches of that variant;
@@ -87,6 +88,7 @@ FULL = dict(
     tune=20,
     tune_sweeps=60,
     seconds=0.6,
+    cpu_seconds=3.0,  # a CPU sweep of 10^6 cubes takes ~0.2 s: 0.6 s timed 3 sweeps, +-30 %
     variants=VARIANTS,
 )
 #: --smoke: one point per kind, every layout once (the CUDA simulator runs ~1 sweep/s at N = 63)
@@ -99,6 +101,7 @@ SMOKE = dict(
     tune=4,
     tune_sweeps=10,
     seconds=0.0,
+    cpu_seconds=0.0,
     variants=["cell", "tile:4", "fused:2/128"],
 )
 #: seconds a point may take besides its timed part (state, upload, warm-up), by lattice edge
@@ -524,12 +527,13 @@ def worker(spec_path):
     sizes = spec["tune"] or _say("@@TUNE", _tune(cfg["tune"], cfg["tune_sweeps"]))
     states = {}
     for point in spec["points"]:
-        if time.time() + OVERHEAD.get(point["n"], 10) + cfg["seconds"] > spec["deadline"]:
+        seconds = cfg["cpu_seconds"] if point["kind"] == "cpu" else cfg["seconds"]
+        if time.time() + OVERHEAD.get(point["n"], 10) + seconds > spec["deadline"]:
             _say("@@POINT", dict(point, skipped="no time left"))
             continue
         _say("@@START", point)
         try:
-            result = _measure(point, sizes, states, cfg["seconds"], spec["deadline"])
+            result = _measure(point, sizes, states, seconds, spec["deadline"])
             _say("@@POINT", dict(point, **result))
         except Exception as err:
             _say("@@POINT", dict(point, error=f"{type(err).__name__}: {err}"[:1500]))
@@ -835,6 +839,7 @@ def main(argv=None):
     cfg = dict(SMOKE if args.smoke else FULL)
     if args.seconds is not None:
         cfg["seconds"] = args.seconds
+        cfg["cpu_seconds"] = max(args.seconds, cfg["cpu_seconds"])
     variants = args.variants or cfg["variants"]
     clock = Clock(args.timeout)
     data = dict(

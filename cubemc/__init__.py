@@ -2,8 +2,8 @@
 
 import numpy as _np
 
-# numba-cuda registers an overload of np.row_stack when numba.cuda is imported, and NumPy 2.5
-# removed that alias of vstack: without it `import numba.cuda` fails (seen on the H200 machine).
+# numba-cuda 0.30 registers an overload of np.row_stack when it compiles its first kernel, and
+# NumPy 2.5 removed that alias of vstack: without it every kernel fails (seen on the H200 machine).
 if not hasattr(_np, "row_stack"):
     _np.row_stack = _np.vstack
 

@@ -47,7 +47,7 @@ def replica_well_probability(beta_eps, well_range, box, device, replicas=512, sw
     standard error from the spread of the replicas' means (independent chains need no blocking).
 
     A batch keeps the GPU case short: a GPU sweep costs milliseconds whatever the size (6 ms at
-    N = 999 on an H200), so one chain of 3 x 10^5 sweeps outran the GPU check's time limit,
+    N = 999 on an H200), so one chain of 3 x 10^5 sweeps did not fit the GPU check's time,
     while 512 chains advance in about the time of one."""
     state = cubemc.State([[-0.8, 0, 0], [0.8, 0, 0]], [[1, 0, 0, 0]] * 2, [box] * 3)
     tuned = cubemc.Simulation(state, beta_eps, well_range, seed=5, device="cpu")

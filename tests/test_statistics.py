@@ -52,18 +52,15 @@ def replica_well_probability(beta_eps, well_range, box, device, replicas=512, sw
     state = cubemc.State([[-0.8, 0, 0], [0.8, 0, 0]], [[1, 0, 0, 0]] * 2, [box] * 3)
     tuned = cubemc.Simulation(state, beta_eps, well_range, seed=5, device="cpu")
     tuned.tune(2000)  # on the CPU (fast), then shared: any fixed move size is exact
+    sizes = dict(translate_size=tuned.translate_size, rotate_size=tuned.rotate_size)
     sims = [
-        cubemc.Simulation(state, beta_eps, well_range, seed=100 + r, device=device, **tuned_sizes(tuned))
+        cubemc.Simulation(state, beta_eps, well_range, seed=100 + r, device=device, **sizes)
         for r in range(replicas)
     ]
     batch = cubemc.SimulationBatch(sims)
     batch.run(burn_in)  # all replicas start from one configuration: let them forget it
     means = np.asarray(batch.run(sweeps)).mean(axis=1)
     return means.mean(), means.std(ddof=1) / np.sqrt(replicas)
-
-
-def tuned_sizes(sim):
-    return dict(translate_size=sim.translate_size, rotate_size=sim.rotate_size)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import validate
+from .devices import resolve_device
 from .errors import InputError
 from .systems import Systems
 
@@ -26,6 +27,11 @@ class SimulationBatch:
         sims = self.simulations
         if len({s.N for s in sims}) != 1:
             raise InputError("all simulations of a batch must have the same number of cubes")
+        if all(s.requested_device == "auto" for s in sims):
+            # "auto" chose per system; the batch fills one launch with all of them (devices.py)
+            device = resolve_device("auto", sum(s.N for s in sims))
+            for sim in sims:
+                sim.device = device
         if len({s.device for s in sims}) != 1:
             raise InputError("all simulations of a batch must use the same device")
         if len({(s.shape.NAME, s.pair.NAME) for s in sims}) != 1:

@@ -18,13 +18,23 @@ def gpu_usable() -> tuple[bool, str]:
         return False, f"numba-cuda cannot be used ({type(err).__name__}: {err})"
 
 
-def resolve_device(device: str) -> str:
-    """'cpu' or 'gpu' for a requested 'cpu' | 'gpu' | 'auto'; DeviceError if impossible."""
+# device="auto" takes the GPU only for this many cubes in all (a batch counts its systems
+# together).  Measured (docs/validation.md): one H200 ran 1.65e5 trial moves/s at N = 999 and
+# 1.11e6 at 7 999, below 2 CPU cores (1.06e6, 1.74e6), and 7.9e6 at 63 999, above 16 cores
+# (2.7e6): a small system cannot fill the GPU, so the crossover lies between 8 000 and 64 000.
+AUTO_GPU_MIN_CUBES = 20_000
+
+
+def resolve_device(device: str, n_cubes: int = AUTO_GPU_MIN_CUBES, probe=None) -> str:
+    """'cpu' or 'gpu' for a requested 'cpu' | 'gpu' | 'auto'; DeviceError if impossible.
+
+    'auto' is the GPU when one is usable and `n_cubes` (all the cubes one kernel launch covers)
+    reaches AUTO_GPU_MIN_CUBES, else the CPU.  `probe` stands in for gpu_usable (tests)."""
     if device not in DEVICES:
         raise DeviceError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    if device == "cpu":
+    if device == "cpu" or (device == "auto" and n_cubes < AUTO_GPU_MIN_CUBES):
         return "cpu"
-    usable, reason = gpu_usable()
+    usable, reason = (probe or gpu_usable)()
     if usable:
         return "gpu"
     if device == "gpu":

@@ -61,7 +61,8 @@ class Simulation:
         self.shape = shapes.get(state.shape)
         self.pair = pairs.get(pair)
         self._grid, self._cap = self._grid_for(state.box, state.shape_params)
-        self.device = resolve_device(device)
+        self.requested_device = device  # a batch of "auto" simulations decides for all (batch.py)
+        self.device = resolve_device(device, state.N if schedule == "checkerboard" else 0)
         self.gpu_variant = gpu_variant  # which CUDA kernel layout runs (cubemc/gpu.py VARIANTS)
         if self.device == "gpu" and schedule == "serial":
             raise DeviceError("the serial schedule runs on the CPU only; use device='cpu'")

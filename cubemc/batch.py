@@ -27,6 +27,12 @@ class SimulationBatch:
         sims = self.simulations
         if len({s.N for s in sims}) != 1:
             raise InputError("all simulations of a batch must have the same number of cubes")
+        if len({(s.shape.NAME, s.pair.NAME) for s in sims}) != 1:
+            raise InputError("all simulations of a batch must have the same shape and pair energy")
+        if len({s.gpu_variant for s in sims}) != 1:
+            raise InputError("all simulations of a batch must use the same gpu_variant")
+        if any(s.schedule != "checkerboard" for s in sims):
+            raise InputError("batches run the checkerboard schedule only")
         if all(s.requested_device == "auto" for s in sims):
             # "auto" chose per system; the batch fills one launch with all of them (devices.py)
             device = resolve_device("auto", sum(s.N for s in sims))
@@ -34,12 +40,6 @@ class SimulationBatch:
                 sim.device = device
         if len({s.device for s in sims}) != 1:
             raise InputError("all simulations of a batch must use the same device")
-        if len({(s.shape.NAME, s.pair.NAME) for s in sims}) != 1:
-            raise InputError("all simulations of a batch must have the same shape and pair energy")
-        if len({s.gpu_variant for s in sims}) != 1:
-            raise InputError("all simulations of a batch must use the same gpu_variant")
-        if any(s.schedule != "checkerboard" for s in sims):
-            raise InputError("batches run the checkerboard schedule only")
         self.device = sims[0].device
         self._systems = None
 

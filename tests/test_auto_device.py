@@ -50,3 +50,14 @@ def test_auto_with_the_serial_schedule_is_the_cpu(monkeypatch):
     assert cubemc.Simulation(state, -1.0, schedule="serial").device == "cpu"  # serial is CPU-only
     with pytest.raises(cubemc.DeviceError, match="serial schedule runs on the CPU only"):
         cubemc.Simulation(state, -1.0, schedule="serial", device="gpu")
+
+
+def test_a_refused_batch_leaves_its_simulations_as_they_were(monkeypatch):
+    monkeypatch.setattr(devices, "gpu_usable", _probe(True))
+    state = cubemc.State.simple_cubic(n=10, packing_fraction=0.5)
+    count = -(-AUTO_GPU_MIN_CUBES // state.N)
+    sims = [cubemc.Simulation(state, -1.0, seed=s) for s in range(count - 1)]
+    sims.append(cubemc.Simulation(state, -1.0, seed=count, gpu_variant="tile:8"))
+    with pytest.raises(cubemc.InputError, match="same gpu_variant"):
+        cubemc.SimulationBatch(sims)
+    assert {s.device for s in sims} == {"cpu"}  # still runnable on their own, as before

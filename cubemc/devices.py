@@ -42,6 +42,19 @@ def resolve_device(device: str, n_cubes: int = AUTO_GPU_MIN_CUBES, probe=None) -
     return "cpu"
 
 
+def small_gpu_hint(n_cubes: int) -> str | None:
+    """A one-line hint when a GPU run of at most `n_cubes` cubes per kernel launch (the
+    workflow's ``*_gpu`` bundles) would be slower than the CPU, else None."""
+    if n_cubes >= AUTO_GPU_MIN_CUBES:
+        return None
+    return (
+        f"hint: this GPU run has at most {n_cubes} cubes per kernel launch; below "
+        f"{AUTO_GPU_MIN_CUBES} cubes one GPU is slower than two CPU cores (README, 'Use a GPU'): "
+        "run these jobs with the CPU operations, or sample more jobs of one N together "
+        "(CUBEMC_GPU_GROUP_SIZE)"
+    )
+
+
 def describe_gpu() -> str:
     """Name and compute capability of the current CUDA device (or "CUDA simulator")."""
     import numba

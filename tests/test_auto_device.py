@@ -61,3 +61,27 @@ def test_a_refused_batch_leaves_its_simulations_as_they_were(monkeypatch):
     with pytest.raises(cubemc.InputError, match="same gpu_variant"):
         cubemc.SimulationBatch(sims)
     assert {s.device for s in sims} == {"cpu"}  # still runnable on their own, as before
+
+
+def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys):
+    """The *_gpu operations run what they are given on the GPU; below the crossover the log says
+    so (the jobs here are not created, so nothing runs and no GPU is needed)."""
+    import signac
+
+    from cubemc.workflow import stages
+    from cubemc.workflow.config import load_config
+
+    project_dir = tiny_project("hint", "--beta-epsilon", "0", "-1")
+    jobs = list(signac.get_project(project_dir))
+    config = load_config(str(project_dir), environ={})
+    n = jobs[0].cached_statepoint["N"]
+    assert stages.run_stage_group(jobs, "equilibrate", config, "gpu") is False
+    assert stages.run_stage_group(jobs, "sample", config, "gpu") is False
+    hints = [line for line in capsys.readouterr().err.splitlines() if "hint:" in line]
+    assert len(hints) == 2, hints
+    assert f"at most {n} cubes per kernel launch" in hints[0]  # equilibrated one job at a time
+    assert f"at most {2 * n} cubes per kernel launch" in hints[1]  # sampled as one batch
+    stages.run_stage_group(jobs, "equilibrate", config, "cpu")
+    assert "hint:" not in capsys.readouterr().err
+    assert devices.small_gpu_hint(AUTO_GPU_MIN_CUBES) is None
+    assert "CPU operations" in devices.small_gpu_hint(AUTO_GPU_MIN_CUBES - 1)

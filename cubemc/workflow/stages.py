@@ -33,6 +33,7 @@ import numpy as np
 
 from cubemc import files
 from cubemc import trajectory as gsdio
+from cubemc.devices import small_gpu_hint
 
 from . import eos, provenance
 from .cluster_moves import attach_cluster_moves, check_cluster_move_engine
@@ -421,6 +422,10 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
     Jobs that are done are skipped, as are jobs whose previous stage is not done yet. Stops
     before the walltime like :func:`run_until`. Returns True when every job finished the stage.
     """
+    sizes = [job.cached_statepoint["N"] for job in jobs]  # a batch samples them in one launch
+    hint = small_gpu_hint(sum(sizes) if stage == "sample" else max(sizes)) if device == "gpu" else None
+    if hint:
+        log(hint)
     if stage == "sample":  # jobs of equal N and schedule advance together in one batch
         from .batched import sample_group
 

@@ -42,14 +42,16 @@ def resolve_device(device: str, n_cubes: int = AUTO_GPU_MIN_CUBES, probe=None) -
     return "cpu"
 
 
-def small_gpu_hint(n_cubes: int) -> str | None:
+def small_gpu_hint(n_cubes: int, probe=None) -> str | None:
     """A one-line hint when a GPU run of at most `n_cubes` cubes per kernel launch (the
-    workflow's ``*_gpu`` bundles) would be slower than the CPU, else None."""
-    if n_cubes >= AUTO_GPU_MIN_CUBES:
+    workflow's ``*_gpu`` bundles) would be slower than the CPU, else None (also where no GPU
+    is usable: the run then stops with its own DeviceError)."""
+    if n_cubes >= AUTO_GPU_MIN_CUBES or not (probe or gpu_usable)()[0]:
         return None
+    threshold = f"{AUTO_GPU_MIN_CUBES:_}".replace("_", " ")
     return (
-        f"hint: this GPU run has at most {n_cubes} cubes per kernel launch; below "
-        f"{AUTO_GPU_MIN_CUBES} cubes one GPU is slower than two CPU cores (README, 'Use a GPU'): "
+        f"hint: this GPU operation has at most {n_cubes} cubes per kernel launch; below "
+        f"{threshold} cubes one GPU is slower than two CPU cores (README, 'Use a GPU'): "
         "run these jobs with the CPU operations, or sample more jobs of one N together "
         "(CUBEMC_GPU_GROUP_SIZE)"
     )

@@ -63,9 +63,9 @@ def test_a_refused_batch_leaves_its_simulations_as_they_were(monkeypatch):
     assert {s.device for s in sims} == {"cpu"}  # still runnable on their own, as before
 
 
-def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys):
+def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys, monkeypatch):
     """The *_gpu operations run what they are given on the GPU; below the crossover the log says
-    so (the jobs here are not created, so nothing runs and no GPU is needed)."""
+    so (the jobs here are not created, so nothing runs; a stand-in says a GPU is usable)."""
     import signac
 
     from cubemc.workflow import stages
@@ -75,6 +75,7 @@ def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys):
     jobs = list(signac.get_project(project_dir))
     config = load_config(str(project_dir), environ={})
     n = jobs[0].cached_statepoint["N"]
+    monkeypatch.setattr(devices, "gpu_usable", _probe(True))
     assert stages.run_stage_group(jobs, "equilibrate", config, "gpu") is False
     assert stages.run_stage_group(jobs, "sample", config, "gpu") is False
     hints = [line for line in capsys.readouterr().err.splitlines() if "hint:" in line]
@@ -85,3 +86,6 @@ def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys):
     assert "hint:" not in capsys.readouterr().err
     assert devices.small_gpu_hint(AUTO_GPU_MIN_CUBES) is None
     assert "CPU operations" in devices.small_gpu_hint(AUTO_GPU_MIN_CUBES - 1)
+    monkeypatch.setattr(devices, "gpu_usable", _probe(False))  # the run's DeviceError says it all
+    stages.run_stage_group(jobs, "equilibrate", config, "gpu")
+    assert "hint:" not in capsys.readouterr().err

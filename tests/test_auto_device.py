@@ -2,6 +2,8 @@
 
 The rule is checked with a stand-in for the GPU probe, so it runs on machines without a GPU."""
 
+import dataclasses
+
 import pytest
 
 import cubemc
@@ -86,6 +88,9 @@ def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys, mon
     assert "hint:" not in capsys.readouterr().err
     assert devices.small_gpu_hint(AUTO_GPU_MIN_CUBES) is None
     assert "CPU operations" in devices.small_gpu_hint(AUTO_GPU_MIN_CUBES - 1)
+    hoomd = dataclasses.replace(config, engine="hoomd")  # HOOMD's GPU crossover is not ours
+    stages.run_stage_group(jobs, "equilibrate", hoomd, "gpu")
+    assert "hint:" not in capsys.readouterr().err
     monkeypatch.setattr(devices, "gpu_usable", _probe(False))  # the run's DeviceError says it all
     stages.run_stage_group(jobs, "equilibrate", config, "gpu")
     assert "hint:" not in capsys.readouterr().err

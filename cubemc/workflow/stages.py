@@ -423,8 +423,8 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
     before the walltime like :func:`run_until`. Returns True when every job finished the stage.
     """
     sizes = [job.cached_statepoint["N"] for job in jobs]  # a batch samples them in one launch
-    hint = small_gpu_hint(sum(sizes) if stage == "sample" else max(sizes)) if device == "gpu" else None
-    if hint:
+    native_gpu = device == "gpu" and config.engine == "native"  # the crossover measured is ours
+    if hint := native_gpu and small_gpu_hint(sum(sizes) if stage == "sample" else max(sizes)):
         log(hint)
     if stage == "sample":  # jobs of equal N and schedule advance together in one batch
         from .batched import sample_group

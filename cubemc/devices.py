@@ -42,11 +42,11 @@ def resolve_device(device: str, n_cubes: int = AUTO_GPU_MIN_CUBES, probe=None) -
     return "cpu"
 
 
-def small_gpu_hint(n_cubes: int, probe=None) -> str | None:
+def small_gpu_hint(n_cubes: int) -> str | None:
     """A one-line hint when a GPU run of at most `n_cubes` cubes per kernel launch (the
     workflow's ``*_gpu`` bundles) would be slower than the CPU, else None (also where no GPU
     is usable: the run then stops with its own DeviceError)."""
-    if n_cubes >= AUTO_GPU_MIN_CUBES or not (probe or gpu_usable)()[0]:
+    if n_cubes >= AUTO_GPU_MIN_CUBES or not gpu_usable()[0]:
         return None
     threshold = f"{AUTO_GPU_MIN_CUBES:_}".replace("_", " ")
     return (

@@ -42,11 +42,11 @@ def resolve_device(device: str, n_cubes: int = AUTO_GPU_MIN_CUBES, probe=None) -
     return "cpu"
 
 
-def small_gpu_hint(n_cubes: int) -> str | None:
-    """A one-line hint when a GPU run of at most `n_cubes` cubes per kernel launch (the
-    workflow's ``*_gpu`` bundles) would be slower than the CPU, else None (also where no GPU
-    is usable: the run then stops with its own DeviceError)."""
-    if n_cubes >= AUTO_GPU_MIN_CUBES or not gpu_usable()[0]:
+def small_gpu_hint(n_cubes: int, device: str = "gpu", engine: str = "native") -> str | None:
+    """A one-line hint when a native-engine GPU run of `n_cubes` cubes per kernel launch would
+    be slower than the CPU, else None: also on the CPU, for HOOMD-blue (whose crossover is not
+    ours) and where no GPU is usable (the run then stops with its own DeviceError)."""
+    if device != "gpu" or engine != "native" or n_cubes >= AUTO_GPU_MIN_CUBES or not gpu_usable()[0]:
         return None
     threshold = f"{AUTO_GPU_MIN_CUBES:_}".replace("_", " ")
     return (

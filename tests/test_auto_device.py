@@ -1,10 +1,10 @@
 """device="auto": the GPU only where it is measured to be faster (cubemc/devices.py).
 
-The rule is checked with a stand-in for the GPU probe, so it runs on machines without a GPU."""
-
-import dataclasses
+The rule is checked with a stand-in for the GPU probe, and the workflow's small-GPU hint under
+numba's CUDA simulator, so both run on machines without a GPU."""
 
 import pytest
+from support import run_on_cuda_simulator
 
 import cubemc
 from cubemc import devices
@@ -65,32 +65,60 @@ def test_a_refused_batch_leaves_its_simulations_as_they_were(monkeypatch):
     assert {s.device for s in sims} == {"cpu"}  # still runnable on their own, as before
 
 
-def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project, capsys, monkeypatch):
+HINT_SCRIPT = """
+import contextlib, dataclasses, io, json, sys, time
+import signac
+from cubemc.workflow import stages
+from cubemc.workflow.config import load_config
+
+project = signac.get_project(%r)
+jobs = sorted(project, key=lambda job: (job.sp["N"], job.sp["beta_epsilon"]))
+small, large = jobs[:2], jobs[2:]
+config = dataclasses.replace(load_config(project.path, environ={}), deadline=time.time() - 1)
+hints = {}
+for name, group, stage in [
+    ("equilibrate", jobs, "equilibrate"),  # the two created jobs, one launch each
+    ("batch", large, "sample"),  # one batch: both jobs in each launch
+    ("refused batch", jobs, "sample"),  # half not equilibrated: one job at a time
+    ("nothing to run", large, "equilibrate"),
+]:
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        stages.run_stage_group(group, stage, config, "gpu")  # the deadline has passed: no sweeps
+    hints[name] = [line for line in err.getvalue().splitlines() if "hint:" in line]
+json.dump(dict(hints=hints, small=small[0].sp["N"], large=large[0].sp["N"]), sys.stdout)
+"""
+
+
+def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project):
     """The *_gpu operations run what they are given on the GPU; below the crossover the log says
-    so (the jobs here are not created, so nothing runs; a stand-in says a GPU is usable)."""
+    so once, with the cubes of one kernel launch: the batch's sum when the jobs are sampled as
+    one batch, the largest job when they run one after another (numba's CUDA simulator)."""
     import signac
 
     from cubemc.workflow import stages
     from cubemc.workflow.config import load_config
 
-    project_dir = tiny_project("hint", "--beta-epsilon", "0", "-1")
-    jobs = list(signac.get_project(project_dir))
+    project_dir = tiny_project("hint", "--n-lattice", "4", "5", "--beta-epsilon", "0", "-1")
+    project = signac.get_project(project_dir)
     config = load_config(str(project_dir), environ={})
-    n = jobs[0].cached_statepoint["N"]
+    for job in project:
+        stages.run_stage(job, "create", config, "cpu")
+    large = [job for job in project if job.sp["n_lattice"] == 5]
+    assert stages.run_stage_group(large, "equilibrate", config, "cpu")
+    out = run_on_cuda_simulator(HINT_SCRIPT % str(project_dir))
+    hints, small, large = out["hints"], out["small"], out["large"]
+    assert all(len(lines) == 1 for name, lines in hints.items() if name != "nothing to run"), hints
+    assert f"at most {small} cubes per kernel launch" in hints["equilibrate"][0]
+    assert f"at most {2 * large} cubes per kernel launch" in hints["batch"][0]
+    assert f"at most {large} cubes per kernel launch" in hints["refused batch"][0]
+    assert hints["nothing to run"] == []
+
+
+def test_the_small_gpu_hint_is_for_the_native_engine_on_a_usable_gpu(monkeypatch):
     monkeypatch.setattr(devices, "gpu_usable", _probe(True))
-    assert stages.run_stage_group(jobs, "equilibrate", config, "gpu") is False
-    assert stages.run_stage_group(jobs, "sample", config, "gpu") is False
-    hints = [line for line in capsys.readouterr().err.splitlines() if "hint:" in line]
-    assert len(hints) == 2, hints
-    assert f"at most {n} cubes per kernel launch" in hints[0]  # equilibrated one job at a time
-    assert f"at most {2 * n} cubes per kernel launch" in hints[1]  # sampled as one batch
-    stages.run_stage_group(jobs, "equilibrate", config, "cpu")
-    assert "hint:" not in capsys.readouterr().err
     assert devices.small_gpu_hint(AUTO_GPU_MIN_CUBES) is None
     assert "CPU operations" in devices.small_gpu_hint(AUTO_GPU_MIN_CUBES - 1)
-    hoomd = dataclasses.replace(config, engine="hoomd")  # HOOMD's GPU crossover is not ours
-    stages.run_stage_group(jobs, "equilibrate", hoomd, "gpu")
-    assert "hint:" not in capsys.readouterr().err
+    assert devices.small_gpu_hint(10, "cpu") is None
+    assert devices.small_gpu_hint(10, "gpu", "hoomd") is None  # HOOMD's GPU crossover is not ours
     monkeypatch.setattr(devices, "gpu_usable", _probe(False))  # the run's DeviceError says it all
-    stages.run_stage_group(jobs, "equilibrate", config, "gpu")
-    assert "hint:" not in capsys.readouterr().err
+    assert devices.small_gpu_hint(10) is None

@@ -12,6 +12,7 @@ import time
 
 from cubemc import SimulationBatch
 from cubemc import trajectory as gsdio
+from cubemc.devices import small_gpu_hint
 
 from . import eos, provenance, stages
 from .engine import get_engine
@@ -60,6 +61,8 @@ def sample_group(jobs, config, device, task="sample_gpu"):
             sim.operations.updaters for sim in sims
         ):
             return None  # a batch runs sweeps of one shape only: jobs with updaters (VMMC) run on their own
+        if hint := small_gpu_hint(sum(sim.N for sim in sims), device, config.engine):  # one launch
+            stages.log(hint)
         sp = plans[0][0].cached_statepoint
         start = stages.checkpoint_sweep(plans[0][0].fn(stages.EQUILIBRATED))
         target, period = start + sp["production_sweeps"], sp["sample_period"]

@@ -422,10 +422,6 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
     Jobs that are done are skipped, as are jobs whose previous stage is not done yet. Stops
     before the walltime like :func:`run_until`. Returns True when every job finished the stage.
     """
-    sizes = [job.cached_statepoint["N"] for job in jobs]  # a batch samples them in one launch
-    native_gpu = device == "gpu" and config.engine == "native"  # the crossover measured is ours
-    if hint := native_gpu and small_gpu_hint(sum(sizes) if stage == "sample" else max(sizes)):
-        log(hint)
     if stage == "sample":  # jobs of equal N and schedule advance together in one batch
         from .batched import sample_group
 
@@ -436,6 +432,9 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
             return batched
     ready = {"equilibrate": is_created, "sample": is_equilibrated}.get(stage, lambda job: True)
     finished = {"equilibrate": is_equilibrated, "sample": is_sampled}.get(stage, is_created)
+    sizes = [job.cached_statepoint["N"] for job in jobs if ready(job) and not finished(job)]
+    if hint := sizes and small_gpu_hint(max(sizes), device, config.engine):  # one job per launch
+        log(hint)
     all_done = True
     for job in jobs:
         if finished(job):

@@ -84,3 +84,16 @@ def span(c, radius, width, n):
     if 2 * m + 1 >= n:
         return 0, n
     return c - m + n, 2 * m + 1
+
+
+@numba.njit(cache=True)
+def reach_cells(x, x_fwd, reach, length, n):
+    """(first cell, count) along one axis of the cells with points within `reach` of x or of
+    x_fwd (periodic; the first cell unwrapped, count n for all).  A particle in any other cell
+    is farther than `reach` from both, which the link scan would skip anyway; the 1e-9 margin
+    keeps cells that rounding might otherwise drop."""
+    d = min_image(x_fwd - x, length)
+    width = length / n
+    lo = math.floor((x + min(d, 0.0) - reach - 1e-9 + 0.5 * length) / width)
+    hi = math.floor((x + max(d, 0.0) + reach + 1e-9 + 0.5 * length) / width)
+    return int(lo), min(int(hi - lo) + 1, n)

@@ -19,7 +19,7 @@ import numpy as np
 
 from cubemc import targets
 from cubemc.kernel_basics import random_functions
-from cubemc.vmmc_cells import build_cells, cell_index, min_image, relocate, rotate, span, wrap
+from cubemc.vmmc_cells import build_cells, cell_index, min_image, reach_cells, relocate, rotate, span, wrap
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
 PAIR = globals().get("PAIR")
@@ -212,9 +212,20 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
     sx, kx = span(c // (nz * ny), radius, width[0], nx)
     sy, ky = span((c // nz) % ny, radius, width[1], ny)
     sz, kz = span(c % nz, radius, width[2], nz)
+    # the cells of the span that can hold a partner (within reach of i now or after the forward
+    # move), visited in the span's order so that the link draws come in the same order
+    lx, cx = reach_cells(pos[i, 0], states[1][0], reach, box[0], nx)
+    ly, cy = reach_cells(pos[i, 1], states[1][1], reach, box[1], ny)
+    lz, cz = reach_cells(pos[i, 2], states[1][2], reach, box[2], nz)
     for ax in range(kx):
+        if (sx + ax - lx) % nx >= cx:
+            continue
         for ay in range(ky):
+            if (sy + ay - ly) % ny >= cy:
+                continue
             for az in range(kz):
+                if (sz + az - lz) % nz >= cz:
+                    continue
                 m = (((sx + ax) % nx) * ny + (sy + ay) % ny) * nz + (sz + az) % nz
                 for s in range(count[m]):
                     j = members[m, s]

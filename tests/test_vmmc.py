@@ -436,3 +436,27 @@ def test_batch_members_are_refused():
     cubemc.SimulationBatch(sims).run(2)
     with pytest.raises(InputError):
         VMMC().run_alone(sims[0], 1)
+
+
+def test_reach_cells_hold_every_point_within_reach_of_either_position():
+    """The link scan visits only the cells from vmmc_cells.reach_cells: every point within reach
+    of a member's position or of its forward position must lie in one of them (periodic box,
+    cells as axis_cell assigns them), and for small moves they are fewer than the span's."""
+    from cubemc.vmmc_cells import axis_cell, min_image, reach_cells, wrap
+
+    rng = np.random.default_rng(7)
+    fewer = 0
+    for _ in range(3000):
+        n = int(rng.integers(3, 12))
+        length = n * rng.uniform(1.0, 2.5)
+        reach = rng.uniform(0.5, 1.0) * length / n  # cells at least one reach wide
+        x = wrap(rng.uniform(-1, 1) * length, length)
+        x_fwd = wrap(x + rng.uniform(-2, 2), length)
+        first, count = reach_cells(x, x_fwd, reach, length, n)
+        for _ in range(20):
+            centre = x if rng.random() < 0.5 else x_fwd
+            point = wrap(centre + reach * (1 - 1e-12) * rng.uniform(-1, 1), length)
+            assert min(abs(min_image(point - x, length)), abs(min_image(point - x_fwd, length))) < reach
+            assert (axis_cell(point, length, n) - first) % n < count, (x, x_fwd, reach, length, n)
+        fewer += count < n
+    assert fewer > 1000  # the filter does filter

@@ -53,10 +53,10 @@ def autocorrelation_time(series):
     return 0.5 + acf[1:stop].sum()
 
 
-def blocks_state(blocks, phi):
-    """blocks^3 bonded 2x2x2 blocks of cubes (face gaps 0.05) on a grid, packing fraction phi."""
-    spacing = (8 / phi) ** (1 / 3)
-    cube = np.indices((2, 2, 2)).reshape(3, -1).T * 1.05
+def blocks_state(blocks, phi, edge=2):
+    """blocks^3 bonded edge^3 blocks of cubes (face gaps 0.05) on a grid, packing fraction phi."""
+    spacing = (edge**3 / phi) ** (1 / 3)
+    cube = np.indices((edge,) * 3).reshape(3, -1).T * 1.05
     corners = np.indices((blocks,) * 3).reshape(3, -1).T * spacing
     pos = (corners[:, None, :] + cube[None]).reshape(-1, 3)
     return cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), [blocks * spacing] * 3)

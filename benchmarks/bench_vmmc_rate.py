@@ -20,20 +20,11 @@ Rates depend on the machine and its load: quote them with the machine and thread
 import argparse
 import time
 
-import numpy as np
+from bench_vmmc import blocks_state  # the script's folder is on sys.path
 
 import cubemc
 from cubemc.vmmc import VMMC
 from cubemc.workflow.cluster_moves import START
-
-
-def blocks_state(phi, block=5, per_edge=2):
-    """per_edge^3 bonded block^3 blocks of cubes (face gaps 0.05) on a grid, packing fraction phi."""
-    spacing = (block**3 / phi) ** (1 / 3)
-    cube = np.indices((block,) * 3).reshape(3, -1).T * 1.05
-    corners = np.indices((per_edge,) * 3).reshape(3, -1).T * spacing
-    pos = (corners[:, None, :] + cube[None]).reshape(-1, 3)
-    return cubemc.State(pos, np.tile([1.0, 0, 0, 0], (len(pos), 1)), [per_edge * spacing] * 3)
 
 
 def rate(sim, sweeps, vmmc_alone=False):
@@ -72,7 +63,11 @@ def main():
     args = parser.parse_args()
     print(f"N = 1000, phi = {args.phi}, beta*eps = {args.beta_eps}, lambda = 1.14; VMMC as in the workflow")
     for start in args.start:
-        state = blocks_state(args.phi) if start == "blocks" else cubemc.State.fluid(1000, args.phi, seed=1)
+        state = (
+            blocks_state(2, args.phi, edge=5)
+            if start == "blocks"
+            else cubemc.State.fluid(1000, args.phi, seed=1)
+        )
         with_vmmc, sweeps_only, alone, bonds, size = measure(state, args)
         print(
             f"  {start:6s}  with VMMC {with_vmmc:7.1f} sweeps/s   sweeps alone {sweeps_only:7.1f}   "

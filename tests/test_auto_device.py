@@ -103,10 +103,10 @@ def test_gpu_bundles_too_small_for_the_gpu_say_so_once(tiny_project):
     config = load_config(str(project_dir), environ={})
     for job in project:
         stages.run_stage(job, "create", config, "cpu")
-    large = [job for job in project if job.sp["n_lattice"] == 5]
-    assert stages.run_stage_group(large, "equilibrate", config, "cpu")
+    larger = [job for job in project if job.sp["n_lattice"] == 5]
+    assert stages.run_stage_group(larger, "equilibrate", config, "cpu")
     out = run_on_cuda_simulator(HINT_SCRIPT % str(project_dir))
-    hints, small, large = out["hints"], out["small"], out["large"]
+    hints, small, large = out["hints"], out["small"], out["large"]  # cubes per job
     assert all(len(lines) == 1 for name, lines in hints.items() if name != "nothing to run"), hints
     assert f"at most {small} cubes per kernel launch" in hints["equilibrate"][0]
     assert f"at most {2 * large} cubes per kernel launch" in hints["batch"][0]

@@ -6,13 +6,14 @@ edge, rotations up to 0.3 rad, a fixed cutoff of 64 cubes).  This prints, per st
 sweeps per second of sweeps with that updater, of sweeps alone and of the updater alone, so that
 a change to the VMMC kernels can be timed before and after on the same machine.
 
-Start states, N = 1000 at --phi, beta*eps --beta-eps, lambda 1.14, relaxed --relax sweeps with
+Start states, N = 1000 at --phi, beta*eps --beta-eps, lambda --well-range (1.14), relaxed --relax sweeps with
 the updater before timing: a hard-cube fluid (`fluid`), and the cubes as eight bonded 5x5x5
 blocks (`blocks`, face gaps 0.05): crystallites larger than the cutoff, where most cluster moves
 recruit 64 cubes and stop, as in the scan's grown crystals.
 
     NUMBA_NUM_THREADS=1 python benchmarks/bench_vmmc_rate.py
     NUMBA_NUM_THREADS=1 python benchmarks/bench_vmmc_rate.py --phi 0.4 --sweeps 500
+    NUMBA_NUM_THREADS=1 python benchmarks/bench_vmmc_rate.py --well-range 1.3 --beta-eps -5
 
 Rates depend on the machine and its load: quote them with the machine and thread count.
 """
@@ -39,7 +40,7 @@ def rate(sim, sweeps, vmmc_alone=False):
 def measure(state, args):
     vmmc = VMMC(period=1, moves_per_particle=0.1, **START)
     sim = cubemc.Simulation(
-        state, args.beta_eps, 1.14, seed=1, device="cpu", translate_size=0.1, rotate_size=0.1
+        state, args.beta_eps, args.well_range, seed=1, device="cpu", translate_size=0.1, rotate_size=0.1
     )
     sim.operations.updaters.append(vmmc)
     sim.run(args.relax)  # also compiles
@@ -58,10 +59,14 @@ def main():
     parser.add_argument("--start", nargs="+", choices=("fluid", "blocks"), default=["fluid", "blocks"])
     parser.add_argument("--phi", type=float, default=0.3)
     parser.add_argument("--beta-eps", type=float, default=-6.0)
+    parser.add_argument("--well-range", type=float, default=1.14, help="lambda (the scan's wide well: 1.3)")
     parser.add_argument("--relax", type=int, default=200, help="sweeps before timing")
     parser.add_argument("--sweeps", type=int, default=300, help="sweeps timed per figure")
     args = parser.parse_args()
-    print(f"N = 1000, phi = {args.phi}, beta*eps = {args.beta_eps}, lambda = 1.14; VMMC as in the workflow")
+    print(
+        f"N = 1000, phi = {args.phi}, beta*eps = {args.beta_eps}, lambda = {args.well_range}; "
+        "VMMC as in the workflow"
+    )
     for start in args.start:
         state = (
             blocks_state(2, args.phi, edge=5)

@@ -26,6 +26,7 @@ pair_state = _k["pair_state"]
 overlap_at = _k["overlap_at"]
 pair_units = _k["pair_units"]
 quat_to_matrix = _k["quat_to_matrix"]
+offset = _k["offset"]
 
 #: below this many active cells per set (all systems together) the cells run on one thread
 PARALLEL_MIN_CELLS = 8

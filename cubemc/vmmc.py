@@ -6,7 +6,7 @@ particle at a time would cause, and keeps the Boltzmann distribution invariant (
 Geissler, J. Chem. Phys. 127, 154101 (2007); the symmetrised link rule of Whitelam, Feng, Hagan
 and Geissler, Soft Matter 5, 1251 (2009)).  `VMMC` is an `Operation` acting between checkerboard
 sweeps; the compiled moves are in cubemc/vmmc_kernels.py, which uses the specialised kernels'
-`pair_state`, so it serves every shape and pair energy of the seams.
+`pair_units` and `overlap_at`, so it serves every shape and pair energy of the seams.
 
 One move
 --------
@@ -61,7 +61,8 @@ recruit the same C.  Call a pair internal if both are in C and boundary if one i
   motions of the torus and need no such rule.
 Summing over seeds in C and realisations, pi(mu) P(mu -> mu') = pi(mu') P(mu' -> mu).  A VMMC
 updater between sweeps composes invariant kernels, which is invariant.  Energies are counted in
-integer units by `pair_state` with the lower index first (as the recount does), so the running
+integer units by the halves of `pair_state` with the lower index first (as the recount does;
+the overlap half only where it decides a link, see `test_pair`), so the running
 bond count stays exact; a rigid move changes internal separations only by rounding (~1e-16),
 which is far below any statistical resolution and never seen in the tests' recounts.
 

@@ -4,8 +4,9 @@ cubemc/vmmc.py executes this file once per (shape, pair energy) with the module 
 PAIR set, with numba's cache pointed at a folder of that specialisation (as cubemc/targets.py does
 for cpu.py).  The algorithm and its detailed-balance argument are in the docstring of
 cubemc/vmmc.py; this file holds the compiled loops only.  Pair energies and overlaps come from
-the specialised kernels' `pair_state`, always called with the lower index first, exactly as
-`count_pairs` recounts them, so the running bond count stays an exact integer.
+the specialised kernels' `pair_units` and `overlap_at` (the two halves of `pair_state`), always
+called with the lower index first, exactly as `count_pairs` recounts them, so the running bond
+count stays an exact integer.
 
 Random numbers: one stream per move, key = stream_key(seed, sweep, PURPOSE_VMMC | move index);
 draws 0-12 choose the seed particle, the move, the size cutoff and the pivot, and the t-th link
@@ -23,7 +24,9 @@ from cubemc.vmmc_cells import build_cells, cell_index, min_image, reach_cells, r
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
 PAIR = globals().get("PAIR")
-pair_state = targets.cpu(SHAPE, PAIR).pair_state
+_kernels = targets.cpu(SHAPE, PAIR)
+energy_units, overlap_at = _kernels.pair_units, _kernels.overlap_at
+quat_to_matrix, offset = _kernels.quat_to_matrix, _kernels.offset
 _rng = random_functions(numba.njit)
 stream_key, uniform, gaussian_pair = _rng["stream_key"], _rng["uniform"], _rng["gaussian_pair"]
 
@@ -135,12 +138,24 @@ def place(i, s, pos, quat):
 
 
 @numba.njit(cache=True)
-def pair_units(i, j, conf, box, pair_params):
-    """(overlap, energy units) of i and j, lower index first, as the recount evaluates them."""
+def free_units(i, j, conf, box, pair_params):
+    """Energy units of i and j as placed, lower index first, if they do not overlap: pair_state
+    without its overlap test (the costly part), the same units bit for bit."""
     pos, quat, shapes = conf
-    if i < j:
-        return pair_state(i, j, pos, quat, shapes, box, pair_params)
-    return pair_state(j, i, pos, quat, shapes, box, pair_params)
+    a, b = (i, j) if i < j else (j, i)
+    dx, dy, dz, r2 = offset(pos, a, b, box)
+    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
+    return energy_units(a, b, dx, dy, dz, r2, ma, quat, shapes, pair_params)
+
+
+@numba.njit(cache=True)
+def overlaps(i, j, conf, box):
+    """pair_state's overlap test of i and j as placed, lower index first."""
+    pos, quat, shapes = conf
+    a, b = (i, j) if i < j else (j, i)
+    dx, dy, dz, _ = offset(pos, a, b, box)
+    ma = quat_to_matrix(quat[a, 0], quat[a, 1], quat[a, 2], quat[a, 3])
+    return overlap_at(a, b, dx, dy, dz, ma, quat, shapes)
 
 
 @numba.njit(cache=True)
@@ -160,25 +175,36 @@ def test_pair(i, j, states, key, t, conf, box, model):
 
     Returns (outcome, units change of the pair if j stays outside, draws used): outcome 0 no
     link, 1 link (j joins), 2 frustrated (linked forwards only: the move fails unless j joins
-    through another link).  One draw u decides: link if u <= min(p_forward, p_reverse).
+    through another link, so its units change is never summed).  One draw u decides: link if
+    u <= min(p_forward, p_reverse), p = link_weight of the pair's units now and after the
+    virtual move, 1 if it overlaps then.
+
+    An overlap only raises p to 1, so the overlap test runs only where the outcome hangs on it:
+    where u <= p of the pair without overlap, it links either way.  The pair does not overlap
+    now (a move starts from, and accepts only, states without overlaps).  Draws, outcomes and
+    the units changes that count are those of testing every overlap.
     """
     old, fwd, rev = states
     pair_params, beta_eps = model
     pos, quat, _ = conf
-    _, units0 = pair_units(i, j, conf, box, pair_params)
+    units0 = free_units(i, j, conf, box, pair_params)
     place(i, fwd, pos, quat)
-    overlap_f, units_f = pair_units(i, j, conf, box, pair_params)
-    place(i, old, pos, quat)
-    p_fwd = link_weight(beta_eps, units0, units_f, overlap_f)
+    units_f = free_units(i, j, conf, box, pair_params)
+    p_fwd = link_weight(beta_eps, units0, units_f, False)
     if p_fwd <= 0.0:
-        return 0, units_f - units0, t
+        if not overlaps(i, j, conf, box):
+            place(i, old, pos, quat)
+            return 0, units_f - units0, t  # p_forward = 0: no draw
+        p_fwd = 1.0
     u = uniform(key, U64(FIRST_LINK_DRAW) + U64(t))
-    if u > p_fwd:
+    if u > p_fwd and not overlaps(i, j, conf, box):
+        place(i, old, pos, quat)
         return 0, units_f - units0, t + 1
     place(i, rev, pos, quat)
-    overlap_r, units_r = pair_units(i, j, conf, box, pair_params)
+    units_r = free_units(i, j, conf, box, pair_params)
+    linked = u <= link_weight(beta_eps, units0, units_r, False) or overlaps(i, j, conf, box)
     place(i, old, pos, quat)
-    if u <= link_weight(beta_eps, units0, units_r, overlap_r):
+    if linked:
         return 1, 0, t + 1
     return 2, units_f - units0, t + 1
 

@@ -432,18 +432,14 @@ def run_stage_group(jobs, stage: str, config: WorkflowConfig, device: str, task:
             return batched
     ready = {"equilibrate": is_created, "sample": is_equilibrated}.get(stage, lambda job: True)
     finished = {"equilibrate": is_equilibrated, "sample": is_sampled}.get(stage, is_created)
-    sizes = [job.cached_statepoint["N"] for job in jobs if ready(job) and not finished(job)]
+    pending = [job for job in jobs if not finished(job)]
+    runnable = [job for job in pending if ready(job)]
+    sizes = [job.cached_statepoint["N"] for job in runnable]
     if hint := sizes and small_gpu_hint(max(sizes), device, config.engine):  # one job per launch
         log(hint)
-    all_done = True
-    for job in jobs:
-        if finished(job):
-            continue
-        if not ready(job):
-            all_done = False
-            continue
+    all_done = len(runnable) == len(pending)
+    for job in runnable:
         if config.deadline is not None and time.time() > config.deadline:
-            all_done = False
-            break
+            return False
         all_done &= run_stage(job, stage, config, device, task)
     return all_done

@@ -20,7 +20,18 @@ import numpy as np
 
 from cubemc import targets
 from cubemc.kernel_basics import random_functions
-from cubemc.vmmc_cells import build_cells, cell_index, min_image, reach_cells, relocate, rotate, span, wrap
+from cubemc.vmmc_cells import (
+    build_cells,
+    cell_index,
+    min_image,
+    near_image,
+    reach_cells,
+    relocate,
+    rotate,
+    span,
+    wrap,
+    wrap_index,
+)
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
 PAIR = globals().get("PAIR")
@@ -247,28 +258,33 @@ def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model)
     lx, cx = reach_cells(pos[i, 0], states[1][0], reach, box[0], nx)
     ly, cy = reach_cells(pos[i, 1], states[1][1], reach, box[1], ny)
     lz, cz = reach_cells(pos[i, 2], states[1][2], reach, box[2], nz)
+    # (s + a) % n and (s + a - l) % n by one conditional subtraction (a < k <= n): the modulos
+    # cost more than the cells' distance tests
+    x0, y0, z0, wx, wy, wz = sx % nx, sy % ny, sz % nz, (sx - lx) % nx, (sy - ly) % ny, (sz - lz) % nz
     for ax in range(kx):
-        if (sx + ax - lx) % nx >= cx:
+        if wrap_index(wx + ax, nx) >= cx:
             continue
+        mx = wrap_index(x0 + ax, nx) * ny
         for ay in range(ky):
-            if (sy + ay - ly) % ny >= cy:
+            if wrap_index(wy + ay, ny) >= cy:
                 continue
+            my = (mx + wrap_index(y0 + ay, ny)) * nz
             for az in range(kz):
-                if (sz + az - lz) % nz >= cz:
+                if wrap_index(wz + az, nz) >= cz:
                     continue
-                m = (((sx + ax) % nx) * ny + (sy + ay) % ny) * nz + (sz + az) % nz
+                m = my + wrap_index(z0 + az, nz)
                 for s in range(count[m]):
                     j = members[m, s]
                     if in_cluster[j]:
                         continue
-                    dx = min_image(pos[j, 0] - pos[i, 0], box[0])
-                    dy = min_image(pos[j, 1] - pos[i, 1], box[1])
-                    dz = min_image(pos[j, 2] - pos[i, 2], box[2])
+                    dx = near_image(pos[j, 0] - pos[i, 0], box[0])
+                    dy = near_image(pos[j, 1] - pos[i, 1], box[1])
+                    dz = near_image(pos[j, 2] - pos[i, 2], box[2])
                     if dx * dx + dy * dy + dz * dz >= reach2:
                         fwd = states[1]
-                        dx = min_image(pos[j, 0] - fwd[0], box[0])
-                        dy = min_image(pos[j, 1] - fwd[1], box[1])
-                        dz = min_image(pos[j, 2] - fwd[2], box[2])
+                        dx = near_image(pos[j, 0] - fwd[0], box[0])
+                        dy = near_image(pos[j, 1] - fwd[1], box[1])
+                        dz = near_image(pos[j, 2] - fwd[2], box[2])
                         if dx * dx + dy * dy + dz * dz >= reach2:
                             # no interaction now nor after the forward move: p_forward = 0, so
                             # test_pair would draw nothing and link nothing (reverse irrelevant)

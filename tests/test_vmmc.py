@@ -460,3 +460,26 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
             assert (axis_cell(point, length, n) - first) % n < count, (x, x_fwd, reach, length, n)
         fewer += count < n
     assert fewer > 1000  # the filter does filter
+
+
+def test_scan_index_helpers_match_the_modulo_and_division_forms():
+    """The member scan's cheap forms: wrap_index is k % n on [0, 2n), and near_image is
+    min_image on differences of wrapped coordinates except within rounding of L / 2 (beyond any
+    interaction range)."""
+    from cubemc.vmmc_cells import min_image, near_image, wrap, wrap_index
+
+    for n in range(1, 9):
+        for k in range(2 * n):
+            assert wrap_index(k, n) == k % n
+    rng = np.random.default_rng(11)
+    agree = 0
+    for _ in range(20000):
+        length = rng.uniform(2.0, 30.0)
+        a, b = (wrap(rng.uniform(-1, 1) * length, length) for _ in range(2))
+        d = a - b
+        if abs(abs(d) - 0.5 * length) > 1e-9 * length:
+            assert near_image(d, length) == min_image(d, length), (d, length)
+            agree += 1
+    for d in (0.5, -0.5, 0.49999999, -0.50000001):  # at L / 2 both are images of |d| = L / 2
+        assert abs(abs(near_image(d * 10.0, 10.0)) - 5.0) < 1e-6
+    assert agree > 19000

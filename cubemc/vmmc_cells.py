@@ -24,8 +24,9 @@ def min_image(d, length):
 
 @numba.njit(cache=True)
 def near_image(d, length):
-    """min_image of a difference of two wrapped coordinates (|d| < L) without a division; the
-    two differ only where |d| is within rounding of L / 2, beyond any interaction range."""
+    """min_image of a difference of two wrapped coordinates (|d| <= L) without a division; the
+    two differ only where |d| is within rounding of L / 2, no nearer than the interaction range
+    (the box is at least two ranges wide), where a pair neither links nor draws."""
     if d >= 0.5 * length:
         return d - length
     if d < -0.5 * length:

@@ -23,18 +23,6 @@ def min_image(d, length):
 
 
 @numba.njit(cache=True)
-def near_image(d, length):
-    """min_image of a difference of two wrapped coordinates (|d| <= L) without a division; the
-    two differ only where |d| is within rounding of L / 2, no nearer than the interaction range
-    (the box is at least two ranges wide), where a pair neither links nor draws."""
-    if d >= 0.5 * length:
-        return d - length
-    if d < -0.5 * length:
-        return d + length
-    return d
-
-
-@numba.njit(cache=True)
 def wrap_index(k, n):
     """k % n for 0 <= k < 2 n."""
     return k - n if k >= n else k

@@ -24,7 +24,6 @@ from cubemc.vmmc_cells import (
     build_cells,
     cell_index,
     min_image,
-    near_image,
     reach_cells,
     relocate,
     rotate,
@@ -38,6 +37,10 @@ PAIR = globals().get("PAIR")
 _kernels = targets.cpu(SHAPE, PAIR)
 energy_units, overlap_at = _kernels.pair_units, _kernels.overlap_at
 quat_to_matrix, offset = _kernels.quat_to_matrix, _kernels.offset
+# the engine's nearest image (comparisons, no division) for the scan's distance filter: it and
+# vmmc_cells.min_image differ only within rounding of |d| = L / 2, no nearer than the interaction
+# range (the box is at least two ranges wide), where a pair neither links nor draws
+near_image = _kernels.min_image
 _rng = random_functions(numba.njit)
 stream_key, uniform, gaussian_pair = _rng["stream_key"], _rng["uniform"], _rng["gaussian_pair"]
 

@@ -463,10 +463,15 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
 
 
 def test_scan_index_helpers_match_the_modulo_and_division_forms():
-    """The member scan's cheap forms: wrap_index is k % n on [0, 2n), and near_image is
-    min_image on differences of wrapped coordinates except within rounding of L / 2 (beyond any
-    interaction range)."""
-    from cubemc.vmmc_cells import min_image, near_image, wrap, wrap_index
+    """The member scan's cheap forms: wrap_index is k % n on [0, 2n), and the engine's
+    comparison min_image (its distance filter) is vmmc_cells.min_image on differences of
+    wrapped coordinates except within rounding of L / 2 (beyond any interaction range)."""
+    import numba
+
+    from cubemc.kernel_basics import grid_functions, random_functions
+    from cubemc.vmmc_cells import min_image, wrap, wrap_index
+
+    near_image = grid_functions(numba.njit, random_functions(numba.njit))["min_image"]
 
     for n in range(1, 9):
         for k in range(2 * n):

@@ -23,7 +23,9 @@ Steps, in this order (each records its error and the next one still runs):
    each point timed for at least 0.6 s (the CPU points 3 s: a CPU sweep of 10^6 takes ~0.2 s).
    A worker that dies (a kernel fault poisons the CUDA context) is restarted without the variant
    that killed it;
-4. with --ncu VARIANT: Nsight Compute on a few update launches of that variant;
+4. with --vmmc: the VMMC cluster moves on the GPU (one thread per system, batches of 1 to 128
+   systems of 1000 cubes) against one CPU core (benchmarks/bench_gpu_vmmc.py); with --ncu
+   VARIANT: Nsight Compute on a few update launches of that variant;
 5. `pytest -m "gpu and slow"` (statistical tests) with the time that is left.
 Finally a summary: the fastest variant per N, GPU against CPU at N = 999 999, the batch, and the
 targets of issue 15 (1e9 trial moves/s at N = 1e6, 3e8 for 128 x 1000, 30x the CPU).
@@ -78,6 +80,8 @@ VARIANTS = [
     "fused:8/64",
 ]
 PHI, BETA_EPS, WELL = 0.80, -1.0, 1.14
+#: seconds the measuring step leaves for --vmmc (at most 40 % of what is left)
+VMMC_RESERVE = 150.0
 #: lattice edges n (N = n^3 - 1) and time per point, for the real check and for --smoke
 FULL = dict(
     large=100,
@@ -345,6 +349,17 @@ def stream(cmd, budget, env, log, on_line=None):
     return proc.returncode, lines
 
 
+# ---------------------------------------------------------------------- VMMC
+def run_vmmc(smoke, budget, env, log):
+    """The points of benchmarks/bench_gpu_vmmc.py (one JSON line each), as many as fit."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / "bench_gpu_vmmc.py")] + (["--smoke"] if smoke else [])
+    code, lines = stream(cmd, budget, env, log)
+    points = [json.loads(line) for line in lines if line.startswith("{")]
+    if code != 0 and not points:
+        raise RuntimeError(f"bench_gpu_vmmc.py ended with {code}: {' | '.join(lines[-3:])[:300]}")
+    return dict(returncode=code, points=points)
+
+
 # ---------------------------------------------------------------------- pytest
 def gpu_test_files():
     """The test files that hold GPU tests (the device parametrisation or the gpu mark)."""
@@ -442,16 +457,15 @@ def plan_points(cfg, variants):
     return pts
 
 
-def run_worker_steps(rep, cfg, variants, clock, env, log):
-    """Measure every point in worker processes; a worker that dies is replaced, and the variant
-    it was running is dropped."""
+def run_worker_steps(rep, cfg, variants, clock, env, log, reserve=0.0):  # noqa: PLR0913
+    """Measure every point in worker processes, leaving `reserve` seconds for later steps; a
+    worker that dies is replaced, and the variant it was running is dropped."""
     todo = plan_points(cfg, variants)
     rep.data["points"] = []
     restarts = 0
-    while todo and clock.left() > 15 and restarts < 4:
-        spec = dict(
-            points=todo, tune=rep.data.get("tuning"), cfg=cfg, deadline=time.time() + clock.left() - 10
-        )
+    while todo and clock.left() - reserve > 15 and restarts < 4:
+        left = clock.left() - reserve
+        spec = dict(points=todo, tune=rep.data.get("tuning"), cfg=cfg, deadline=time.time() + left - 10)
         spec_path = Path(rep.path).with_name("worker-plan.json.tmp")
         spec_path.write_text(json.dumps(spec))
         state = {"current": None}
@@ -463,7 +477,7 @@ def run_worker_steps(rep, cfg, variants, clock, env, log):
                 rep.data.setdefault("worker_garbled", []).append(f"{err}: {line[:300]}")
 
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(spec_path)]
-        rc, lines = stream(cmd, clock.left() - 5, env, log, on_line)
+        rc, lines = stream(cmd, left - 5, env, log, on_line)
         spec_path.unlink(missing_ok=True)
         if rc == 0 or rc is None:
             break
@@ -791,6 +805,11 @@ def print_summary(data):
             print(f"  {name}: {data[name].get('counts')} timed_out={data[name].get('timed_out')}")
     for key, row in data.get("summary", {}).get("best", {}).items():
         print(f"  best {key:<22} {row['trial_moves_per_second']:10.3e}  ({row['variant']})")
+    for p in data.get("vmmc", {}).get("points", []):
+        print(
+            f"  vmmc {p['state']:<7} {p['device']} x{p['systems']:<4} {p['moves_per_s']:10.3e} moves/s"
+            + (f"  ({p['gpu_vmmc_vs_cpu_core']:.2f} CPU cores)" if "gpu_vmmc_vs_cpu_core" in p else "")
+        )
     for key, value in data.get("summary", {}).items():
         if key != "best":
             print(f"  {key}: {value}")
@@ -816,6 +835,11 @@ def parse_args(argv=None):
     )
     p.add_argument("--seconds", type=float, default=None, help="minimum timed duration per point")
     p.add_argument("--skip-pytest", action="store_true", help="measure only")
+    p.add_argument(
+        "--vmmc",
+        action="store_true",
+        help="also time the VMMC cluster moves on the GPU against one CPU core (bench_gpu_vmmc.py)",
+    )
     p.add_argument("--ncu", metavar="VARIANT", help="also profile this variant with Nsight Compute")
     p.add_argument("--ncu-size", type=int, default=None, help="lattice edge n for --ncu (N=n^3-1)")
     p.add_argument("--ncu-launches", type=int, default=3, help="update launches --ncu profiles")
@@ -886,7 +910,12 @@ def run_steps(args, cfg, variants, clock, rep, log, tmp):  # noqa: PLR0913
                 "gpu and not slow", budget, args.outdir / "pytest-fast.xml", env, log
             )
     with rep.step("measure"):
-        run_worker_steps(rep, cfg, variants, clock, env, log)
+        # the VMMC step compiles its kernels on a fresh machine: keep it time
+        reserve = min(VMMC_RESERVE, 0.4 * clock.left()) if args.vmmc else 0.0
+        run_worker_steps(rep, cfg, variants, clock, env, log, reserve)
+    if args.vmmc:
+        with rep.step("vmmc"):
+            data["vmmc"] = run_vmmc(args.smoke, min(240.0, clock.left() - 10), env, log)
     if args.ncu:
         with rep.step("ncu"):
             n = args.ncu_size or (4 if args.smoke else 100)

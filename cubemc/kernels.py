@@ -60,8 +60,8 @@ def make_kernels(jit, shape, pair, inline=None):
     (measured: 20 % of the per-core speed at N = 8000).  CUDA inlines device functions itself.
     """
     tag = f"{shape.NAME}_{pair.NAME}"
-    jit = _named(jit, tag)
-    hot = jit if inline is None else _named(inline, tag)
+    jit = named(jit, tag)
+    hot = jit if inline is None else named(inline, tag)
     k = random_functions(jit)
     k.update(grid_functions(jit, k))
     k.update(_size_defaults(hot))  # for shapes and pair energies that predate particle sizes
@@ -78,7 +78,7 @@ def make_kernels(jit, shape, pair, inline=None):
     return k
 
 
-def _named(jit, tag):
+def named(jit, tag):
     """`jit` that first appends `tag` to each function's qualified name.
 
     numba names compiled code by module and qualified name (plus a per-process counter), which the

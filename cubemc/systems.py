@@ -107,6 +107,43 @@ class Systems:
         )
         return trace, counts, ok
 
+    def vmmc_moves(self, n_moves, seeds, sweeps, settings, pair_params, counts, record):  # noqa: PLR0913 (one call per action)
+        """n_moves VMMC cluster moves of every system where its configuration lives (cubemc/vmmc.py).
+
+        seeds (B,) uint64, sweeps (B,) int64, settings (B, 8) and pair_params (B, K) as for
+        cubemc/vmmc_kernels.py; counts (B, N_COUNTS) int64 are added to.  Returns (units change
+        (B,), ok (B,), trace (B, n_moves) of the change after each move, (B, 0) unless `record`);
+        ok is False on a cell overflow (an overlap: a bug).
+        """
+        if self._device is not None:
+            gpu = targets.specialise("gpu_vmmc", self.shape, self.pair)
+            out = gpu.vmmc_moves(
+                self._device, self.cap, seeds, sweeps, n_moves, settings, pair_params, counts, record
+            )
+            self._stale = True
+            return out
+        cpu = targets.specialise("vmmc_kernels", self.shape, self.pair)
+        delta, ok = np.zeros(self.size, np.int64), np.zeros(self.size, bool)
+        trace = np.zeros((self.size, n_moves if record else 0), np.int64)
+        pos, quat, shapes = self._host
+        for b in range(self.size):
+            delta[b], ok[b] = cpu.vmmc_moves(
+                pos[b],
+                quat[b],
+                shapes[b],
+                self.boxes[b],
+                self.grids[b],
+                self.cap,
+                seeds[b],
+                sweeps[b],
+                n_moves,
+                np.ascontiguousarray(settings[b], np.float64),
+                np.ascontiguousarray(pair_params[b], np.float64),
+                counts[b],
+                trace[b],
+            )
+        return delta, ok, trace
+
     def serial(self, n_sweeps, seed, sweep0, moves, pair_params, units):
         """The serial reference schedule (CPU, one system); returns (trace, counts)."""
         pos, quat, shapes = (a[0] for a in self._host)

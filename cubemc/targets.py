@@ -22,7 +22,7 @@ import sys
 import threading
 from types import ModuleType
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # a template may build another (vmmc_kernels builds cpu)
 _BUILT: dict[tuple[str, str, str], ModuleType] = {}
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,9 +37,17 @@ def gpu(shape, pair) -> ModuleType:
     return specialise("gpu", shape, pair)
 
 
+#: sources a template compiles besides itself, kernels.py and kernel_basics.py (numba does not
+#: notice edits to callees, so each goes into the hash naming the cache folder)
+CALLEES = {
+    "vmmc_kernels": ("cpu.py", "vmmc_moves.py", "vmmc_cells.py"),
+    "gpu_vmmc": ("vmmc_moves.py", "vmmc_cells.py"),
+}
+
+
 def specialise(target, shape, pair):
-    """The template cubemc/<target>.py (cpu, gpu, pressure_cpu, npt_cpu, gpu_count) with SHAPE and
-    PAIR set, built on first use and kept."""
+    """The template cubemc/<target>.py (cpu, gpu, pressure_cpu, npt_cpu, gpu_count, vmmc_kernels,
+    gpu_vmmc) with SHAPE and PAIR set, built on first use and kept."""
     key = (target, shape.NAME, pair.NAME)
     with _LOCK:
         if key not in _BUILT:
@@ -82,7 +90,8 @@ def _cache_dir(template, shape, pair):
     import numba
 
     digest = hashlib.sha256(numba.__version__.encode())
-    kernels = [os.path.join(_HERE, name) for name in ("kernels.py", "kernel_basics.py")]
+    callees = ("kernels.py", "kernel_basics.py", *CALLEES.get(os.path.basename(template)[:-3], ()))
+    kernels = [os.path.join(_HERE, name) for name in callees]
     for path in (template, *kernels, inspect.getfile(shape), inspect.getfile(pair)):
         with open(path, "rb") as fh:
             digest.update(fh.read())

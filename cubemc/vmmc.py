@@ -74,25 +74,19 @@ restart at any pause point reproduces the uninterrupted run bit for bit.  Settin
 go into every checkpoint of the simulation (`checkpoint_data`), which `Simulation.from_checkpoint`
 re-attaches; GSD frames log `log_values()` as log/cubemc/vmmc_*.
 
-A GPU path (not built)
-----------------------
-In ARCHITECTURE.md terms a GPU version is a kernel variant in cubemc/gpu.py driven by this same
-updater: one move per thread block, the block's threads testing the neighbours of the current
-member in parallel (the link draws keyed by move and test index as here), moves on clusters
-that may touch run in sequence.  Within one action, moves run in a fixed order, so parallel
-moves would have to be proved independent (disjoint clusters and boundaries, as the
-checkerboard does for cells) and checked equal to this CPU code under NUMBA_ENABLE_CUDASIM=1.
-Until then the updater copies the configuration to the host, moves it, and writes it back.
+On a GPU
+--------
+The moves are one source, cubemc/vmmc_moves.py, compiled for the CPU (cubemc/vmmc_kernels.py) and
+for CUDA (cubemc/gpu_vmmc.py); `Systems.vmmc_moves` runs them where the configuration lives, so a
+GPU simulation keeps it on the device between sweeps and cluster moves.  There one thread makes a
+system's moves in their fixed order (moves depend on each other), so the chain is the CPU's, move
+for move, and the argument above holds unchanged; a batch of systems runs one thread each.  Many
+threads per move (the member's neighbours tested in parallel, the link draws numbered by a prefix
+sum over the candidates in scan order) or moves on disjoint clusters at once (proved independent
+as the checkerboard does for cells) are the next layouts, to be chosen by measurement on a GPU.
 """
 
 from __future__ import annotations
-
-import hashlib
-import importlib.util
-import inspect
-import os
-import sys
-import threading
 
 import numpy as np
 
@@ -100,9 +94,6 @@ from . import targets, validate
 from .errors import InputError
 from .operations import Operation, tune_factor
 
-_LOCK = threading.Lock()
-_BUILT: dict = {}
-_HERE = os.path.dirname(os.path.abspath(__file__))
 #: VMMC counters (see cubemc/vmmc_kernels.py N_COUNTS)
 COUNT_NAMES = (
     "translate_trials",
@@ -196,45 +187,38 @@ class VMMC(Operation):
             )
         n = sim.N
         n_moves = max(1, round(self.moves_per_particle * n))
-        pos, quat = (np.ascontiguousarray(a).copy() for a in systems.configuration(0))
         moves, pair_params = sim.kernel_parameters()
-        grid, cap = sim.cells
-        settings = np.array(
-            [
-                self.translate_size,
-                self.rotate_size,
-                self.translate_fraction,
-                self.max_cluster or n,
-                float(self.random_cutoff),
-                moves[2],
-                self.pivot_radius,
-                0.5 * sim.min_box_edge,  # the interaction range (geometry.min_box_edge)
-            ]
-        )
-        trace = np.zeros(n_moves if record else 0, np.int64)
-        before = sim.bonds
-        delta, ok = kernels(sim.shape, sim.pair).vmmc_moves(
-            pos,
-            quat,
-            np.ascontiguousarray(systems.shape_params(0)),
-            sim.box,
-            np.asarray(grid, np.int64),
-            int(cap),
-            sim.seed,
-            sim.sweep,
+        settings = [
+            self.translate_size,
+            self.rotate_size,
+            self.translate_fraction,
+            self.max_cluster or n,
+            float(self.random_cutoff),
+            moves[2],
+            self.pivot_radius,
+            0.5 * sim.min_box_edge,  # the interaction range (geometry.min_box_edge)
+        ]
+        counts = self._counts[None].copy()
+        # on a GPU the configuration stays there (cubemc/gpu_vmmc.py), on the CPU it is moved in
+        # place (cubemc/vmmc_kernels.py): the same moves
+        delta, ok, trace = systems.vmmc_moves(
             n_moves,
-            settings,
-            np.asarray(pair_params, np.float64),
-            self._counts,
-            trace,
+            np.array([sim.seed], np.uint64),
+            np.array([sim.sweep], np.int64),
+            np.array([settings], np.float64),
+            np.array([pair_params], np.float64),
+            counts,
+            record,
         )
-        if not ok:
+        if not ok[0]:
             raise RuntimeError(
                 "VMMC cell list overflow: the configuration must contain overlaps "
                 "(this indicates a bug; please report it with the input file)"
             )
-        sim.apply_configuration(pos, quat, before + int(delta))
-        return trace + before
+        self._counts[:] = counts[0]
+        before = sim.bonds
+        sim.bonds = before + int(delta[0])
+        return trace[0] + before
 
     # ------------------------------------------------------------------ statistics
     @property
@@ -342,45 +326,5 @@ class VMMCTuner(Operation):
 
 # ---------------------------------------------------------------------- compiled moves
 def kernels(shape, pair):
-    """cubemc/vmmc_kernels.py specialised for this shape and pair energy (built once)."""
-    key = (shape.NAME, pair.NAME)
-    with _LOCK:
-        if key not in _BUILT:
-            _BUILT[key] = _build(shape, pair)
-        return _BUILT[key]
-
-
-def _build(shape, pair):
-    import numba
-
-    targets.cpu(shape, pair)  # the pair kernels first, each under its own numba cache folder
-    template = os.path.join(_HERE, "vmmc_kernels.py")
-    name = f"cubemc._vmmc_{shape.NAME}_{pair.NAME}"
-    spec = importlib.util.spec_from_file_location(name, template)
-    module = importlib.util.module_from_spec(spec)
-    module.SHAPE, module.PAIR = shape, pair
-    sys.modules[name] = module  # numba looks functions' modules up by name
-    saved = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = _cache_dir(template, shape, pair)
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    finally:
-        numba.config.CACHE_DIR = saved
-    return module
-
-
-def _cache_dir(template, shape, pair):
-    """A numba cache folder per specialisation, named by a hash of every source it compiles."""
-    import numba
-
-    digest = hashlib.sha256(b"vmmc" + numba.__version__.encode())
-    sources = [os.path.join(_HERE, f) for f in ("kernels.py", "kernel_basics.py", "cpu.py")]
-    cells = os.path.join(_HERE, "vmmc_cells.py")  # numba does not notice edits to callees
-    for path in (template, cells, *sources, inspect.getfile(shape), inspect.getfile(pair)):
-        with open(path, "rb") as fh:
-            digest.update(fh.read())
-    base = os.environ.get("CUBEMC_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "cubemc")
-    return os.path.join(base, "vmmc-" + digest.hexdigest()[:16])
+    """cubemc/vmmc_kernels.py (the CPU driver) specialised for this shape and pair energy."""
+    return targets.specialise("vmmc_kernels", shape, pair)

@@ -1,9 +1,10 @@
 """Every CUDA kernel type-checks and compiles to PTX for real hardware (no GPU needed).
 
 The CUDA simulator runs kernels as Python and accepts code that real CUDA rejects, so this test
-compiles each kernel of every layout ("cell", "tile", "fused", see cubemc/gpu.py) with NVVM for
-compute capability 8.0 (A100) and 9.0 (H100), and the register-capped builds for 9.0.  It needs the
-CUDA compiler libraries from the `cuda13` extra (numba-cuda[cu13]) and skips without them.
+compiles each kernel of every layout ("cell", "tile", "fused", see cubemc/gpu.py) and the VMMC
+kernel (cubemc/gpu_vmmc.py) with NVVM for compute capability 8.0 (A100) and 9.0 (H100), and the
+register-capped builds for 9.0.  It needs the CUDA compiler libraries from the `cuda13` extra
+(numba-cuda[cu13]) and skips without them.
 """
 
 import os
@@ -54,6 +55,17 @@ SCRIPT = textwrap.dedent("""
                                   launch_bounds=bounds)
         assert ".minnctapersm" in ptx or ".maxntid" in ptx, name
     print("compiled", len(signatures))
+    # the VMMC cluster moves (cubemc/gpu_vmmc.py): one thread per system
+    b1 = t.boolean
+    vmmc_sig = (a(f64, 3), a(f64, 3), a(f64, 3), a(f64, 2), a(i64, 2),
+                a(i64, 2), a(i64, 3), a(i64, 2), a(i64, 2),
+                a(i64, 2), a(b1, 2), a(f64, 3), a(b1, 2), a(i64, 2), a(i64, 2), a(b1, 2), a(i64, 2),
+                a(u64, 1), a(i64, 1), i64, a(f64, 2), a(f64, 2), a(i64, 2), a(i64, 2), a(i64, 2))
+    gpu_vmmc = targets.specialise("gpu_vmmc", shapes.cube, pairs.square_well)
+    for cc in ((8, 0), (9, 0)):
+        ptx, _ = cuda.compile_ptx(gpu_vmmc._vmmc.py_func, vmmc_sig, cc=cc)
+        assert ".entry" in ptx
+    print("vmmc compiled")
 """)
 
 PROBE = textwrap.dedent("""
@@ -78,4 +90,4 @@ def test_cuda_kernels_compile_to_ptx():
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "compiled 7" in proc.stdout
+    assert "compiled 7" in proc.stdout and "vmmc compiled" in proc.stdout

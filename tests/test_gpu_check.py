@@ -29,7 +29,7 @@ def _run(tmp_path, *args):
 
 
 def test_smoke_run_writes_complete_json(tmp_path):
-    data, stdout = _run(tmp_path, "--smoke", str(tmp_path / "out"))
+    data, stdout = _run(tmp_path, "--smoke", "--vmmc", str(tmp_path / "out"))
     assert data["schema"] == "cubemc-gpu-check/1" and data["smoke"] is True
     assert data["status"] == "done" and data["finished"]
     assert all(step["ok"] for step in data["steps"].values()), data["steps"]
@@ -50,8 +50,12 @@ def test_smoke_run_writes_complete_json(tmp_path):
         "batch_3e8_for_128x1000",
         "gpu_30x_cpu_at_1e6",
     }
+    # the VMMC step: one CPU core and the GPU kernel on batches, with the moves compared
+    vmmc = {(p["device"], p["systems"]): p for p in data["vmmc"]["points"]}
+    assert {("cpu", 1), ("gpu", 1), ("gpu", 2)} <= set(vmmc)
+    assert all(p["moves_per_s"] > 0 for p in vmmc.values()) and vmmc[("gpu", 1)]["same_as_cpu"]
     assert (tmp_path / "out" / "gpu_check.log").stat().st_size > 0
-    assert "gpu_check summary" in stdout
+    assert "gpu_check summary" in stdout and "vmmc lattice" in stdout
 
 
 def test_a_failing_part_is_recorded_and_the_rest_still_runs(tmp_path):

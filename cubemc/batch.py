@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import validate
+from . import validate, vmmc
 from .devices import resolve_device
 from .errors import InputError
 from .systems import Systems
@@ -62,12 +62,29 @@ class SimulationBatch:
         return self._systems
 
     def run(self, sweeps):
-        """Run `sweeps` sweeps of every system; returns the (B, sweeps) bond traces."""
+        """Run `sweeps` sweeps of every system, with the members' VMMC cluster moves where due
+        (`cluster_updaters`); returns the (B, sweeps) bond traces (after each sweep and the
+        cluster moves made then).  Other operations of the members do not act in a batch."""
         sims = self.simulations
         sweeps = validate.nonnegative_int("sweeps", sweeps)
         if sweeps == 0:
             return np.zeros((len(sims), 0), np.int64)
+        updaters = self.cluster_updaters()
         systems = self._gather()
+        traces, end = [], sims[0].sweep + sweeps
+        while sims[0].sweep < end:
+            stop = end if updaters is None else min(end, updaters[0].next_stop(sims[0].sweep))
+            traces.append(self._sweeps(systems, stop - sims[0].sweep))
+            if updaters is not None and updaters[0].due(sims[0].sweep):
+                moves = vmmc.act_together(updaters, sims, systems, any(u.record for u in updaters))
+                for b, u in enumerate(updaters):
+                    if u.record:
+                        u._trace.append(moves[b])
+                traces[-1][:, -1] = [s.bonds for s in sims]
+        return np.concatenate(traces, axis=1)
+
+    def _sweeps(self, systems, sweeps):
+        sims = self.simulations
         params = [s.kernel_parameters() for s in sims]
         trace, counts, ok = systems.advance(
             sweeps,
@@ -84,3 +101,26 @@ class SimulationBatch:
             sim.sweep += sweeps
             sim.counts += counts[b]
         return trace
+
+    def cluster_updaters(self):
+        """The members' VMMC updaters, which a batch runs together (one GPU launch for all), or None
+        if no member has an updater.  Raises InputError unless every member has exactly one updater,
+        a VMMC, and all act at the same sweeps: box moves change one system's box, which a batch
+        cannot, and cluster moves acting at different sweeps would split every launch."""
+        sims = self.simulations
+        if not any(s.operations.updaters for s in sims):
+            return None
+        updaters = [s.operations.updaters for s in sims]
+        if any(len(u) != 1 or not isinstance(u[0], vmmc.VMMC) for u in updaters):
+            raise InputError(
+                "a batch runs VMMC cluster moves only, one updater on every member; "
+                "other updaters (box moves) need a simulation of its own"
+            )
+        updaters = [u[0] for u in updaters]
+        if len({(u.period, u.next_stop(s.sweep) - s.sweep) for u, s in zip(updaters, sims)}) != 1:
+            raise InputError(
+                "the VMMC updaters of a batch must act at the same sweeps (period, phase, sweep count)"
+            )
+        if len({u.moves_per_action(s.N) for u, s in zip(updaters, sims)}) != 1:
+            raise InputError("the VMMC updaters of a batch must make as many moves each (moves_per_particle)")
+        return updaters

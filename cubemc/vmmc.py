@@ -180,45 +180,28 @@ class VMMC(Operation):
         return np.concatenate(traces)
 
     def _moves(self, sim, record):
-        systems = sim.systems
-        if systems.size != 1:
+        if sim.systems.size != 1:
             raise InputError(
-                "VMMC acts on a simulation of its own, not on a SimulationBatch member; run it with sim.run()"
+                "VMMC acts on a simulation of its own, not on a SimulationBatch member; run it with "
+                "sim.run(), or attach it to every member and run the batch"
             )
-        n = sim.N
-        n_moves = max(1, round(self.moves_per_particle * n))
-        moves, pair_params = sim.kernel_parameters()
-        settings = [
+        return act_together([self], [sim], sim.systems, record)[0]
+
+    def moves_per_action(self, n_particles) -> int:
+        return max(1, round(self.moves_per_particle * n_particles))
+
+    def settings(self, sim) -> list:
+        """The compiled moves' settings row for `sim` (cubemc/vmmc_moves.py `run_moves`)."""
+        return [
             self.translate_size,
             self.rotate_size,
             self.translate_fraction,
-            self.max_cluster or n,
+            self.max_cluster or sim.N,
             float(self.random_cutoff),
-            moves[2],
+            sim.beta_epsilon,
             self.pivot_radius,
             0.5 * sim.min_box_edge,  # the interaction range (geometry.min_box_edge)
         ]
-        counts = self._counts[None].copy()
-        # on a GPU the configuration stays there (cubemc/gpu_vmmc.py), on the CPU it is moved in
-        # place (cubemc/vmmc_kernels.py): the same moves
-        delta, ok, trace = systems.vmmc_moves(
-            n_moves,
-            np.array([sim.seed], np.uint64),
-            np.array([sim.sweep], np.int64),
-            np.array([settings], np.float64),
-            np.array([pair_params], np.float64),
-            counts,
-            record,
-        )
-        if not ok[0]:
-            raise RuntimeError(
-                "VMMC cell list overflow: the configuration must contain overlaps "
-                "(this indicates a bug; please report it with the input file)"
-            )
-        self._counts[:] = counts[0]
-        before = sim.bonds
-        sim.bonds = before + int(delta[0])
-        return trace[0] + before
 
     # ------------------------------------------------------------------ statistics
     @property
@@ -322,6 +305,39 @@ class VMMCTuner(Operation):
         if c[2]:
             v.rotate_size = min(1.0, v.rotate_size * tune_factor(c[3] / c[2], self.target))
         self._before = v._counts.copy()
+
+
+# ---------------------------------------------------------------------- one action, many systems
+def act_together(updaters, sims, systems, record=False):
+    """One action of updaters[b] on sims[b], which is system b of `systems`, for every b in one
+    call (one launch on a GPU); returns the bond counts after every move, (B, moves) or (B, 0)
+    unless `record`.  Each system draws its own streams, so this equals acting one by one."""
+    n_moves = {u.moves_per_action(s.N) for u, s in zip(updaters, sims, strict=True)}
+    if len(n_moves) != 1:
+        raise InputError("VMMC updaters acting together must make as many moves each (moves_per_particle)")
+    counts = np.stack([u._counts for u in updaters])
+    before = np.array([s.bonds for s in sims], np.int64)
+    # on a GPU the configurations stay there (cubemc/gpu_vmmc.py), on the CPU they are moved in
+    # place (cubemc/vmmc_kernels.py): the same moves
+    delta, ok, trace = systems.vmmc_moves(
+        n_moves.pop(),
+        np.array([s.seed for s in sims], np.uint64),
+        np.array([s.sweep for s in sims], np.int64),
+        np.array([u.settings(s) for u, s in zip(updaters, sims)], np.float64),
+        np.array([s.kernel_parameters()[1] for s in sims], np.float64),
+        counts,
+        record,
+    )
+    if not ok.all():
+        raise RuntimeError(
+            "VMMC cell list overflow: the configuration must contain overlaps "
+            "(this indicates a bug; please report it with the input file)"
+        )
+    trace = trace + before[:, None]
+    for b, (u, s) in enumerate(zip(updaters, sims)):
+        u._counts[:] = counts[b]
+        s.bonds = int(before[b] + delta[b])
+    return trace
 
 
 # ---------------------------------------------------------------------- compiled moves

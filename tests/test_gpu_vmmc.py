@@ -3,9 +3,10 @@
 Without a GPU the CUDA kernel runs in numba's simulator (a subprocess: numba reads
 NUMBA_ENABLE_CUDASIM at import) and must make exactly the CPU's moves: the same bond count after
 every move, the same counters and positions, for the updater on one simulation (VMMC alone and
-mixed with GPU sweeps) and for a batch of two systems with their own seeds, sweeps and settings
-(one thread each).  It also compiles to PTX for real hardware (tests/test_cuda_compile.py).  On a
-real GPU the exact two-cube bond distribution is sampled with the GPU's cluster moves.
+mixed with GPU sweeps), for a batch of two systems with their own seeds, sweeps and settings
+(one thread each) and for a SimulationBatch whose members carry VMMC updaters.  It also compiles
+to PTX for real hardware (tests/test_cuda_compile.py).  On a real GPU the exact two-cube bond
+distribution is sampled with the GPU's cluster moves.
 """
 
 import numpy as np
@@ -61,7 +62,21 @@ for device in ("cpu", "gpu"):
         assert ok.all()
         deltas.append(delta.tolist())
         traces.append(trace.tolist())
+    # a SimulationBatch whose members carry VMMC updaters: sweeps and cluster moves on the device
+    members = []
+    for seed in (5, 6):
+        member = blocks(seed, device)
+        v = VMMC(period=2, moves_per_particle=0.5, translate_size=0.6, rotate_size=0.4, pivot_radius=1.5)
+        v.record = True
+        member.operations.updaters.append(v)
+        members.append(member)
+    batch_trace = cubemc.SimulationBatch(members).run(4)
     out[device] = dict(
+        simulation_batch=dict(
+            trace=batch_trace.tolist(),
+            moves=[m.operations.updaters[0].trace.tolist() for m in members],
+            pos=[m.positions.tolist() for m in members],
+        ),
         alone=alone.tolist(),
         mixed=vmmc.trace.tolist(),
         counts=vmmc.counts,
@@ -89,6 +104,11 @@ def test_gpu_vmmc_makes_the_cpu_moves_under_the_simulator():
     for key in ("deltas", "traces", "counts"):
         assert gpu["batch"][key] == cpu["batch"][key], key
     np.testing.assert_allclose(gpu["batch"]["pos"], cpu["batch"]["pos"], rtol=0, atol=1e-12)
+    for key in ("trace", "moves"):
+        assert gpu["simulation_batch"][key] == cpu["simulation_batch"][key], key
+    np.testing.assert_allclose(
+        gpu["simulation_batch"]["pos"], cpu["simulation_batch"]["pos"], rtol=0, atol=1e-12
+    )
     # the two systems of the batch made different moves, and each accepted some
     first, second = cpu["batch"]["counts"]
     assert first != second and min(first[1] + first[3], second[1] + second[3]) > 0

@@ -431,13 +431,6 @@ def test_apply_configuration_checks_shapes_and_sets_the_bond_count():
     assert np.array_equal(sim.positions, pos) and sim.state.count_pairs(sim.well_range) == (sim.bonds, 0)
 
 
-def test_batch_members_are_refused():
-    sims = [aggregating_fluid(seed) for seed in (1, 2)]
-    cubemc.SimulationBatch(sims).run(2)
-    with pytest.raises(InputError):
-        VMMC().run_alone(sims[0], 1)
-
-
 def test_reach_cells_hold_every_point_within_reach_of_either_position():
     """The link scan visits only the cells from vmmc_cells.reach_cells: every point within reach
     of a member's position or of its forward position must lie in one of them (periodic box,

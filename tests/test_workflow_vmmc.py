@@ -62,10 +62,11 @@ def test_cluster_moves_need_the_native_engine():
         check_cluster_move_engine(fluid_point(**{KEY: 0.2}), "hoomd")
 
 
-def run_job(path, interrupt=False, replicas=1):
+def run_job(path, interrupt=False, replicas=1, together=False):
     """Create, tune, burn in and sample fluid jobs with cluster moves in a real signac project;
     with `interrupt`, production is cut as a killed process leaves it (a checkpoint after 60
-    sweeps, two frames past it) and the sample stage resumes."""
+    sweeps, two frames past it) and the sample stage resumes; with `together`, the jobs are
+    sampled as one batch (batched.sample_group, as GPU bundles are)."""
     points = [("custom", fluid_point(replica=r, **{KEY: 0.2})) for r in range(replicas)]
     create_jobs(str(path), points, quiet=True)
     jobs = sorted(signac.get_project(str(path)), key=lambda job: job.sp["replica"])
@@ -73,8 +74,8 @@ def run_job(path, interrupt=False, replicas=1):
     for job in jobs:
         for stage in ("create", "equilibrate"):
             assert stages.run_stage(job, stage, config, "cpu")
-    if replicas > 1:  # a batch runs sweeps only: jobs with cluster moves are not batched
-        assert batched.sample_group(jobs, config, "cpu") is None
+    if together:  # the jobs' cluster moves run together with their sweeps
+        assert batched.sample_group(jobs, config, "cpu") is True
     if interrupt:
         sim = cubemc.Simulation.from_checkpoint(jobs[0].fn(stages.EQUILIBRATED), device="cpu")
         assert any(isinstance(op, VMMC) for op in sim.operations.updaters)
@@ -115,8 +116,43 @@ def test_job_with_cluster_moves_logs_them_and_resumes_bit_for_bit(tmp_path):
     assert np.array_equal(sizes[stages.TUNED], sizes[stages.FINAL])
 
 
-def test_jobs_with_cluster_moves_are_sampled_on_their_own(tmp_path):
-    jobs = run_job(tmp_path / "project", replicas=2)
+def test_jobs_with_cluster_moves_sampled_as_one_batch_write_the_files_of_separate_runs(tmp_path):
+    separate = run_job(tmp_path / "separate", replicas=2)
+    together = run_job(tmp_path / "together", replicas=2, together=True)
+    for a, b in zip(separate, together, strict=True):
+        assert a.id == b.id and b.doc["final"] == a.doc["final"]
+        with np.load(a.fn("final.npz")) as x, np.load(b.fn("final.npz")) as y:
+            assert set(x.files) == set(y.files) and x["vmmc_counts"][0] > 0
+            for key in x.files:
+                assert np.array_equal(x[key], y[key]), key
+        logs = [gsd.hoomd.read_log(job.fn(stages.TRAJECTORY)) for job in (a, b)]
+        assert set(logs[0]) == set(logs[1])
+        for key, series in logs[0].items():
+            assert np.array_equal(series, logs[1][key]), key
+        with gsd.hoomd.open(a.fn(stages.TRAJECTORY)) as ta, gsd.hoomd.open(b.fn(stages.TRAJECTORY)) as tb:
+            assert len(ta) == len(tb) == 11
+            for fa, fb in zip(ta, tb, strict=True):
+                assert np.array_equal(fa.particles.position, fb.particles.position)
+    # the replicas' chains differ
+    with np.load(separate[0].fn("final.npz")) as x, np.load(separate[1].fn("final.npz")) as y:
+        assert not np.array_equal(x["vmmc_counts"], y["vmmc_counts"])
+
+
+def test_jobs_with_other_cluster_move_settings_are_sampled_one_by_one(tmp_path, capsys):
+    points = [
+        ("custom", fluid_point(replica=0, **{KEY: 0.2})),
+        ("custom", fluid_point(replica=1, **{KEY: 0.3})),
+    ]
+    create_jobs(str(tmp_path), points, quiet=True)
+    jobs = list(signac.get_project(str(tmp_path)))
+    config = load_config(str(tmp_path))
+    for job in jobs:
+        for stage in ("create", "equilibrate"):
+            assert stages.run_stage(job, stage, config, "cpu")
+    capsys.readouterr()
+    assert batched.sample_group(jobs, config, "cpu") is None  # 13 and 19 moves per action
+    assert "not batched (the VMMC updaters of a batch must make as many moves" in capsys.readouterr().err
+    assert stages.run_stage_group(jobs, "sample", config, "cpu")
     for job in jobs:
         with np.load(job.fn("final.npz")) as final:
             assert final["vmmc_counts"][0] > 0

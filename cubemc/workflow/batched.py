@@ -2,7 +2,9 @@
 
 One kernel launch per checkerboard set then covers every job of the group, which fills a GPU
 that a single ~1000-cube job leaves mostly idle.  Each job draws exactly the random numbers of its
-own separate run, so the files written here are identical to those of `stages.sample`.
+own separate run, so the files written here are identical to those of `stages.sample`.  Jobs with
+VMMC cluster moves batch too: the batch runs every job's moves in one call (on a GPU one launch,
+cubemc/gpu_vmmc.py) when all make as many at the same sweeps (`SimulationBatch.cluster_updaters`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from cubemc import SimulationBatch
+from cubemc import InputError, SimulationBatch
 from cubemc import trajectory as gsdio
 from cubemc.devices import small_gpu_hint
 
@@ -57,10 +59,14 @@ def sample_group(jobs, config, device, task="sample_gpu"):
                 drop_frames_without_checkpoint(job, run, trajectory=stages.TRAJECTORY, start_file=source)
         engine = get_engine("native")
         sims = [engine.load_checkpoint(job.fn(source), device=device) for job, source in plans]
-        if len({(sim.N, sim.shape.NAME) for sim in sims}) != 1 or any(
-            sim.operations.updaters for sim in sims
-        ):
-            return None  # a batch runs sweeps of one shape only: jobs with updaters (VMMC) run on their own
+        if len({(sim.N, sim.shape.NAME) for sim in sims}) != 1:
+            return None  # a batch runs one shape and size
+        try:  # cluster moves (VMMC) run together when all jobs have the same; others on their own
+            batch = SimulationBatch(sims)
+            batch.cluster_updaters()
+        except InputError as err:
+            stages.log(f"sample: not batched ({err}); the jobs run one by one")
+            return None
         if hint := small_gpu_hint(sum(sim.N for sim in sims), device, config.engine):  # one launch
             stages.log(hint)
         sp = plans[0][0].cached_statepoint
@@ -75,7 +81,7 @@ def sample_group(jobs, config, device, task="sample_gpu"):
                 provenance.SegmentLog(job, "sample", batch=len(sims), **stages._segment_fields(engine, sim))
             )
             sim.run(0, trajectory=job.fn(stages.TRAJECTORY), period=period)  # trim, first frame
-        done = _advance(plans, sims, SimulationBatch(sims), start, target, period, config)
+        done = _advance(plans, sims, batch, start, target, period, config)
         for (job, _), sim, segment in zip(plans, sims, segments):
             acceptance = {k: float(v) for k, v in sim.acceptance.items()}
             if done:

@@ -1,6 +1,6 @@
-"""VMMC cluster moves per second on the GPU (cubemc/gpu_vmmc.py, one thread per system) against
-one CPU core, for batches of B systems; one JSON document per line, so a run cut short keeps
-every point measured so far.
+"""VMMC cluster moves per second on the GPU (cubemc/gpu_vmmc.py: one thread per system, or a block
+of lanes per system) against one CPU core, for batches of B systems; one JSON document per line,
+so a run cut short keeps every point measured so far.
 
     python benchmarks/bench_gpu_vmmc.py                # a GPU machine (gpu_check.py --vmmc runs it)
     NUMBA_ENABLE_CUDASIM=1 python benchmarks/bench_gpu_vmmc.py --smoke   # no GPU: the same path
@@ -73,7 +73,7 @@ def systems_of(sim, device, n_sys):
     return Systems(sim.shape, sim.pair, device, [conf] * n_sys, [grid] * n_sys, cap)
 
 
-def measure(sim, device, n_sys, n_moves, seconds):
+def measure(sim, device, n_sys, n_moves, seconds, lanes=None):  # noqa: PLR0913
     """(compile-and-first-call seconds, moves per second over all systems, first trace)."""
     systems = systems_of(sim, device, n_sys)
     seeds = np.arange(1, n_sys + 1, dtype=np.uint64)
@@ -83,7 +83,7 @@ def measure(sim, device, n_sys, n_moves, seconds):
 
     def action(sweep, record=False):
         delta, ok, trace = systems.vmmc_moves(
-            n_moves, seeds, np.full(n_sys, sweep), settings, params, counts, record
+            n_moves, seeds, np.full(n_sys, sweep), settings, params, counts, record, lanes
         )
         if not ok.all():
             raise RuntimeError("cell overflow")
@@ -106,9 +106,13 @@ def main():
     parser.add_argument(
         "--systems", type=int, nargs="+", default=None, help="batch sizes B (default 1 8 32 128)"
     )
+    parser.add_argument(
+        "--lanes", type=int, nargs="+", default=None, help="threads per system on the GPU (default 1 32)"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per point")
     args = parser.parse_args()
     batches = args.systems or ([1, 2] if args.smoke else [1, 8, 32, 128])
+    lanes_list = args.lanes or ([1, 4] if args.smoke else [1, 32])
     seconds = 0.2 if args.smoke else args.seconds
     for name, sim in start_states(args.smoke):
         n_moves = max(1, round(0.1 * sim.N))
@@ -119,11 +123,16 @@ def main():
             flush=True,
         )
         for n_sys in batches:
-            compile_s, rate, trace = measure(sim, "gpu", n_sys, n_moves, seconds)
-            point = dict(base, device="gpu", systems=n_sys, moves_per_s=rate, compile_s=compile_s)
-            point.update(per_system_vs_cpu_core=rate / n_sys / cpu_rate, gpu_vmmc_vs_cpu_core=rate / cpu_rate)
-            point["same_as_cpu"] = bool(np.array_equal(trace[0], cpu_trace[0]))
-            print(json.dumps(point), flush=True)
+            for lanes in lanes_list:
+                measure_gpu(sim, base, lanes, n_sys, n_moves, seconds, cpu_rate, cpu_trace)
+
+
+def measure_gpu(sim, base, lanes, n_sys, n_moves, seconds, cpu_rate, cpu_trace):  # noqa: PLR0913
+    compile_s, rate, trace = measure(sim, "gpu", n_sys, n_moves, seconds, lanes)
+    point = dict(base, device="gpu", lanes=lanes, systems=n_sys, moves_per_s=rate, compile_s=compile_s)
+    point.update(per_system_vs_cpu_core=rate / n_sys / cpu_rate, gpu_vmmc_vs_cpu_core=rate / cpu_rate)
+    point["same_as_cpu"] = bool(np.array_equal(trace[0], cpu_trace[0]))
+    print(json.dumps(point), flush=True)
 
 
 if __name__ == "__main__":

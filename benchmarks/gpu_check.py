@@ -23,8 +23,9 @@ Steps, in this order (each records its error and the next one still runs):
    each point timed for at least 0.6 s (the CPU points 3 s: a CPU sweep of 10^6 takes ~0.2 s).
    A worker that dies (a kernel fault poisons the CUDA context) is restarted without the variant
    that killed it;
-4. with --vmmc: the VMMC cluster moves on the GPU (one thread per system, batches of 1 to 128
-   systems of 1000 cubes) against one CPU core (benchmarks/bench_gpu_vmmc.py); with --ncu
+4. with --vmmc: the VMMC cluster moves on the GPU (one thread or a block of 32 per system,
+   batches of 1 to 128 systems of 1000 cubes) against one CPU core
+   (benchmarks/bench_gpu_vmmc.py); with --ncu
    VARIANT: Nsight Compute on a few update launches of that variant;
 5. `pytest -m "gpu and slow"` (statistical tests) with the time that is left.
 Finally a summary: the fastest variant per N, GPU against CPU at N = 999 999, the batch, and the
@@ -807,7 +808,8 @@ def print_summary(data):
         print(f"  best {key:<22} {row['trial_moves_per_second']:10.3e}  ({row['variant']})")
     for p in data.get("vmmc", {}).get("points", []):
         print(
-            f"  vmmc {p['state']:<7} {p['device']} x{p['systems']:<4} {p['moves_per_s']:10.3e} moves/s"
+            f"  vmmc {p['state']:<7} {p['device']} lanes {p.get('lanes', '-')!s:<3} x{p['systems']:<4} "
+            f"{p['moves_per_s']:10.3e} moves/s"
             + (f"  ({p['gpu_vmmc_vs_cpu_core']:.2f} CPU cores)" if "gpu_vmmc_vs_cpu_core" in p else "")
         )
     for key, value in data.get("summary", {}).items():

@@ -39,17 +39,10 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
     jit = named(jit, "vmmc_" + tag)
     c = cell_functions(jit)
     build_cells, cell_index, min_image, reach_cells = (
-        c["build_cells"],
-        c["cell_index"],
-        c["min_image"],
-        c["reach_cells"],
+        c[n] for n in ("build_cells", "cell_index", "min_image", "reach_cells")
     )
     relocate, rotate, span, wrap, wrap_index = (
-        c["relocate"],
-        c["rotate"],
-        c["span"],
-        c["wrap"],
-        c["wrap_index"],
+        c[n] for n in ("relocate", "rotate", "span", "wrap", "wrap_index")
     )
     energy_units, overlap_at = k["pair_units"], k["overlap_at"]
     quat_to_matrix, offset = k["quat_to_matrix"], k["offset"]
@@ -90,20 +83,8 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         s = math.sin(half)
         bx, by, bz = _unit_vector(key, 8)
         b = sizes[3] * uniform(key, U64(12)) ** (1.0 / 3.0)
-        return seed, (
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            math.cos(half),
-            s * ex,
-            s * ey,
-            s * ez,
-            2.0 * abs(s),
-            b * bx,
-            b * by,
-            b * bz,
-        )
+        w = math.cos(half)
+        return seed, (0.0, 0.0, 0.0, 0.0, w, s * ex, s * ey, s * ez, 2.0 * abs(s), b * bx, b * by, b * bz)
 
     @jit
     def pivot(seed, mv, pos, quat, box):
@@ -316,33 +297,47 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         return (n_mem, n_fr, n_touch, t, cutoff), ACCEPTED
 
     @jit
-    def build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
-        """Recruit the cluster of `seed` breadth first; returns (counters, status, rotation centre)."""
-        cluster, in_cluster, offsets, _, frustrated_list = work[0], work[1], work[2], work[3], work[4]
+    def seed_cluster(seed, mv, cutoff, conf, geo, work, write):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """The cluster {seed}: (rotation centre, status); the seed's entries written if `write`
+        (one lane of a GPU block writes, every lane gets the same centre and status)."""
+        cluster, in_cluster, offsets = work[0], work[1], work[2]
         pos, quat, _ = conf
         box = geo[0]
-        cluster[0] = seed
-        in_cluster[seed] = True
         centre = pivot(seed, mv, pos, quat, box)
         ox = min_image(pos[seed, 0] - centre[0], box[0])
         oy = min_image(pos[seed, 1] - centre[1], box[1])
         oz = min_image(pos[seed, 2] - centre[2], box[2])
-        offsets[seed, 0], offsets[seed, 1], offsets[seed, 2] = ox, oy, oz
-        counters = (1, 0, 0, 0, cutoff)
+        if write:
+            cluster[0] = seed
+            in_cluster[seed] = True
+            offsets[seed, 0], offsets[seed, 1], offsets[seed, 2] = ox, oy, oz
         status = ACCEPTED if cutoff >= 1 else CUTOFF
         if mv[0] < 0.5 and ox * ox + oy * oy + oz * oz >= geo[4]:
             status = TOO_WIDE
-        head = 0
-        while status == ACCEPTED and head < counters[0]:
-            counters, status = scan_neighbours(
-                cluster[head], mv, centre, key, counters, conf, geo, cells, work, model
-            )
-            head += 1
+        return centre, status
+
+    @jit
+    def unfrustrated(status, counters, work):
+        """`status`, or FRUSTRATED if a frustrated link ends outside the finished cluster."""
+        in_cluster, frustrated_list = work[1], work[4]
         if status == ACCEPTED:
             for k in range(counters[1]):
                 if not in_cluster[frustrated_list[k]]:
-                    return counters, FRUSTRATED, centre
-        return counters, status, centre
+                    return FRUSTRATED
+        return status
+
+    @jit
+    def build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """Recruit the cluster of `seed` breadth first; returns (counters, status, rotation centre)."""
+        centre, status = seed_cluster(seed, mv, cutoff, conf, geo, work, True)
+        counters = (1, 0, 0, 0, cutoff)
+        head = 0
+        while status == ACCEPTED and head < counters[0]:
+            counters, status = scan_neighbours(
+                work[0][head], mv, centre, key, counters, conf, geo, cells, work, model
+            )
+            head += 1
+        return counters, unfrustrated(status, counters, work), centre
 
     @jit
     def _reset(work, counters):
@@ -356,16 +351,20 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
             pending[touched_list[k]] = 0
 
     @jit
-    def one_move(key, settings, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
-        """One VMMC move; returns (status, is_translation, cluster size, units change)."""
-        pos, quat, _ = conf
-        box, grid = geo[0], geo[1]
-        cluster, in_cluster, offsets, pending, touched_list = work[0], work[1], work[2], work[5], work[7]
-        seed, mv = propose(key, pos.shape[0], (settings[0], settings[1], settings[2], settings[6]))
+    def begin_move(key, settings, n):
+        """(seed particle, move, size cutoff) of one VMMC move."""
+        seed, mv = propose(key, n, (settings[0], settings[1], settings[2], settings[6]))
         cutoff = int(settings[3])
         if settings[4] > 0.5:  # cutoff drawn with P(cutoff >= n) = 1/n
             cutoff = min(cutoff, int(1.0 / uniform(key, U64(7))))
-        counters, status, centre = build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model)
+        return seed, mv, cutoff
+
+    @jit
+    def finish_move(status, counters, mv, centre, conf, geo, cells, work):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """Move the cluster if accepted and clear the work arrays; returns (status, units change)."""
+        pos, quat, _ = conf
+        box, grid = geo[0], geo[1]
+        cluster, in_cluster, offsets, pending, touched_list = work[0], work[1], work[2], work[5], work[7]
         delta = 0
         if status == ACCEPTED:
             for k in range(counters[2]):
@@ -379,7 +378,38 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
                 if not relocate(p, cell_index(s[0], s[1], s[2], box, grid), cells):
                     status = OVERFLOW
         _reset(work, counters)
+        return status, delta
+
+    @jit
+    def one_move(key, settings, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """One VMMC move; returns (status, is_translation, cluster size, units change)."""
+        seed, mv, cutoff = begin_move(key, settings, conf[0].shape[0])
+        counters, status, centre = build_cluster(seed, mv, key, cutoff, conf, geo, cells, work, model)
+        status, delta = finish_move(status, counters, mv, centre, conf, geo, cells, work)
         return status, mv[0] > 0.5, counters[0], delta
+
+    @jit
+    def geometry(box, grid, settings):
+        """geo = (box, grid, cell widths, reach, (L_min / 4)^2) of the moves' functions."""
+        bx = (box[0], box[1], box[2])
+        gr = (grid[0], grid[1], grid[2])
+        width = (bx[0] / gr[0], bx[1] / gr[1], bx[2] / gr[2])
+        # settings[7]: the interaction range (hard core or pair energy; cells are at least as
+        # wide, with a margin for rounding); rotations need the cluster within L/4 of the pivot
+        reach = min(settings[7] * (1.0 + 1e-9) + 1e-9, min(width[0], min(width[1], width[2])))
+        return (bx, gr, width, reach, (0.25 * min(bx[0], min(bx[1], bx[2]))) ** 2)
+
+    @jit
+    def tally(status, is_t, size, counts):
+        """Count a finished move (not an overflow) in counts (N_COUNTS,)."""
+        kind = 0 if is_t else 2
+        counts[kind] += 1
+        if status == ACCEPTED:
+            counts[kind + 1] += 1
+            counts[7] += size
+            counts[8] = max(counts[8], size)
+        else:
+            counts[3 + status] += 1
 
     @jit
     def run_moves(conf, box, grid, cells, work, seed, sweep, n_moves, settings, pair_params, counts, trace):  # noqa: PLR0913 (one call per action and system)
@@ -395,14 +425,8 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         trace (n_moves or 0,) receives the units change after each move.  ok is False on a cell
         overflow (only possible for an overlapping configuration).
         """
-        bx = (box[0], box[1], box[2])
-        gr = (grid[0], grid[1], grid[2])
-        width = (bx[0] / gr[0], bx[1] / gr[1], bx[2] / gr[2])
-        # settings[7]: the interaction range (hard core or pair energy; cells are at least as
-        # wide, with a margin for rounding); rotations need the cluster within L/4 of the pivot
-        reach = min(settings[7] * (1.0 + 1e-9) + 1e-9, min(width[0], min(width[1], width[2])))
-        geo = (bx, gr, width, reach, (0.25 * min(bx[0], min(bx[1], bx[2]))) ** 2)
-        if not build_cells(conf[0], bx, gr, cells):
+        geo = geometry(box, grid, settings)
+        if not build_cells(conf[0], geo[0], geo[1], cells):
             return 0, False
         model = (pair_params, settings[5])
         total = 0
@@ -411,32 +435,12 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
             status, is_t, size, delta = one_move(key, settings, conf, geo, cells, work, model)
             if status == OVERFLOW:
                 return total, False
-            kind = 0 if is_t else 2
-            counts[kind] += 1
+            tally(status, is_t, size, counts)
             if status == ACCEPTED:
-                counts[kind + 1] += 1
-                counts[7] += size
-                counts[8] = max(counts[8], size)
                 total += delta
-            else:
-                counts[3 + status] += 1
             if trace.shape[0] > 0:
                 trace[m] = total
         return total, True
 
-    return dict(
-        _unit_vector=_unit_vector,
-        propose=propose,
-        pivot=pivot,
-        moved=moved,
-        place=place,
-        free_units=free_units,
-        overlaps=overlaps,
-        link_weight=link_weight,
-        test_pair=test_pair,
-        scan_neighbours=scan_neighbours,
-        build_cluster=build_cluster,
-        _reset=_reset,
-        one_move=one_move,
-        run_moves=run_moves,
-    )
+    # every compiled function above (and the cell and kernel functions they use), by name
+    return {name: f for name, f in locals().items() if name not in ("jit", "k", "c", "tag")}

@@ -55,7 +55,7 @@ SCRIPT = textwrap.dedent("""
                                   launch_bounds=bounds)
         assert ".minnctapersm" in ptx or ".maxntid" in ptx, name
     print("compiled", len(signatures))
-    # the VMMC cluster moves (cubemc/gpu_vmmc.py): one thread per system
+    # the VMMC cluster moves (cubemc/gpu_vmmc.py): both layouts
     b1 = t.boolean
     vmmc_sig = (a(f64, 3), a(f64, 3), a(f64, 3), a(f64, 2), a(i64, 2),
                 a(i64, 2), a(i64, 3), a(i64, 2), a(i64, 2),
@@ -63,8 +63,9 @@ SCRIPT = textwrap.dedent("""
                 a(u64, 1), a(i64, 1), i64, a(f64, 2), a(f64, 2), a(i64, 2), a(i64, 2), a(i64, 2))
     gpu_vmmc = targets.specialise("gpu_vmmc", shapes.cube, pairs.square_well)
     for cc in ((8, 0), (9, 0)):
-        ptx, _ = cuda.compile_ptx(gpu_vmmc._vmmc.py_func, vmmc_sig, cc=cc)
-        assert ".entry" in ptx
+        for kernel in (gpu_vmmc._vmmc, gpu_vmmc._vmmc_block):  # one thread, a block per system
+            ptx, _ = cuda.compile_ptx(kernel.py_func, vmmc_sig, cc=cc)
+            assert ".entry" in ptx
     print("vmmc compiled")
 """)
 

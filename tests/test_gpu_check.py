@@ -51,9 +51,10 @@ def test_smoke_run_writes_complete_json(tmp_path):
         "gpu_30x_cpu_at_1e6",
     }
     # the VMMC step: one CPU core and the GPU kernel on batches, with the moves compared
-    vmmc = {(p["device"], p["systems"]): p for p in data["vmmc"]["points"]}
-    assert {("cpu", 1), ("gpu", 1), ("gpu", 2)} <= set(vmmc)
-    assert all(p["moves_per_s"] > 0 for p in vmmc.values()) and vmmc[("gpu", 1)]["same_as_cpu"]
+    vmmc = {(p["device"], p.get("lanes"), p["systems"]): p for p in data["vmmc"]["points"]}
+    assert {("cpu", None, 1), ("gpu", 1, 1), ("gpu", 1, 2), ("gpu", 4, 1), ("gpu", 4, 2)} <= set(vmmc)
+    assert all(p["moves_per_s"] > 0 for p in vmmc.values())
+    assert vmmc[("gpu", 1, 1)]["same_as_cpu"] and vmmc[("gpu", 4, 1)]["same_as_cpu"]
     assert (tmp_path / "out" / "gpu_check.log").stat().st_size > 0
     assert "gpu_check summary" in stdout and "vmmc lattice" in stdout
 

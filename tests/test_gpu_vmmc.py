@@ -20,6 +20,7 @@ SCRIPT = """
 import json, sys
 import numpy as np
 import cubemc
+from cubemc import pairs, shapes, targets
 from cubemc.systems import Systems
 from cubemc.vmmc import VMMC
 
@@ -33,7 +34,42 @@ def blocks(seed, device):
     return cubemc.Simulation(state, -6.0, 1.3, seed=seed, device=device, translate_size=0.1, rotate_size=0.1)
 
 
+def batch_moves(device, lanes):
+    # bonded blocks, and a bonded 4 x 4 x 2 slab (periodic in x and y) at weak attraction, where
+    # clusters break bonds to cubes outside them, so the link draws decide
+    a = blocks(3, "cpu")
+    slab = np.indices((4, 4, 2)).reshape(3, -1).T * 1.05
+    state = cubemc.State(slab, np.tile([1.0, 0, 0, 0], (32, 1)), [4.2] * 3)
+    b = cubemc.Simulation(state, -1.0, 1.3, seed=4, device="cpu", translate_size=0.1, rotate_size=0.1)
+    a.run(3)
+    systems = Systems(
+        a.shape, a.pair, device,
+        [(s.positions, s.orientations, s.systems.shape_params(0), s.box) for s in (a, b)],
+        [a.cells[0], b.cells[0]], max(a.cells[1], b.cells[1]),
+    )
+    counts = np.zeros((2, 9), np.int64)
+    r = 0.5 * a.min_box_edge  # the interaction range
+    settings = np.array([[0.6, 0.4, 0.5, 32, 1.0, -6.0, 1.5, r], [0.3, 0.8, 0.3, 32, 0.0, -1.0, 1.0, r]])
+    params = np.array([a.kernel_parameters()[1]] * 2)
+    deltas, traces = [], []
+    for action in range(2):
+        seeds, sweeps = np.array([5, 6], np.uint64), np.array([action, 7 + action])
+        delta, ok, trace = systems.vmmc_moves(32, seeds, sweeps, settings, params, counts, True, lanes)
+        assert ok.all()
+        deltas.append(delta.tolist())
+        traces.append(trace.tolist())
+    pos = [systems.configuration(k)[0].tolist() for k in range(2)]
+    return dict(deltas=deltas, traces=traces, counts=counts.tolist(), pos=pos)
+
+
 out = {}
+if LIMITS is not None:
+    # the block layout with scans too large for its shared arrays, which lane 0 makes alone (the
+    # simulator copies the module's constants at a kernel's first launch: set before it)
+    gpu_vmmc = targets.specialise("gpu_vmmc", shapes.cube, pairs.square_well)
+    gpu_vmmc.MAX_CELLS, gpu_vmmc.MAX_ITEMS = LIMITS
+    json.dump(dict(gpu=dict(batches={4: batch_moves("gpu", 4)})), sys.stdout)
+    sys.exit()
 for device in ("cpu", "gpu"):
     sim = blocks(11, device)
     vmmc = VMMC(period=2, moves_per_particle=0.5, translate_size=0.6, rotate_size=0.4, pivot_radius=1.5)
@@ -42,26 +78,9 @@ for device in ("cpu", "gpu"):
     vmmc.record = True
     sim.run(4)
     bonds, overlapping = sim.state.count_pairs(sim.well_range)
-    # a batch of two systems: each its own seed, sweep and settings, in one launch on the GPU
-    a, b = blocks(3, "cpu"), blocks(4, "cpu")
-    a.run(3)
-    systems = Systems(
-        a.shape, a.pair, device,
-        [(s.positions, s.orientations, s.systems.shape_params(0), s.box) for s in (a, b)],
-        [a.cells[0], b.cells[0]], a.cells[1],
-    )
-    counts = np.zeros((2, 9), np.int64)
-    r = 0.5 * a.min_box_edge  # the interaction range
-    settings = np.array([[0.6, 0.4, 0.5, 32, 1.0, -6.0, 1.5, r], [0.3, 0.8, 0.3, 32, 1.0, -4.0, 1.0, r]])
-    params = np.array([a.kernel_parameters()[1]] * 2)
-    deltas, traces = [], []
-    for action in range(2):
-        delta, ok, trace = systems.vmmc_moves(
-            16, np.array([5, 6], np.uint64), np.array([action, 7 + action]), settings, params, counts, True
-        )
-        assert ok.all()
-        deltas.append(delta.tolist())
-        traces.append(trace.tolist())
+    # a batch of two systems: each its own seed, sweep and settings, in one launch on the GPU,
+    # one thread per system (lanes 1) or a block of lanes per system
+    batches = {lanes: batch_moves(device, lanes) for lanes in ((None,) if device == "cpu" else (None, 1, 4))}
     # a SimulationBatch whose members carry VMMC updaters: sweeps and cluster moves on the device
     members = []
     for seed in (5, 6):
@@ -83,15 +102,15 @@ for device in ("cpu", "gpu"):
         bonds=[int(sim.bonds), int(bonds), int(overlapping)],
         pos=sim.positions.tolist(),
         quat=sim.orientations.tolist(),
-        batch=dict(deltas=deltas, traces=traces, counts=counts.tolist(),
-                   pos=[systems.configuration(k)[0].tolist() for k in range(2)]),
+        batches=batches,
     )
 json.dump(out, sys.stdout)
 """
 
 
 def test_gpu_vmmc_makes_the_cpu_moves_under_the_simulator():
-    out = run_on_cuda_simulator(SCRIPT)
+    out = run_on_cuda_simulator("LIMITS = None\n" + SCRIPT)
+    small = run_on_cuda_simulator("LIMITS = (3, 6)\n" + SCRIPT)["gpu"]["batches"]["4"]
     cpu, gpu = out["cpu"], out["gpu"]
     for key in ("alone", "mixed", "counts", "bonds"):
         assert gpu[key] == cpu[key], key
@@ -101,16 +120,19 @@ def test_gpu_vmmc_makes_the_cpu_moves_under_the_simulator():
     assert bonds == recount and overlapping == 0
     # the moves did something: clusters were accepted and the bond count changed
     assert cpu["counts"]["largest_cluster"] >= 2 and len(set(cpu["alone"] + cpu["mixed"])) > 1
-    for key in ("deltas", "traces", "counts"):
-        assert gpu["batch"][key] == cpu["batch"][key], key
-    np.testing.assert_allclose(gpu["batch"]["pos"], cpu["batch"]["pos"], rtol=0, atol=1e-12)
+    reference = cpu["batches"]["null"]
+    assert set(gpu["batches"]) == {"null", "1", "4"}
+    for name, batch in [*gpu["batches"].items(), ("4, lane 0 alone", small)]:
+        for key in ("deltas", "traces", "counts"):
+            assert batch[key] == reference[key], (name, key)
+        np.testing.assert_allclose(batch["pos"], reference["pos"], rtol=0, atol=1e-12)
     for key in ("trace", "moves"):
         assert gpu["simulation_batch"][key] == cpu["simulation_batch"][key], key
     np.testing.assert_allclose(
         gpu["simulation_batch"]["pos"], cpu["simulation_batch"]["pos"], rtol=0, atol=1e-12
     )
     # the two systems of the batch made different moves, and each accepted some
-    first, second = cpu["batch"]["counts"]
+    first, second = reference["counts"]
     assert first != second and min(first[1] + first[3], second[1] + second[3]) > 0
 
 

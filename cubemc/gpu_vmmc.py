@@ -42,6 +42,7 @@ from cubemc.vmmc_moves import (
     ACCEPTED,
     CUTOFF,
     FIRST_LINK_DRAW,
+    GPU_LANES,
     OVERFLOW,
     PURPOSE_VMMC,
     TOO_WIDE,
@@ -55,28 +56,18 @@ _dev = cuda.jit(device=True)
 _m = move_functions(_dev, make_kernels(_dev, SHAPE, PAIR), f"{SHAPE.NAME}_{PAIR.NAME}")
 # module-level names: numba cannot reach device functions through a dict
 _run_moves, _scan_neighbours, _moved, _place = (
-    _m["run_moves"],
-    _m["scan_neighbours"],
-    _m["moved"],
-    _m["place"],
+    _m[n] for n in "run_moves scan_neighbours moved place".split()
 )
-_free_units, _overlaps, _link_weight = _m["free_units"], _m["overlaps"], _m["link_weight"]
-_geometry, _build_cells, _begin_move, _seed_cluster = (
-    _m["geometry"],
-    _m["build_cells"],
-    _m["begin_move"],
-    _m["seed_cluster"],
+_free_units, _overlaps, _link_weight, _geometry = (
+    _m[n] for n in "free_units overlaps link_weight geometry".split()
 )
-_unfrustrated, _finish_move, _tally = _m["unfrustrated"], _m["finish_move"], _m["tally"]
-_span, _reach_cells, _wrap_index = _m["span"], _m["reach_cells"], _m["wrap_index"]
-_near_image, _min_image, _stream_key, _uniform = (
-    _m["near_image"],
-    _m["min_image"],
-    _m["stream_key"],
-    _m["uniform"],
+_build_cells, _begin_move, _seed_cluster, _unfrustrated = (
+    _m[n] for n in "build_cells begin_move seed_cluster unfrustrated".split()
 )
-#: kernel layouts: one thread per system (1) or a block of this many lanes per system
-LANES = (1, 2, 4, 8, 16, 32, 64)
+_finish_move, _tally, _span, _reach_cells = (_m[n] for n in "finish_move tally span reach_cells".split())
+_wrap_index, _near_image, _min_image = (_m[n] for n in "wrap_index near_image min_image".split())
+_stream_key, _uniform = (_m[n] for n in "stream_key uniform".split())
+LANES = GPU_LANES  # one thread per system (1) or a block of this many lanes per system
 #: the layout the updater uses until a GPU measurement says otherwise (benchmarks/bench_gpu_vmmc.py)
 DEFAULT_LANES = 1
 #: most cells and cubes one member's scan may visit in the block layout (shared memory, about 33

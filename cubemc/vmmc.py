@@ -93,6 +93,7 @@ import numpy as np
 from . import targets, validate
 from .errors import InputError
 from .operations import Operation, tune_factor
+from .vmmc_moves import GPU_LANES
 
 #: VMMC counters (see cubemc/vmmc_kernels.py N_COUNTS)
 COUNT_NAMES = (
@@ -124,6 +125,8 @@ class VMMC(Operation):
     Each action makes max(1, round(moves_per_particle * N)) moves; a move translates (with
     probability `translate_fraction`) or rotates a recruited cluster.  Attach it with
     ``sim.operations.updaters.append(vmmc)``; counters and acceptance are properties.
+    `gpu_lanes` (None: cubemc/gpu_vmmc.py DEFAULT_LANES) sets the threads per system of a GPU
+    simulation's moves; it changes no move, so checkpoints do not keep it.
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class VMMC(Operation):
         max_cluster=None,
         random_cutoff=True,
         phase=0,
+        gpu_lanes=None,
     ):  # noqa: PLR0913 (the move's parameters, by name)
         super().__init__(period, phase)
         self.moves_per_particle = validate.positive("moves_per_particle", moves_per_particle)
@@ -152,6 +156,9 @@ class VMMC(Operation):
         if not isinstance(random_cutoff, (bool, np.bool_)):
             raise InputError(f"random_cutoff must be True or False, got {random_cutoff!r}")
         self.random_cutoff = bool(random_cutoff)
+        if gpu_lanes is not None and gpu_lanes not in GPU_LANES:
+            raise InputError(f"gpu_lanes must be one of {', '.join(map(str, GPU_LANES))}, got {gpu_lanes!r}")
+        self.gpu_lanes = gpu_lanes
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         #: set True to keep the bond count after every move (see `trace`)
         self.record = False
@@ -327,6 +334,7 @@ def act_together(updaters, sims, systems, record=False):
         np.array([s.kernel_parameters()[1] for s in sims], np.float64),
         counts,
         record,
+        updaters[0].gpu_lanes,
     )
     if not ok.all():
         raise RuntimeError(

@@ -31,6 +31,8 @@ ACCEPTED, CUTOFF, TOO_WIDE, FRUSTRATED, OVERFLOW = 0, 1, 2, 3, 4
 #: cutoff, rotation of a cluster too wide for the box, frustrated link), sum and largest size of
 #: accepted clusters
 N_COUNTS = 9
+#: threads per system of the CUDA layouts (cubemc/gpu_vmmc.py: 1 thread, or a block of lanes)
+GPU_LANES = (1, 2, 4, 8, 16, 32, 64)
 
 
 def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compiled function)

@@ -81,11 +81,13 @@ for device in ("cpu", "gpu"):
     # a batch of two systems: each its own seed, sweep and settings, in one launch on the GPU,
     # one thread per system (lanes 1) or a block of lanes per system
     batches = {lanes: batch_moves(device, lanes) for lanes in ((None,) if device == "cpu" else (None, 1, 4))}
-    # a SimulationBatch whose members carry VMMC updaters: sweeps and cluster moves on the device
+    # a SimulationBatch whose members carry VMMC updaters: sweeps and cluster moves on the device,
+    # the moves by blocks of 4 lanes
     members = []
     for seed in (5, 6):
         member = blocks(seed, device)
-        v = VMMC(period=2, moves_per_particle=0.5, translate_size=0.6, rotate_size=0.4, pivot_radius=1.5)
+        sizes = dict(translate_size=0.6, rotate_size=0.4, pivot_radius=1.5)
+        v = VMMC(period=2, moves_per_particle=0.5, gpu_lanes=4, **sizes)
         v.record = True
         member.operations.updaters.append(v)
         members.append(member)
@@ -139,15 +141,19 @@ def test_gpu_vmmc_makes_the_cpu_moves_under_the_simulator():
 @needs_gpu
 @pytest.mark.gpu
 @pytest.mark.slow
-def test_gpu_vmmc_samples_the_exact_two_cube_bond_distribution():
-    """Two cubes, well 1.5, -4, box 6: P(bonded) from the importance sampler of test_vmmc."""
+@pytest.mark.parametrize("lanes", [1, 32])
+def test_gpu_vmmc_samples_the_exact_two_cube_bond_distribution(lanes):
+    """Two cubes, well 1.5, -4, box 6: P(bonded) from the importance sampler of test_vmmc, in both
+    layouts."""
     from test_vmmc import assert_distribution, exact_bond_distribution
 
     p_exact, err_exact = exact_bond_distribution(2, -4.0, 1.5, 6.0, "cube", samples=2_000_000)
     start = np.outer(np.arange(2), np.full(3, 2.0))
     state = cubemc.State(start, [[1.0, 0, 0, 0]] * 2, [6.0] * 3)
     sim = cubemc.Simulation(state, -4.0, 1.5, seed=3, device="gpu", translate_size=0.5, rotate_size=0.3)
-    vmmc = VMMC(moves_per_particle=1000.0, translate_size=1.5, rotate_size=0.5, pivot_radius=1.0)
+    vmmc = VMMC(
+        moves_per_particle=1000.0, translate_size=1.5, rotate_size=0.5, pivot_radius=1.0, gpu_lanes=lanes
+    )
     vmmc.run_alone(sim, 25)
     trace = vmmc.run_alone(sim, 250)  # 500,000 moves
     bonds, overlapping = sim.state.count_pairs(sim.well_range)

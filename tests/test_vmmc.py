@@ -398,6 +398,8 @@ def test_gsd_frames_log_vmmc_statistics(tmp_path):
         dict(max_cluster=0),
         dict(random_cutoff="yes"),
         dict(period=0),
+        dict(gpu_lanes=3),
+        dict(gpu_lanes="32"),
     ],
 )
 def test_bad_parameters_raise_one_line_input_errors(kwargs):

@@ -104,14 +104,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="27 cubes, B = 1, 2: the same path in seconds")
     parser.add_argument(
-        "--systems", type=int, nargs="+", default=None, help="batch sizes B (default 1 8 32 128)"
+        "--systems",
+        type=int,
+        nargs="+",
+        default=None,
+        help="batch sizes B (default 1 128 32 8: the most telling first)",
     )
     parser.add_argument(
         "--lanes", type=int, nargs="+", default=None, help="threads per system on the GPU (default 1 32)"
     )
-    parser.add_argument("--seconds", type=float, default=2.0, help="timed seconds per point")
+    parser.add_argument("--seconds", type=float, default=1.0, help="timed seconds per point")
     args = parser.parse_args()
-    batches = args.systems or ([1, 2] if args.smoke else [1, 8, 32, 128])
+    batches = args.systems or ([1, 2] if args.smoke else [1, 128, 32, 8])
     lanes_list = args.lanes or ([1, 4] if args.smoke else [1, 32])
     seconds = 0.2 if args.smoke else args.seconds
     for name, sim in start_states(args.smoke):

@@ -64,8 +64,8 @@ _free_units, _overlaps, _link_weight, _geometry = (
 _build_cells, _begin_move, _seed_cluster, _unfrustrated = (
     _m[n] for n in "build_cells begin_move seed_cluster unfrustrated".split()
 )
-_finish_move, _tally, _span, _reach_cells = (_m[n] for n in "finish_move tally span reach_cells".split())
-_wrap_index, _near_image, _min_image = (_m[n] for n in "wrap_index near_image min_image".split())
+_finish_move, _tally, _list_cells = (_m[n] for n in "finish_move tally list_cells".split())
+_near_image, _min_image = (_m[n] for n in "near_image min_image".split())
 _stream_key, _uniform = (_m[n] for n in "stream_key uniform".split())
 LANES = GPU_LANES  # one thread per system (1) or a block of this many lanes per system
 #: the layout the updater uses until a GPU measurement says otherwise (benchmarks/bench_gpu_vmmc.py)
@@ -79,11 +79,11 @@ _STARTS = MAX_CELLS + 1  # a shared array's size must be a constant, not an expr
 @cuda.jit
 def _vmmc(
     pos, quat, shapes, boxes, grids,
-    count, members, cell_of, slot_of, c0, c1, c2, c3, c4, c5, c6, c7,
+    count, members, cell_of, slot_of, visit, starts, c0, c1, c2, c3, c4, c5, c6, c7,
     seeds, sweeps, n_moves, settings, pair_params, counts, trace, result,
 ):  # fmt: skip  # noqa: PLR0913 (one launch: the batch's arrays, flat, as every CUDA kernel here)
     """Thread b runs n_moves moves of system b; result[b] = (units change, ok).  The cell arrays
-    (count, members, cell_of, slot_of) and the work arrays c0 .. c7 are those of `run_moves`."""
+    (count .. starts) and the work arrays c0 .. c7 are those of `run_moves`."""
     b = cuda.grid(1)
     if b >= pos.shape[0]:
         return
@@ -91,7 +91,7 @@ def _vmmc(
         (pos[b], quat[b], shapes[b]),
         boxes[b],
         grids[b],
-        (count[b], members[b], cell_of[b], slot_of[b]),
+        (count[b], members[b], cell_of[b], slot_of[b], visit[b], starts[b]),
         (c0[b], c1[b], c2[b], c3[b], c4[b], c5[b], c6[b], c7[b]),
         seeds[b],
         sweeps[b],
@@ -106,45 +106,6 @@ def _vmmc(
 
 
 # ---------------------------------------------------------------------- block layout
-@cuda.jit(device=True)
-def _visit_cells(i, old, fwd, radius, geo, cells, s_cell, s_start):  # noqa: PLR0913 (compiled: tuples, no structs)
-    """The cells scan_neighbours visits for member i (at `old`, virtually at `fwd`), in its
-    order, into s_cell and their first items into s_start; returns (cells, items), items -1 if
-    there are more than MAX_CELLS cells."""
-    box, grid, width, reach, _ = geo
-    count, _, cell_of, _ = cells
-    nx, ny, nz = grid
-    c = cell_of[i]
-    sx, kx = _span(c // (nz * ny), radius, width[0], nx)
-    sy, ky = _span((c // nz) % ny, radius, width[1], ny)
-    sz, kz = _span(c % nz, radius, width[2], nz)
-    lx, cx = _reach_cells(old[0], fwd[0], reach, box[0], nx)
-    ly, cy = _reach_cells(old[1], fwd[1], reach, box[1], ny)
-    lz, cz = _reach_cells(old[2], fwd[2], reach, box[2], nz)
-    x0, y0, z0, wx, wy, wz = sx % nx, sy % ny, sz % nz, (sx - lx) % nx, (sy - ly) % ny, (sz - lz) % nz
-    n_cells, n_items = 0, 0
-    for ax in range(kx):
-        if _wrap_index(wx + ax, nx) >= cx:
-            continue
-        mx = _wrap_index(x0 + ax, nx) * ny
-        for ay in range(ky):
-            if _wrap_index(wy + ay, ny) >= cy:
-                continue
-            my = (mx + _wrap_index(y0 + ay, ny)) * nz
-            for az in range(kz):
-                if _wrap_index(wz + az, nz) >= cz:
-                    continue
-                if n_cells == MAX_CELLS:
-                    return n_cells, -1
-                m = my + _wrap_index(z0 + az, nz)
-                s_cell[n_cells] = m
-                s_start[n_cells] = n_items
-                n_cells += 1
-                n_items += count[m]
-    s_start[n_cells] = n_items
-    return n_cells, n_items
-
-
 @cuda.jit(device=True)
 def _scan_block(lane, lanes, i, mv, centre, key, counters, conf, geo, cells, work, model, sh):  # noqa: C901, PLR0912, PLR0913, PLR0915 (the phases of one collective scan)
     """scan_neighbours of member i by every lane of the block; returns the same (counters,
@@ -165,7 +126,7 @@ def _scan_block(lane, lanes, i, mv, centre, key, counters, conf, geo, cells, wor
     fwd = _moved(i, 1.0, mv, centre, pos, quat, offsets, box)
     rev = _moved(i, -1.0, mv, centre, pos, quat, offsets, box)
     if lane == 0:
-        st[0], st[1] = _visit_cells(i, old, fwd, reach + shift + 1e-9, geo, cells, s_cell, s_start)
+        st[0], st[1] = _list_cells(i, old, fwd, reach + shift + 1e-9, geo, cells, s_cell, s_start)
     cuda.syncthreads()
     n_items = st[1]
     if n_items < 0 or n_items > MAX_ITEMS:  # lane 0 alone, as on one thread
@@ -283,7 +244,7 @@ def _scan_block(lane, lanes, i, mv, centre, key, counters, conf, geo, cells, wor
 @cuda.jit
 def _vmmc_block(
     pos, quat, shapes, boxes, grids,
-    count, members, cell_of, slot_of, c0, c1, c2, c3, c4, c5, c6, c7,
+    count, members, cell_of, slot_of, visit, starts, c0, c1, c2, c3, c4, c5, c6, c7,
     seeds, sweeps, n_moves, settings, pair_params, counts, trace, result,
 ):  # fmt: skip  # noqa: PLR0913 (the arguments of _vmmc)
     """Block b (its lanes together) runs n_moves moves of system b: the moves of `_vmmc`."""
@@ -304,7 +265,7 @@ def _vmmc_block(
     )
     st = sh[10]
     conf = (pos[b], quat[b], shapes[b])
-    cells = (count[b], members[b], cell_of[b], slot_of[b])
+    cells = (count[b], members[b], cell_of[b], slot_of[b], visit[b], starts[b])
     work = (c0[b], c1[b], c2[b], c3[b], c4[b], c5[b], c6[b], c7[b])
     geo = _geometry(boxes[b], grids[b], settings[b])
     if lane == 0:
@@ -351,6 +312,8 @@ def _work_arrays(n_sys, n, n_cells, cap):
         empty((n_sys, n_cells, cap), np.int64),
         empty((n_sys, n), np.int64),
         empty((n_sys, n), np.int64),
+        empty((n_sys, n_cells), np.int64),
+        empty((n_sys, n_cells + 1), np.int64),
     )
     work = (
         empty((n_sys, n), np.int64),

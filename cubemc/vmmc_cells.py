@@ -43,7 +43,7 @@ def cell_functions(jit):
     @jit
     def build_cells(pos, box, grid, cells):
         """Cell list in particle order; False if a cell overflows (only with overlaps)."""
-        count, members, cell_of, slot_of = cells
+        count, members, cell_of, slot_of = cells[0], cells[1], cells[2], cells[3]
         for m in range(count.shape[0]):  # a loop: CUDA device code has no slice assignment
             count[m] = 0
         for i in range(pos.shape[0]):
@@ -59,7 +59,7 @@ def cell_functions(jit):
     @jit
     def relocate(i, c_new, cells):
         """Move particle i to cell c_new (the last member of its old cell takes its slot)."""
-        count, members, cell_of, slot_of = cells
+        count, members, cell_of, slot_of = cells[0], cells[1], cells[2], cells[3]
         c = cell_of[i]
         if c == c_new:
             return True

@@ -36,6 +36,8 @@ def vmmc_moves(pos, quat, shapes, box, grid, cap, seed, sweep, n_moves, settings
         np.empty((n_cells, cap), np.int64),
         np.empty(n, np.int64),
         np.empty(n, np.int64),
+        np.empty(n_cells, np.int64),  # the cells one member's scan visits, and where their cubes start
+        np.empty(n_cells + 1, np.int64),
     )
     work = (
         np.empty(n, np.int64),

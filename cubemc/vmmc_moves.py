@@ -209,6 +209,47 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         return 2, units_f - units0, t + 1
 
     @jit
+    def list_cells(i, old, fwd, radius, geo, cells, out, starts):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """The cells a scan of member i (at `old`, virtually at `fwd`) visits, in visiting order,
+        into `out`, and where each one's cubes start in the scan's list into `starts`; returns
+        (cells, cubes), cubes -1 if `out` is too short.  The cells of the span within `radius`
+        that can hold a partner (within reach of i now or after the forward move), in the span's
+        order, so that the link draws come in the same order."""
+        box, grid, width, reach, _ = geo
+        count, c = cells[0], cells[2][i]
+        nx, ny, nz = grid
+        sx, kx = span(c // (nz * ny), radius, width[0], nx)
+        sy, ky = span((c // nz) % ny, radius, width[1], ny)
+        sz, kz = span(c % nz, radius, width[2], nz)
+        lx, cx = reach_cells(old[0], fwd[0], reach, box[0], nx)
+        ly, cy = reach_cells(old[1], fwd[1], reach, box[1], ny)
+        lz, cz = reach_cells(old[2], fwd[2], reach, box[2], nz)
+        # (s + a) % n and (s + a - l) % n by one conditional subtraction (a < k <= n): the modulos
+        # cost more than the cells' distance tests
+        x0, y0, z0, wx, wy, wz = sx % nx, sy % ny, sz % nz, (sx - lx) % nx, (sy - ly) % ny, (sz - lz) % nz
+        n_cells, n_cubes = 0, 0
+        for ax in range(kx):
+            if wrap_index(wx + ax, nx) >= cx:
+                continue
+            mx = wrap_index(x0 + ax, nx) * ny
+            for ay in range(ky):
+                if wrap_index(wy + ay, ny) >= cy:
+                    continue
+                my = (mx + wrap_index(y0 + ay, ny)) * nz
+                for az in range(kz):
+                    if wrap_index(wz + az, nz) >= cz:
+                        continue
+                    if n_cells == out.shape[0]:
+                        return n_cells, -1
+                    m = my + wrap_index(z0 + az, nz)
+                    out[n_cells] = m
+                    starts[n_cells] = n_cubes
+                    n_cells += 1
+                    n_cubes += count[m]
+        starts[n_cells] = n_cubes
+        return n_cells, n_cubes
+
+    @jit
     def scan_neighbours(i, mv, centre, key, counters, conf, geo, cells, work, model):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
         """Link tests of member i with every particle outside the cluster that it could interact
         with before or after its virtual moves; returns (counters, status).
@@ -216,8 +257,8 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         counters = (members, frustrated, touched, draws used, size cutoff).  Only pairs that
         interact now or after the forward move are tested: any other has p_forward = 0.
         """
-        box, grid, width, reach, rot_limit2 = geo
-        count, members, cell_of, _ = cells
+        box, reach, rot_limit2 = geo[0], geo[3], geo[4]
+        count, members = cells[0], cells[1]
         cluster, in_cluster, offsets, frustrated, frustrated_list, pending, touched, touched_list = work
         pos, quat, _ = conf
         n_mem, n_fr, n_touch, t, cutoff = counters
@@ -232,70 +273,49 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
             moved(i, 1.0, mv, centre, pos, quat, offsets, box),
             moved(i, -1.0, mv, centre, pos, quat, offsets, box),
         )
-        nx, ny, nz = grid
-        c = cell_of[i]
-        sx, kx = span(c // (nz * ny), radius, width[0], nx)
-        sy, ky = span((c // nz) % ny, radius, width[1], ny)
-        sz, kz = span(c % nz, radius, width[2], nz)
-        # the cells of the span that can hold a partner (within reach of i now or after the forward
-        # move), visited in the span's order so that the link draws come in the same order
-        lx, cx = reach_cells(pos[i, 0], states[1][0], reach, box[0], nx)
-        ly, cy = reach_cells(pos[i, 1], states[1][1], reach, box[1], ny)
-        lz, cz = reach_cells(pos[i, 2], states[1][2], reach, box[2], nz)
-        # (s + a) % n and (s + a - l) % n by one conditional subtraction (a < k <= n): the modulos
-        # cost more than the cells' distance tests
-        x0, y0, z0, wx, wy, wz = sx % nx, sy % ny, sz % nz, (sx - lx) % nx, (sy - ly) % ny, (sz - lz) % nz
-        for ax in range(kx):
-            if wrap_index(wx + ax, nx) >= cx:
-                continue
-            mx = wrap_index(x0 + ax, nx) * ny
-            for ay in range(ky):
-                if wrap_index(wy + ay, ny) >= cy:
+        visit, starts = cells[4], cells[5]
+        n_visit, _ = list_cells(i, states[0], states[1], radius, geo, cells, visit, starts)
+        for v in range(n_visit):
+            m = visit[v]
+            for s in range(count[m]):
+                j = members[m, s]
+                if in_cluster[j]:
                     continue
-                my = (mx + wrap_index(y0 + ay, ny)) * nz
-                for az in range(kz):
-                    if wrap_index(wz + az, nz) >= cz:
+                dx = near_image(pos[j, 0] - pos[i, 0], box[0])
+                dy = near_image(pos[j, 1] - pos[i, 1], box[1])
+                dz = near_image(pos[j, 2] - pos[i, 2], box[2])
+                if dx * dx + dy * dy + dz * dz >= reach2:
+                    fwd = states[1]
+                    dx = near_image(pos[j, 0] - fwd[0], box[0])
+                    dy = near_image(pos[j, 1] - fwd[1], box[1])
+                    dz = near_image(pos[j, 2] - fwd[2], box[2])
+                    if dx * dx + dy * dy + dz * dz >= reach2:
+                        # no interaction now nor after the forward move: p_forward = 0, so
+                        # test_pair would draw nothing and link nothing (reverse irrelevant)
                         continue
-                    m = my + wrap_index(z0 + az, nz)
-                    for s in range(count[m]):
-                        j = members[m, s]
-                        if in_cluster[j]:
-                            continue
-                        dx = near_image(pos[j, 0] - pos[i, 0], box[0])
-                        dy = near_image(pos[j, 1] - pos[i, 1], box[1])
-                        dz = near_image(pos[j, 2] - pos[i, 2], box[2])
-                        if dx * dx + dy * dy + dz * dz >= reach2:
-                            fwd = states[1]
-                            dx = near_image(pos[j, 0] - fwd[0], box[0])
-                            dy = near_image(pos[j, 1] - fwd[1], box[1])
-                            dz = near_image(pos[j, 2] - fwd[2], box[2])
-                            if dx * dx + dy * dy + dz * dz >= reach2:
-                                # no interaction now nor after the forward move: p_forward = 0, so
-                                # test_pair would draw nothing and link nothing (reverse irrelevant)
-                                continue
-                        outcome, delta, t = test_pair(i, j, states, key, t, conf, box, model)
-                        if outcome == 1:
-                            in_cluster[j] = True
-                            cluster[n_mem] = j
-                            n_mem += 1
-                            if n_mem > cutoff:
-                                return (n_mem, n_fr, n_touch, t, cutoff), CUTOFF
-                            ox = min_image(pos[j, 0] - centre[0], box[0])
-                            oy = min_image(pos[j, 1] - centre[1], box[1])
-                            oz = min_image(pos[j, 2] - centre[2], box[2])
-                            offsets[j, 0], offsets[j, 1], offsets[j, 2] = ox, oy, oz
-                            if not is_t and ox * ox + oy * oy + oz * oz >= rot_limit2:
-                                return (n_mem, n_fr, n_touch, t, cutoff), TOO_WIDE
-                            continue
-                        if not touched[j]:
-                            touched[j] = True
-                            touched_list[n_touch] = j
-                            n_touch += 1
-                        pending[j] += delta
-                        if outcome == 2 and not frustrated[j]:
-                            frustrated[j] = True
-                            frustrated_list[n_fr] = j
-                            n_fr += 1
+                outcome, delta, t = test_pair(i, j, states, key, t, conf, box, model)
+                if outcome == 1:
+                    in_cluster[j] = True
+                    cluster[n_mem] = j
+                    n_mem += 1
+                    if n_mem > cutoff:
+                        return (n_mem, n_fr, n_touch, t, cutoff), CUTOFF
+                    ox = min_image(pos[j, 0] - centre[0], box[0])
+                    oy = min_image(pos[j, 1] - centre[1], box[1])
+                    oz = min_image(pos[j, 2] - centre[2], box[2])
+                    offsets[j, 0], offsets[j, 1], offsets[j, 2] = ox, oy, oz
+                    if not is_t and ox * ox + oy * oy + oz * oz >= rot_limit2:
+                        return (n_mem, n_fr, n_touch, t, cutoff), TOO_WIDE
+                    continue
+                if not touched[j]:
+                    touched[j] = True
+                    touched_list[n_touch] = j
+                    n_touch += 1
+                pending[j] += delta
+                if outcome == 2 and not frustrated[j]:
+                    frustrated[j] = True
+                    frustrated_list[n_fr] = j
+                    n_fr += 1
         return (n_mem, n_fr, n_touch, t, cutoff), ACCEPTED
 
     @jit
@@ -418,7 +438,8 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         """n_moves VMMC moves of one system in place; returns (units change, ok).
 
         conf = (positions, orientations, shape parameters); cells = (count (cells,), members
-        (cells, cap), cell of each particle, slot of each particle); work = (cluster (N,) int,
+        (cells, cap), cell of each particle, slot of each particle, visited cells (cells,), their
+        starts (cells + 1,)); work = (cluster (N,) int,
         in cluster (N,) bool, offsets (N, 3), frustrated (N,) bool, frustrated list (N,) int,
         pending units (N,) int, touched (N,) bool, touched list (N,) int), the bool and pending
         arrays all False / 0 (every move leaves them so).  settings = (translation size, rotation

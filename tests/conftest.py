@@ -9,10 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import cubemc  # noqa: F401  (before any test imports numba.cuda: see cubemc/__init__.py)
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 def _threads_per_worker():
     """numba threads for each of pytest-xdist's N workers on C cores: C // N, as `project.py run
@@ -22,9 +18,16 @@ def _threads_per_worker():
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-# set before numba is imported; subprocesses (the workflow's command lines) inherit it
+# set before numba is imported (cubemc imports it below: numba reads it once, and a later
+# compile that finds it changed after the threads started fails); subprocesses inherit it
 if os.environ.get("PYTEST_XDIST_WORKER") and "NUMBA_NUM_THREADS" not in os.environ:
     os.environ["NUMBA_NUM_THREADS"] = str(_threads_per_worker())
+
+
+import cubemc  # noqa: E402, F401  (before any test imports numba.cuda: see cubemc/__init__.py)
+
+REPO = Path(__file__).resolve().parents[1]
+
 
 #: a 4x4x4 lattice minus one cube, short runs: the whole workflow takes seconds per job
 TINY_GRID = [

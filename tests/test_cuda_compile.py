@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent("""
     # the VMMC cluster moves (cubemc/gpu_vmmc.py): both layouts
     b1 = t.boolean
     vmmc_sig = (a(f64, 3), a(f64, 3), a(f64, 3), a(f64, 2), a(i64, 2),
-                a(i64, 2), a(i64, 3), a(i64, 2), a(i64, 2),
+                a(i64, 2), a(i64, 3), a(i64, 2), a(i64, 2), a(i64, 2), a(i64, 2),
                 a(i64, 2), a(b1, 2), a(f64, 3), a(b1, 2), a(i64, 2), a(i64, 2), a(b1, 2), a(i64, 2),
                 a(u64, 1), a(i64, 1), i64, a(f64, 2), a(f64, 2), a(i64, 2), a(i64, 2), a(i64, 2))
     gpu_vmmc = targets.specialise("gpu_vmmc", shapes.cube, pairs.square_well)

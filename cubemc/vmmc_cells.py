@@ -41,19 +41,26 @@ def cell_functions(jit):
         ] + axis_cell(z, box[2], grid[2])
 
     @jit
+    def append(i, c, cells):
+        """Particle i into the last slot of cell c; False if the cell is full."""
+        count, members, cell_of, slot_of = cells[0], cells[1], cells[2], cells[3]
+        if count[c] >= members.shape[1]:
+            return False
+        members[c, count[c]] = i
+        cell_of[i] = c
+        slot_of[i] = count[c]
+        count[c] += 1
+        return True
+
+    @jit
     def build_cells(pos, box, grid, cells):
         """Cell list in particle order; False if a cell overflows (only with overlaps)."""
-        count, members, cell_of, slot_of = cells[0], cells[1], cells[2], cells[3]
+        count = cells[0]
         for m in range(count.shape[0]):  # a loop: CUDA device code has no slice assignment
             count[m] = 0
         for i in range(pos.shape[0]):
-            c = cell_index(pos[i, 0], pos[i, 1], pos[i, 2], box, grid)
-            if count[c] >= members.shape[1]:
+            if not append(i, cell_index(pos[i, 0], pos[i, 1], pos[i, 2], box, grid), cells):
                 return False
-            members[c, count[c]] = i
-            cell_of[i] = c
-            slot_of[i] = count[c]
-            count[c] += 1
         return True
 
     @jit
@@ -67,13 +74,7 @@ def cell_functions(jit):
         members[c, slot_of[i]] = last
         slot_of[last] = slot_of[i]
         count[c] -= 1
-        if count[c_new] >= members.shape[1]:
-            return False
-        members[c_new, count[c_new]] = i
-        cell_of[i] = c_new
-        slot_of[i] = count[c_new]
-        count[c_new] += 1
-        return True
+        return append(i, c_new, cells)
 
     @jit
     def rotate(w, x, y, z, vx, vy, vz):

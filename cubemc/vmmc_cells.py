@@ -3,10 +3,12 @@
 
 Independent of the shape and pair energy, and single source: `cell_functions(jit)` compiles them
 for the CPU (numba.njit) or for CUDA (cuda.jit(device=True)) with the moves of each
-specialisation.  The are those of the simulation's checkerboard grid (cubemc.geometry.cell_grid: each at least
-one interaction range wide), without a shift; a particle that moves to another cell takes the
-last slot of its new cell and the last member of its old cell fills its slot, so the order is a
-deterministic function of the moves made since the list was built.
+specialisation.  The cells are those of the simulation's checkerboard grid
+(cubemc.geometry.cell_grid: each at least one interaction range wide), without a shift; a
+particle that moves to another cell takes the last slot of its new cell and the last member of
+its old cell fills its slot, so the order is a deterministic function of the moves made since the
+list was built.  `list_cells` gives the cells one member's scan visits, in visiting order, for
+both the CPU scan and the GPU's block layout.
 """
 
 import math
@@ -106,7 +108,61 @@ def cell_functions(jit):
         hi = math.floor((x + max(d, 0.0) + reach + 1e-9 + 0.5 * length) / width)
         return int(lo), min(int(hi - lo) + 1, n)
 
+    @jit
+    def list_cells(i, old, fwd, radius, geo, cells, out, starts):  # noqa: PLR0913 (compiled: tuples of arrays, no structs)
+        """The cells a scan of member i (at `old`, virtually at `fwd`) visits, in visiting order,
+        into `out`, and where each one's cubes start in the scan's list into `starts`; returns
+        (cells, cubes), cubes -1 if `out` is too short.  The cells of the span within `radius`
+        that can hold a partner (within reach of i now or after the forward move), in the span's
+        order, so that the link draws come in the same order."""
+        box, grid, width, reach, _ = geo
+        count, c = cells[0], cells[2][i]
+        nx, ny, nz = grid
+        sx, kx = span(c // (nz * ny), radius, width[0], nx)
+        sy, ky = span((c // nz) % ny, radius, width[1], ny)
+        sz, kz = span(c % nz, radius, width[2], nz)
+        lx, cx = reach_cells(old[0], fwd[0], reach, box[0], nx)
+        ly, cy = reach_cells(old[1], fwd[1], reach, box[1], ny)
+        lz, cz = reach_cells(old[2], fwd[2], reach, box[2], nz)
+        # (s + a) % n and (s + a - l) % n by one conditional subtraction (a < k <= n): the modulos
+        # cost more than the cells' distance tests
+        x0, y0, z0, wx, wy, wz = sx % nx, sy % ny, sz % nz, (sx - lx) % nx, (sy - ly) % ny, (sz - lz) % nz
+        n_cells, n_cubes = 0, 0
+        for ax in range(kx):
+            if wrap_index(wx + ax, nx) >= cx:
+                continue
+            mx = wrap_index(x0 + ax, nx) * ny
+            for ay in range(ky):
+                if wrap_index(wy + ay, ny) >= cy:
+                    continue
+                my = (mx + wrap_index(y0 + ay, ny)) * nz
+                for az in range(kz):
+                    if wrap_index(wz + az, nz) >= cz:
+                        continue
+                    if n_cells == out.shape[0]:
+                        return n_cells, -1
+                    m = my + wrap_index(z0 + az, nz)
+                    out[n_cells] = m
+                    starts[n_cells] = n_cubes
+                    n_cells += 1
+                    n_cubes += count[m]
+        starts[n_cells] = n_cubes
+        return n_cells, n_cubes
+
+    @jit
+    def geometry(box, grid, settings):
+        """geo = (box, grid, cell widths, reach, (L_min / 4)^2) of the moves' functions."""
+        bx = (box[0], box[1], box[2])
+        gr = (grid[0], grid[1], grid[2])
+        width = (bx[0] / gr[0], bx[1] / gr[1], bx[2] / gr[2])
+        # settings[7]: the interaction range (hard core or pair energy; cells are at least as
+        # wide, with a margin for rounding); rotations need the cluster within L/4 of the pivot
+        reach = min(settings[7] * (1.0 + 1e-9) + 1e-9, min(width[0], min(width[1], width[2])))
+        return (bx, gr, width, reach, (0.25 * min(bx[0], min(bx[1], bx[2]))) ** 2)
+
     return dict(
+        list_cells=list_cells,
+        geometry=geometry,
         wrap=wrap,
         min_image=min_image,
         wrap_index=wrap_index,

@@ -182,6 +182,13 @@ def _start_worker(threads: int) -> None:
     if "numba" in sys.modules:  # imported by the parent before the fork: too late for that
         import numba
 
+        # numba compares the variable with what it read at every compile and refuses a change
+        # once its threads run (a cold kernel cache then failed every operation here): make it
+        # read the new value now, or, if the parent started its threads, leave the variable alone
+        try:
+            numba.config.reload_config()
+        except RuntimeError:
+            del os.environ["NUMBA_NUM_THREADS"]
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 

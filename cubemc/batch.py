@@ -121,6 +121,5 @@ class SimulationBatch:
             raise InputError(
                 "the VMMC updaters of a batch must act at the same sweeps (period, phase, sweep count)"
             )
-        if len({u.moves_per_action(s.N) for u, s in zip(updaters, sims)}) != 1:
-            raise InputError("the VMMC updaters of a batch must make as many moves each (moves_per_particle)")
+        vmmc.common_moves(updaters, sims)
         return updaters

@@ -27,7 +27,6 @@ overlap_at = _k["overlap_at"]
 pair_units = _k["pair_units"]
 quat_to_matrix = _k["quat_to_matrix"]
 offset = _k["offset"]
-min_image = _k["min_image"]
 
 #: below this many active cells per set (all systems together) the cells run on one thread
 PARALLEL_MIN_CELLS = 8

@@ -67,7 +67,6 @@ _build_cells, _begin_move, _seed_cluster, _unfrustrated = (
 _finish_move, _tally, _list_cells = (_m[n] for n in "finish_move tally list_cells".split())
 _near_image, _min_image = (_m[n] for n in "near_image min_image".split())
 _stream_key, _uniform = (_m[n] for n in "stream_key uniform".split())
-LANES = GPU_LANES  # one thread per system (1) or a block of this many lanes per system
 #: the layout the updater uses until a GPU measurement says otherwise (benchmarks/bench_gpu_vmmc.py)
 DEFAULT_LANES = 1
 #: most cells and cubes one member's scan may visit in the block layout (shared memory, about 33
@@ -338,8 +337,10 @@ def vmmc_moves(device, cap, seeds, sweeps, n_moves, settings, pair_params, count
     `record`).  lanes: 1 (one thread per system) or more (a block per system), default
     DEFAULT_LANES."""
     lanes = DEFAULT_LANES if lanes is None else int(lanes)
-    if lanes not in LANES:
-        raise InputError(f"VMMC lanes per system must be one of {', '.join(map(str, LANES))}, got {lanes}")
+    if lanes not in GPU_LANES:
+        raise InputError(
+            f"VMMC lanes per system must be one of {', '.join(map(str, GPU_LANES))}, got {lanes}"
+        )
     n_sys, n = device.pos.shape[0], device.pos.shape[1]
     n_cells = device.n_cells
     key = (n_sys, n, n_cells, int(cap))

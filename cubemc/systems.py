@@ -111,10 +111,11 @@ class Systems:
         """n_moves VMMC cluster moves of every system where its configuration lives (cubemc/vmmc.py).
 
         seeds (B,) uint64, sweeps (B,) int64, settings (B, 8) and pair_params (B, K) as for
-        cubemc/vmmc_kernels.py; counts (B, N_COUNTS) int64 are added to.  Returns (units change
-        (B,), ok (B,), trace (B, n_moves) of the change after each move, (B, 0) unless `record`);
+        cubemc/vmmc_kernels.py; counts (B, N_COUNTS) int64 are updated (sums, the largest
+        cluster).  Returns (units change (B,), ok (B,), trace (B, n_moves) of the change after
+        each move, (B, 0) unless `record`);
         ok is False on a cell overflow (an overlap: a bug).  gpu_lanes: threads per system on a
-        GPU (cubemc/gpu_vmmc.py LANES; default its DEFAULT_LANES), the same moves whatever it is.
+        GPU (vmmc_moves.GPU_LANES; default gpu_vmmc.DEFAULT_LANES), the same moves whatever it is.
         """
         if self._device is not None:
             gpu = targets.specialise("gpu_vmmc", self.shape, self.pair)

@@ -78,12 +78,12 @@ On a GPU
 --------
 The moves are one source, cubemc/vmmc_moves.py, compiled for the CPU (cubemc/vmmc_kernels.py) and
 for CUDA (cubemc/gpu_vmmc.py); `Systems.vmmc_moves` runs them where the configuration lives, so a
-GPU simulation keeps it on the device between sweeps and cluster moves.  There one thread makes a
-system's moves in their fixed order (moves depend on each other), so the chain is the CPU's, move
-for move, and the argument above holds unchanged; a batch of systems runs one thread each.  Many
-threads per move (the member's neighbours tested in parallel, the link draws numbered by a prefix
-sum over the candidates in scan order) or moves on disjoint clusters at once (proved independent
-as the checkerboard does for cells) are the next layouts, to be chosen by measurement on a GPU.
+GPU simulation keeps it on the device between sweeps and cluster moves.  A system's moves run in
+their fixed order (moves depend on each other), by one thread or by a block whose lanes share
+each member's scan (`gpu_lanes`); either way the chain is the CPU's, move for move, and the
+argument above holds unchanged.  A batch of systems runs one thread or block each.  Moves on
+disjoint clusters at once (proved independent as the checkerboard does for cells) would be a
+further layout, to be chosen by measurement on a GPU.
 """
 
 from __future__ import annotations
@@ -315,19 +315,26 @@ class VMMCTuner(Operation):
 
 
 # ---------------------------------------------------------------------- one action, many systems
+def common_moves(updaters, sims) -> int:
+    """The moves per action of updaters[b] on sims[b], the same for all (one call makes one
+    count); InputError otherwise."""
+    n_moves = {u.moves_per_action(s.N) for u, s in zip(updaters, sims, strict=True)}
+    if len(n_moves) != 1:
+        raise InputError("the VMMC updaters of a batch must make as many moves each (moves_per_particle)")
+    return n_moves.pop()
+
+
 def act_together(updaters, sims, systems, record=False):
     """One action of updaters[b] on sims[b], which is system b of `systems`, for every b in one
     call (one launch on a GPU); returns the bond counts after every move, (B, moves) or (B, 0)
     unless `record`.  Each system draws its own streams, so this equals acting one by one."""
-    n_moves = {u.moves_per_action(s.N) for u, s in zip(updaters, sims, strict=True)}
-    if len(n_moves) != 1:
-        raise InputError("VMMC updaters acting together must make as many moves each (moves_per_particle)")
+    n_moves = common_moves(updaters, sims)
     counts = np.stack([u._counts for u in updaters])
     before = np.array([s.bonds for s in sims], np.int64)
     # on a GPU the configurations stay there (cubemc/gpu_vmmc.py), on the CPU they are moved in
     # place (cubemc/vmmc_kernels.py): the same moves
     delta, ok, trace = systems.vmmc_moves(
-        n_moves.pop(),
+        n_moves,
         np.array([s.seed for s in sims], np.uint64),
         np.array([s.sweep for s in sims], np.int64),
         np.array([u.settings(s) for u, s in zip(updaters, sims)], np.float64),

@@ -15,11 +15,12 @@ from cubemc.vmmc_moves import FIRST_LINK_DRAW, N_COUNTS, PURPOSE_VMMC, move_func
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.vmmc
 PAIR = globals().get("PAIR")
-_m = move_functions(numba.njit, targets.cpu(SHAPE, PAIR)._k, f"{SHAPE.NAME}_{PAIR.NAME}")
+_kernels = targets.cpu(SHAPE, PAIR)._k
+_m = move_functions(numba.njit, _kernels, f"{SHAPE.NAME}_{PAIR.NAME}")
 # module-level names: numba cannot reach compiled functions through a dict (tests call some)
 run_moves = _m["run_moves"]
 test_pair, link_weight, place = _m["test_pair"], _m["link_weight"], _m["place"]
-uniform = targets.cpu(SHAPE, PAIR)._k["uniform"]
+uniform = _kernels["uniform"]
 
 
 @numba.njit(cache=True)

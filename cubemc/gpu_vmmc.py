@@ -48,6 +48,7 @@ from cubemc.vmmc_moves import (
     TOO_WIDE,
     U64,
     move_functions,
+    work_arrays,
 )
 
 SHAPE = globals().get("SHAPE")  # injected by cubemc.targets
@@ -303,28 +304,8 @@ def _vmmc_block(
         result[b, 1] = st[7]
 
 
-def _work_arrays(n_sys, n, n_cells, cap):
-    """(cells, work) of `run_moves` for every system, zeroed where run_moves needs zeros."""
-    zeros, empty = (lambda shape, dtype=np.int64: cuda.to_device(np.zeros(shape, dtype))), cuda.device_array
-    cells = (
-        zeros((n_sys, n_cells)),
-        empty((n_sys, n_cells, cap), np.int64),
-        empty((n_sys, n), np.int64),
-        empty((n_sys, n), np.int64),
-        empty((n_sys, n_cells), np.int64),
-        empty((n_sys, n_cells + 1), np.int64),
-    )
-    work = (
-        empty((n_sys, n), np.int64),
-        zeros((n_sys, n), np.bool_),
-        zeros((n_sys, n, 3), np.float64),
-        zeros((n_sys, n), np.bool_),
-        empty((n_sys, n), np.int64),
-        zeros((n_sys, n)),
-        zeros((n_sys, n), np.bool_),
-        empty((n_sys, n), np.int64),
-    )
-    return cells, work
+def _zeros(shape, dtype):
+    return cuda.to_device(np.zeros(shape, dtype))
 
 
 def vmmc_moves(device, cap, seeds, sweeps, n_moves, settings, pair_params, counts, record, lanes=None):  # noqa: PLR0913 (one call per action)
@@ -345,7 +326,7 @@ def vmmc_moves(device, cap, seeds, sweeps, n_moves, settings, pair_params, count
     n_cells = device.n_cells
     key = (n_sys, n, n_cells, int(cap))
     if getattr(device, "vmmc_work", (None,))[0] != key:
-        device.vmmc_work = (key, *_work_arrays(*key))
+        device.vmmc_work = (key, *work_arrays(*key, _zeros, cuda.device_array))
     _, cells, work = device.vmmc_work
     d_counts = cuda.to_device(np.ascontiguousarray(counts, np.int64))  # in and out: one is a maximum
     trace = cuda.device_array((n_sys, n_moves if record else 0), np.int64)

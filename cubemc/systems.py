@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import targets
+from .vmmc_moves import work_arrays
 
 
 class Systems:
@@ -136,15 +137,16 @@ class Systems:
         cpu = targets.specialise("vmmc_kernels", self.shape, self.pair)
         delta, ok = np.zeros(self.size, np.int64), np.zeros(self.size, bool)
         trace = np.zeros((self.size, n_moves if record else 0), np.int64)
-        pos, quat, shapes = self._host
+        n = self._host[0].shape[1]
+        n_cells = int(np.prod(self.grids, axis=1).max())
+        cells, work = work_arrays(self.size, n, n_cells, self.cap, np.zeros, np.empty)
         for b in range(self.size):
             delta[b], ok[b] = cpu.vmmc_moves(
-                pos[b],
-                quat[b],
-                shapes[b],
+                tuple(a[b] for a in self._host),
                 self.boxes[b],
                 self.grids[b],
-                self.cap,
+                tuple(a[b] for a in cells),
+                tuple(a[b] for a in work),
                 seeds[b],
                 sweeps[b],
                 n_moves,

@@ -415,3 +415,29 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
 
     # every compiled function above (and the cell and kernel functions they use), by name
     return {name: f for name, f in locals().items() if name not in ("jit", "k", "c", "tag")}
+
+
+def work_arrays(n_sys, n, n_cells, cap, zeros, empty):
+    """(cells, work) of `run_moves` for n_sys systems (the first axis of each array), made with
+    zeros(shape, dtype) and empty(shape, dtype): NumPy's on the CPU, device arrays on a GPU.
+    The arrays run_moves needs zeroed (and leaves so) are zeros."""
+    i8, flags = np.int64, np.bool_
+    cells = (
+        zeros((n_sys, n_cells), i8),
+        empty((n_sys, n_cells, cap), i8),
+        empty((n_sys, n), i8),
+        empty((n_sys, n), i8),
+        empty((n_sys, n_cells), i8),  # the cells one member's scan visits, and where their cubes start
+        empty((n_sys, n_cells + 1), i8),
+    )
+    work = (
+        empty((n_sys, n), i8),
+        zeros((n_sys, n), flags),
+        zeros((n_sys, n, 3), np.float64),
+        zeros((n_sys, n), flags),
+        empty((n_sys, n), i8),
+        zeros((n_sys, n), i8),
+        zeros((n_sys, n), flags),
+        empty((n_sys, n), i8),
+    )
+    return cells, work

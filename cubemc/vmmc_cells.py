@@ -20,10 +20,6 @@ def cell_functions(jit):
     """The functions below compiled with `jit` (numba.njit or cuda.jit(device=True)), by name."""
 
     @jit
-    def wrap(x, length):
-        return x - length * math.floor(x / length + 0.5)
-
-    @jit
     def min_image(d, length):
         return d - length * math.floor(d / length + 0.5)
 
@@ -163,7 +159,6 @@ def cell_functions(jit):
     return dict(
         list_cells=list_cells,
         geometry=geometry,
-        wrap=wrap,
         min_image=min_image,
         wrap_index=wrap_index,
         axis_cell=axis_cell,
@@ -178,7 +173,6 @@ def cell_functions(jit):
 
 # host versions for tests and tools (the moves build their own, tagged per specialisation)
 _host = cell_functions(numba.njit)
-wrap = _host["wrap"]
 min_image = _host["min_image"]
 wrap_index = _host["wrap_index"]
 axis_cell = _host["axis_cell"]

@@ -42,7 +42,7 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
     c = cell_functions(jit)
     build_cells, cell_index, min_image = (c[n] for n in ("build_cells", "cell_index", "min_image"))
     geometry, list_cells = c["geometry"], c["list_cells"]
-    relocate, rotate, wrap = c["relocate"], c["rotate"], c["wrap"]
+    relocate, rotate, wrap = c["relocate"], c["rotate"], k["wrap"]
     energy_units, overlap_at = k["pair_units"], k["overlap_at"]
     quat_to_matrix, offset = k["quat_to_matrix"], k["offset"]
     # the engine's nearest image (comparisons, no division) for the scan's distance filter: it and

@@ -437,8 +437,12 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
     """The link scan visits only the cells from vmmc_cells.reach_cells: every point within reach
     of a member's position or of its forward position must lie in one of them (periodic box,
     cells as axis_cell assigns them), and for small moves they are fewer than the span's."""
-    from cubemc.vmmc_cells import axis_cell, min_image, reach_cells, wrap
+    import numba
 
+    from cubemc.kernel_basics import grid_functions, random_functions
+    from cubemc.vmmc_cells import axis_cell, min_image, reach_cells
+
+    wrap = grid_functions(numba.njit, random_functions(numba.njit))["wrap"]
     rng = np.random.default_rng(7)
     fewer = 0
     for _ in range(3000):
@@ -464,9 +468,10 @@ def test_scan_index_helpers_match_the_modulo_and_division_forms():
     import numba
 
     from cubemc.kernel_basics import grid_functions, random_functions
-    from cubemc.vmmc_cells import min_image, wrap, wrap_index
+    from cubemc.vmmc_cells import min_image, wrap_index
 
-    near_image = grid_functions(numba.njit, random_functions(numba.njit))["min_image"]
+    grid = grid_functions(numba.njit, random_functions(numba.njit))
+    near_image, wrap = grid["min_image"], grid["wrap"]
 
     for n in range(1, 9):
         for k in range(2 * n):

@@ -54,17 +54,8 @@ def start_states(smoke):
 
 
 def settings_of(sim):
-    vmmc = START
-    return [
-        vmmc["translate_size"],
-        vmmc["rotate_size"],
-        0.5,
-        vmmc["max_cluster"],
-        float(vmmc["random_cutoff"]),
-        sim.beta_epsilon,
-        vmmc["pivot_radius"],
-        0.5 * sim.min_box_edge,
-    ]
+    """The settings row of the workflow's VMMC updater (cluster_moves.START) on `sim`."""
+    return VMMC(**START).settings(sim)
 
 
 def systems_of(sim, device, n_sys):

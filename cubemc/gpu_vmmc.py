@@ -36,7 +36,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from cubemc.errors import InputError
+from cubemc import validate
 from cubemc.kernels import make_kernels
 from cubemc.vmmc_moves import (
     ACCEPTED,
@@ -317,11 +317,7 @@ def vmmc_moves(device, cap, seeds, sweeps, n_moves, settings, pair_params, count
     ok (B,) bool, trace (B, n_moves) of the units change after each move, or (B, 0) unless
     `record`).  lanes: 1 (one thread per system) or more (a block per system), default
     DEFAULT_LANES."""
-    lanes = DEFAULT_LANES if lanes is None else int(lanes)
-    if lanes not in GPU_LANES:
-        raise InputError(
-            f"VMMC lanes per system must be one of {', '.join(map(str, GPU_LANES))}, got {lanes}"
-        )
+    lanes = validate.int_choice("VMMC lanes per system", DEFAULT_LANES if lanes is None else lanes, GPU_LANES)
     n_sys, n = device.pos.shape[0], device.pos.shape[1]
     n_cells = device.n_cells
     key = (n_sys, n, n_cells, int(cap))

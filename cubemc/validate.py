@@ -39,6 +39,12 @@ def nonnegative_int(name, value):
     return int(value)
 
 
+def int_choice(name, value, choices):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return int(value)
+
+
 def seed(value):
     value = nonnegative_int("seed", value)
     if value >= 2**63:

@@ -156,9 +156,7 @@ class VMMC(Operation):
         if not isinstance(random_cutoff, (bool, np.bool_)):
             raise InputError(f"random_cutoff must be True or False, got {random_cutoff!r}")
         self.random_cutoff = bool(random_cutoff)
-        if gpu_lanes is not None and gpu_lanes not in GPU_LANES:
-            raise InputError(f"gpu_lanes must be one of {', '.join(map(str, GPU_LANES))}, got {gpu_lanes!r}")
-        self.gpu_lanes = gpu_lanes
+        self.gpu_lanes = None if gpu_lanes is None else validate.int_choice("gpu_lanes", gpu_lanes, GPU_LANES)
         self._counts = np.zeros(len(COUNT_NAMES), np.int64)
         #: set True to keep the bond count after every move (see `trace`)
         self.record = False

@@ -400,6 +400,8 @@ def test_gsd_frames_log_vmmc_statistics(tmp_path):
         dict(period=0),
         dict(gpu_lanes=3),
         dict(gpu_lanes="32"),
+        dict(gpu_lanes=True),
+        dict(gpu_lanes=4.0),
     ],
 )
 def test_bad_parameters_raise_one_line_input_errors(kwargs):

@@ -66,7 +66,7 @@ _build_cells, _begin_move, _seed_cluster, _unfrustrated = (
     _m[n] for n in "build_cells begin_move seed_cluster unfrustrated".split()
 )
 _finish_move, _tally, _list_cells = (_m[n] for n in "finish_move tally list_cells".split())
-_near_image, _min_image = (_m[n] for n in "near_image min_image".split())
+_near_image, _wrap = _m["near_image"], _m["wrap"]
 _stream_key, _uniform = (_m[n] for n in "stream_key uniform".split())
 #: the layout the updater uses until a GPU measurement says otherwise (benchmarks/bench_gpu_vmmc.py)
 DEFAULT_LANES = 1
@@ -217,9 +217,9 @@ def _scan_block(lane, lanes, i, mv, centre, key, counters, conf, geo, cells, wor
                 if n_mem > cutoff:
                     status = CUTOFF
                     break
-                ox = _min_image(pos[j, 0] - centre[0], box[0])
-                oy = _min_image(pos[j, 1] - centre[1], box[1])
-                oz = _min_image(pos[j, 2] - centre[2], box[2])
+                ox = _wrap(pos[j, 0] - centre[0], box[0])
+                oy = _wrap(pos[j, 1] - centre[1], box[1])
+                oz = _wrap(pos[j, 2] - centre[2], box[2])
                 offsets[j, 0], offsets[j, 1], offsets[j, 2] = ox, oy, oz
                 if not is_t and ox * ox + oy * oy + oz * oz >= geo[4]:
                     status = TOO_WIDE

@@ -15,13 +15,13 @@ import math
 
 import numba
 
+from cubemc.kernel_basics import grid_functions, random_functions
 
-def cell_functions(jit):
-    """The functions below compiled with `jit` (numba.njit or cuda.jit(device=True)), by name."""
 
-    @jit
-    def min_image(d, length):
-        return d - length * math.floor(d / length + 0.5)
+def cell_functions(jit, wrap):
+    """The functions below compiled with `jit` (numba.njit or cuda.jit(device=True)), by name;
+    `wrap` is the engine's periodic wrap (kernel_basics.grid_functions) compiled with the same jit,
+    also the nearest image of any difference."""
 
     @jit
     def wrap_index(k, n):
@@ -98,7 +98,7 @@ def cell_functions(jit):
         x_fwd (periodic; the first cell unwrapped, count n for all).  A particle in any other cell
         is farther than `reach` from both, which the link scan would skip anyway; the 1e-9 margin
         keeps cells that rounding might otherwise drop."""
-        d = min_image(x_fwd - x, length)
+        d = wrap(x_fwd - x, length)
         width = length / n
         lo = math.floor((x + min(d, 0.0) - reach - 1e-9 + 0.5 * length) / width)
         hi = math.floor((x + max(d, 0.0) + reach + 1e-9 + 0.5 * length) / width)
@@ -159,7 +159,6 @@ def cell_functions(jit):
     return dict(
         list_cells=list_cells,
         geometry=geometry,
-        min_image=min_image,
         wrap_index=wrap_index,
         axis_cell=axis_cell,
         cell_index=cell_index,
@@ -172,8 +171,7 @@ def cell_functions(jit):
 
 
 # host versions for tests and tools (the moves build their own, tagged per specialisation)
-_host = cell_functions(numba.njit)
-min_image = _host["min_image"]
+_host = cell_functions(numba.njit, grid_functions(numba.njit, random_functions(numba.njit))["wrap"])
 wrap_index = _host["wrap_index"]
 axis_cell = _host["axis_cell"]
 cell_index = _host["cell_index"]

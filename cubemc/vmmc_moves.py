@@ -39,14 +39,14 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
     """The VMMC functions compiled with `jit` for the kernels `k`, by name; `tag` (the
     specialisation, e.g. "cube_square_well") keeps compiled names apart (kernels.named)."""
     jit = named(jit, "vmmc_" + tag)
-    c = cell_functions(jit)
-    build_cells, cell_index, min_image = (c[n] for n in ("build_cells", "cell_index", "min_image"))
-    geometry, list_cells = c["geometry"], c["list_cells"]
-    relocate, rotate, wrap = c["relocate"], c["rotate"], k["wrap"]
+    wrap = k["wrap"]
+    c = cell_functions(jit, wrap)
+    build_cells, cell_index = c["build_cells"], c["cell_index"]
+    geometry, list_cells, relocate, rotate = c["geometry"], c["list_cells"], c["relocate"], c["rotate"]
     energy_units, overlap_at = k["pair_units"], k["overlap_at"]
     quat_to_matrix, offset = k["quat_to_matrix"], k["offset"]
     # the engine's nearest image (comparisons, no division) for the scan's distance filter: it and
-    # the cells' min_image differ only within rounding of |d| = L / 2, no nearer than the
+    # `wrap` (floor) differ only within rounding of |d| = L / 2, no nearer than the
     # interaction range (the box is at least two ranges wide), where a pair neither links nor draws
     near_image = k["min_image"]
     stream_key, uniform, gaussian_pair = k["stream_key"], k["uniform"], k["gaussian_pair"]
@@ -259,9 +259,9 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
                     n_mem += 1
                     if n_mem > cutoff:
                         return (n_mem, n_fr, n_touch, t, cutoff), CUTOFF
-                    ox = min_image(pos[j, 0] - centre[0], box[0])
-                    oy = min_image(pos[j, 1] - centre[1], box[1])
-                    oz = min_image(pos[j, 2] - centre[2], box[2])
+                    ox = wrap(pos[j, 0] - centre[0], box[0])
+                    oy = wrap(pos[j, 1] - centre[1], box[1])
+                    oz = wrap(pos[j, 2] - centre[2], box[2])
                     offsets[j, 0], offsets[j, 1], offsets[j, 2] = ox, oy, oz
                     if not is_t and ox * ox + oy * oy + oz * oz >= rot_limit2:
                         return (n_mem, n_fr, n_touch, t, cutoff), TOO_WIDE
@@ -285,9 +285,9 @@ def move_functions(jit, k, tag):  # noqa: C901, PLR0915 (one closure per compile
         pos, quat, _ = conf
         box = geo[0]
         centre = pivot(seed, mv, pos, quat, box)
-        ox = min_image(pos[seed, 0] - centre[0], box[0])
-        oy = min_image(pos[seed, 1] - centre[1], box[1])
-        oz = min_image(pos[seed, 2] - centre[2], box[2])
+        ox = wrap(pos[seed, 0] - centre[0], box[0])
+        oy = wrap(pos[seed, 1] - centre[1], box[1])
+        oz = wrap(pos[seed, 2] - centre[2], box[2])
         if write:
             cluster[0] = seed
             in_cluster[seed] = True

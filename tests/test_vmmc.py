@@ -442,7 +442,7 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
     import numba
 
     from cubemc.kernel_basics import grid_functions, random_functions
-    from cubemc.vmmc_cells import axis_cell, min_image, reach_cells
+    from cubemc.vmmc_cells import axis_cell, reach_cells
 
     wrap = grid_functions(numba.njit, random_functions(numba.njit))["wrap"]
     rng = np.random.default_rng(7)
@@ -457,7 +457,7 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
         for _ in range(20):
             centre = x if rng.random() < 0.5 else x_fwd
             point = wrap(centre + reach * (1 - 1e-12) * rng.uniform(-1, 1), length)
-            assert min(abs(min_image(point - x, length)), abs(min_image(point - x_fwd, length))) < reach
+            assert min(abs(wrap(point - x, length)), abs(wrap(point - x_fwd, length))) < reach
             assert (axis_cell(point, length, n) - first) % n < count, (x, x_fwd, reach, length, n)
         fewer += count < n
     assert fewer > 1000  # the filter does filter
@@ -465,12 +465,12 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
 
 def test_scan_index_helpers_match_the_modulo_and_division_forms():
     """The member scan's cheap forms: wrap_index is k % n on [0, 2n), and the engine's
-    comparison min_image (its distance filter) is vmmc_cells.min_image on differences of
+    comparison min_image (its distance filter) is its floor form, wrap, on differences of
     wrapped coordinates except within rounding of L / 2 (beyond any interaction range)."""
     import numba
 
     from cubemc.kernel_basics import grid_functions, random_functions
-    from cubemc.vmmc_cells import min_image, wrap_index
+    from cubemc.vmmc_cells import wrap_index
 
     grid = grid_functions(numba.njit, random_functions(numba.njit))
     near_image, wrap = grid["min_image"], grid["wrap"]
@@ -485,7 +485,7 @@ def test_scan_index_helpers_match_the_modulo_and_division_forms():
         a, b = (wrap(rng.uniform(-1, 1) * length, length) for _ in range(2))
         d = a - b
         if abs(abs(d) - 0.5 * length) > 1e-9 * length:
-            assert near_image(d, length) == min_image(d, length), (d, length)
+            assert near_image(d, length) == wrap(d, length), (d, length)
             agree += 1
     for d in (0.5, -0.5, 0.49999999, -0.50000001):  # at L / 2 both are images of |d| = L / 2
         assert abs(abs(near_image(d * 10.0, 10.0)) - 5.0) < 1e-6

@@ -4,6 +4,7 @@ Part of the single source of cubemc/kernels.py (see its docstring for the schedu
 random-number streams); compiled for both targets by the same `jit`.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -110,3 +111,14 @@ def grid_functions(jit, k):
         assign_cell=assign_cell,
         active_cell=active_cell,
     )
+
+
+@functools.cache
+def host_functions():
+    """random_functions and grid_functions compiled for the host (numba.njit), by name, built once:
+    for host code (the box moves' draws), vmmc_cells' host set, tools and tests."""
+    import numba
+
+    k = random_functions(numba.njit)
+    k.update(grid_functions(numba.njit, k))
+    return k

@@ -77,9 +77,9 @@ def _draws():
     """Four uniforms in (0, 1] for box trial `trial` at (seed, sweep), compiled on first use."""
     import numba
 
-    from .kernel_basics import random_functions
+    from .kernel_basics import host_functions
 
-    rng = random_functions(numba.njit)
+    rng = host_functions()
     stream_key, uniform = rng["stream_key"], rng["uniform"]
 
     @numba.njit

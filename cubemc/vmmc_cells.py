@@ -15,7 +15,7 @@ import math
 
 import numba
 
-from cubemc.kernel_basics import grid_functions, random_functions
+from cubemc.kernel_basics import host_functions
 
 
 def cell_functions(jit, wrap):
@@ -171,7 +171,7 @@ def cell_functions(jit, wrap):
 
 
 # host versions for tests and tools (the moves build their own, tagged per specialisation)
-_host = cell_functions(numba.njit, grid_functions(numba.njit, random_functions(numba.njit))["wrap"])
+_host = cell_functions(numba.njit, host_functions()["wrap"])
 wrap_index = _host["wrap_index"]
 axis_cell = _host["axis_cell"]
 cell_index = _host["cell_index"]

@@ -439,12 +439,10 @@ def test_reach_cells_hold_every_point_within_reach_of_either_position():
     """The link scan visits only the cells from vmmc_cells.reach_cells: every point within reach
     of a member's position or of its forward position must lie in one of them (periodic box,
     cells as axis_cell assigns them), and for small moves they are fewer than the span's."""
-    import numba
-
-    from cubemc.kernel_basics import grid_functions, random_functions
+    from cubemc.kernel_basics import host_functions
     from cubemc.vmmc_cells import axis_cell, reach_cells
 
-    wrap = grid_functions(numba.njit, random_functions(numba.njit))["wrap"]
+    wrap = host_functions()["wrap"]
     rng = np.random.default_rng(7)
     fewer = 0
     for _ in range(3000):
@@ -467,13 +465,10 @@ def test_scan_index_helpers_match_the_modulo_and_division_forms():
     """The member scan's cheap forms: wrap_index is k % n on [0, 2n), and the engine's
     comparison min_image (its distance filter) is its floor form, wrap, on differences of
     wrapped coordinates except within rounding of L / 2 (beyond any interaction range)."""
-    import numba
-
-    from cubemc.kernel_basics import grid_functions, random_functions
+    from cubemc.kernel_basics import host_functions
     from cubemc.vmmc_cells import wrap_index
 
-    grid = grid_functions(numba.njit, random_functions(numba.njit))
-    near_image, wrap = grid["min_image"], grid["wrap"]
+    near_image, wrap = host_functions()["min_image"], host_functions()["wrap"]
 
     for n in range(1, 9):
         for k in range(2 * n):

@@ -7,16 +7,15 @@ same units change, for thousands of pairs in a dense fluid of cubes with a wide 
 virtual moves often overlap.  The statistical tests in tests/test_vmmc.py check the chain.
 """
 
-import numba
 import numpy as np
 
 import cubemc
 from cubemc import targets
-from cubemc.kernel_basics import grid_functions, random_functions
+from cubemc.kernel_basics import host_functions
 from cubemc.vmmc import kernels
 
 # the engine's periodic wrap (the one the moves use)
-wrap = grid_functions(numba.njit, random_functions(numba.njit))["wrap"]
+wrap = host_functions()["wrap"]
 BETA_EPS = -0.5  # link weights 1 - e^-0.5 = 0.39: both sides of the draw are common
 
 
